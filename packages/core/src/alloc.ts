@@ -1,0 +1,274 @@
+/**
+ * The heap allocator: TLSF (two-level segregated fit, Masmano et al. 2004) over the heap region.
+ * O(1) alloc and free with immediate coalescing of neighbours, so memory freed by deletes, trims,
+ * drops and warms is reused and a store under steady churn does not grow. One short lock
+ * (H_ALLOC_LOCK) guards the free lists and the byte accounting together, so
+ * "Σ live blocks == charged + pending" holds whenever the lock is free.
+ *
+ * Free-list classes: sizes below 128 bytes are exact 8-byte classes; above, each power of two
+ * is split into 16 sub-classes. A request is rounded up to the next class boundary, so any block
+ * in the class found fits without a search.
+ *
+ * Accounting: CHARGED blocks count against maxStoreBytes (every ordinary write). PENDING blocks
+ * (a bulk write being built beside the live data) do not, until `commit` moves them to charged
+ * after checking the cap against the final state.
+ */
+import { acquire, release, type Liveness } from './lock.js'
+import {
+  B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
+  H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
+  SL_COUNT, SMALL_BLOCK, blockBytes,
+} from './layout.js'
+
+/** Largest single block: keeps sizes in a positive int32 header. */
+export const MAX_BLOCK_BYTES = 1 << 30
+
+export const CHARGED = 0
+export const PENDING = 1
+export type Mode = typeof CHARGED | typeof PENDING
+
+/** Why an allocation failed: over the byte budget, or no free block large enough. */
+export const ALLOC_OVER_BUDGET = 0
+export const ALLOC_NO_SPACE = -1
+
+const ctz = (x: number): number => 31 - Math.clz32(x & -x)
+
+function classOf(size: number): number {
+  if (size < SMALL_BLOCK) return size >>> 3
+  const l = 31 - Math.clz32(size)
+  return ((l - 6) << SL_BITS) | ((size >>> (l - SL_BITS)) & (SL_COUNT - 1))
+}
+
+/** Class index for a request: rounded up so every block in it is at least `size`. */
+function searchClassOf(size: number): number {
+  if (size < SMALL_BLOCK) return size >>> 3
+  const l = 31 - Math.clz32(size)
+  return classOf(size + (1 << (l - SL_BITS)) - 1)
+}
+
+export class Heap {
+  private readonly i32: Int32Array
+  private readonly maxCharged8: number
+
+  constructor(i32: Int32Array, maxStoreBytes: number, private readonly live: Liveness, private readonly token: number) {
+    this.i32 = i32
+    this.maxCharged8 = Math.floor(maxStoreBytes / 8)
+  }
+
+  /** Lays the whole heap out as free blocks (creator only, before the buffer is shared). */
+  static init(i32: Int32Array): void {
+    const start = i32[H_HEAP_B8] * 8
+    const sentinel = i32[H_HEAP_END_B8] * 8 - 8
+    const h = new Heap(i32, 0, { isAlive: () => true }, 1)
+    i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
+    let prevFree = 0
+    for (let b = start; b < sentinel; ) {
+      let size = Math.min(MAX_BLOCK_BYTES, sentinel - b)
+      if (sentinel - (b + size) < MIN_BLOCK_BYTES) size = sentinel - b > MAX_BLOCK_BYTES ? size - 64 : sentinel - b
+      h.putFree(b, size, prevFree)
+      prevFree = F_PREV_FREE
+      b += size
+    }
+    i32[sentinel >> 2] |= F_PREV_FREE
+  }
+
+  lock(): void {
+    if (acquire(this.i32, H_ALLOC_LOCK, this.token, this.live)) this.repair()
+  }
+
+  unlock(): void {
+    release(this.i32, H_ALLOC_LOCK, this.token)
+  }
+
+  /**
+   * Allocates a block for `n` content bytes; returns its ref (byte offset / 8), or
+   * ALLOC_OVER_BUDGET / ALLOC_NO_SPACE. Takes the allocator lock.
+   */
+  alloc(n: number, tag: number, mode: Mode = CHARGED): number {
+    this.lock()
+    try {
+      return this.allocLocked(n, tag, mode)
+    } finally {
+      this.unlock()
+    }
+  }
+
+  allocLocked(n: number, tag: number, mode: Mode): number {
+    const { i32 } = this
+    const size = blockBytes(n)
+    if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
+    if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
+    const b = this.takeFree(size)
+    if (b < 0) return ALLOC_NO_SPACE
+    const w = b >> 2
+    i32[w + B_TAG] = tag
+    i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += (i32[w] & SIZE_MASK) >> 3
+    return b >> 3
+  }
+
+  /** Frees one block (ref from alloc). Takes the allocator lock. */
+  free(ref: number, mode: Mode = CHARGED): void {
+    this.lock()
+    try {
+      this.freeLocked(ref, mode)
+    } finally {
+      this.unlock()
+    }
+  }
+
+  /** Frees many blocks under one lock hold, in bounded batches so other writers get a turn. */
+  freeAll(refs: ArrayLike<number>, mode: Mode = CHARGED): void {
+    for (let i = 0; i < refs.length; ) {
+      this.lock()
+      try {
+        for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i], mode)
+      } finally {
+        this.unlock()
+      }
+    }
+  }
+
+  freeLocked(ref: number, mode: Mode): void {
+    const { i32 } = this
+    let b = ref * 8
+    let size = i32[b >> 2] & SIZE_MASK
+    i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] -= size >> 3
+    let prevFree = i32[b >> 2] & F_PREV_FREE
+    const next = b + size
+    const nh = i32[next >> 2]
+    if ((nh & F_FREE) !== 0 && size + (nh & SIZE_MASK) <= MAX_BLOCK_BYTES) {
+      this.unlink(next, nh & SIZE_MASK)
+      size += nh & SIZE_MASK
+    }
+    if (prevFree !== 0) {
+      const psize = i32[(b >> 2) - 1] // the free neighbour's footer
+      if (size + psize <= MAX_BLOCK_BYTES) {
+        b -= psize
+        this.unlink(b, psize)
+        size += psize
+        prevFree = i32[b >> 2] & F_PREV_FREE
+      }
+    }
+    this.putFree(b, size, prevFree)
+    i32[(b + size) >> 2] |= F_PREV_FREE
+  }
+
+  /** Bytes currently charged against the budget. */
+  chargedBytes(): number {
+    return Atomics.load(this.i32, H_CHARGED_B8) * 8
+  }
+
+  /** Charges (or with a negative n, refunds) bytes that live outside the heap (scope records). */
+  chargeLocked(bytes: number): boolean {
+    const d = bytes >> 3
+    if (d > 0 && this.i32[H_CHARGED_B8] + d > this.maxCharged8) return false
+    this.i32[H_CHARGED_B8] += d
+    return true
+  }
+
+  /**
+   * Commit: `newBytes` of PENDING heap blocks become charged, `oldBytes` of charged heap blocks
+   * become pending (their owner frees them as PENDING after the swap), and `extra` bytes outside
+   * the heap (scope records) are charged or refunded, all at once, if the result fits the budget.
+   */
+  commitLocked(newBytes: number, oldBytes: number, extra = 0): boolean {
+    const { i32 } = this
+    const delta = (newBytes - oldBytes + extra) >> 3
+    if (delta > 0 && i32[H_CHARGED_B8] + delta > this.maxCharged8) return false
+    i32[H_CHARGED_B8] += delta
+    i32[H_PENDING_B8] += (oldBytes - newBytes) >> 3
+    return true
+  }
+
+  /** Size in bytes of an allocated block (header included). */
+  sizeOf(ref: number): number {
+    return this.i32[ref * 2] & SIZE_MASK
+  }
+
+  // ---- free lists ----------------------------------------------------------------------
+
+  private takeFree(size: number): number {
+    const { i32 } = this
+    let c = searchClassOf(size)
+    let fl = c >>> SL_BITS
+    if (fl >= FL_COUNT) return -1
+    let slMap = i32[H_SL_BITMAPS + fl] & (~0 << (c & (SL_COUNT - 1)))
+    if (slMap === 0) {
+      const flMap = fl + 1 >= 32 ? 0 : i32[H_FL_BITMAP] & (~0 << (fl + 1))
+      if (flMap === 0) return -1
+      fl = ctz(flMap)
+      slMap = i32[H_SL_BITMAPS + fl]
+    }
+    c = (fl << SL_BITS) | ctz(slMap)
+    const b = i32[H_FREE_HEADS + c] * 8
+    const w = b >> 2
+    const bsize = i32[w] & SIZE_MASK
+    const prevFree = i32[w] & F_PREV_FREE
+    this.unlink(b, bsize)
+    if (bsize - size >= MIN_BLOCK_BYTES) {
+      this.putFree(b + size, bsize - size, 0)
+      i32[w] = size | prevFree
+    } else {
+      i32[w] = bsize | prevFree
+      i32[(b + bsize) >> 2] &= ~F_PREV_FREE
+    }
+    return b
+  }
+
+  private putFree(b: number, size: number, prevFree: number): void {
+    const { i32 } = this
+    const w = b >> 2
+    i32[w + B_SIZE] = size | F_FREE | prevFree
+    i32[((b + size) >> 2) - 1] = size
+    const c = classOf(size)
+    const head = i32[H_FREE_HEADS + c]
+    i32[w + B_NEXT] = head
+    i32[w + B_PREV] = 0
+    if (head !== 0) i32[head * 2 + B_PREV] = b >> 3
+    i32[H_FREE_HEADS + c] = b >> 3
+    i32[H_SL_BITMAPS + (c >>> SL_BITS)] |= 1 << (c & (SL_COUNT - 1))
+    i32[H_FL_BITMAP] |= 1 << (c >>> SL_BITS)
+  }
+
+  private unlink(b: number, size: number): void {
+    const { i32 } = this
+    const w = b >> 2
+    const next = i32[w + B_NEXT]
+    const prev = i32[w + B_PREV]
+    const c = classOf(size)
+    if (prev !== 0) i32[prev * 2 + B_NEXT] = next
+    else i32[H_FREE_HEADS + c] = next
+    if (next !== 0) i32[next * 2 + B_PREV] = prev
+    if (i32[H_FREE_HEADS + c] === 0) {
+      const fl = c >>> SL_BITS
+      i32[H_SL_BITMAPS + fl] &= ~(1 << (c & (SL_COUNT - 1)))
+      if (i32[H_SL_BITMAPS + fl] === 0) i32[H_FL_BITMAP] &= ~(1 << fl)
+    }
+  }
+
+  /**
+   * Called when the allocator lock was taken over from a dead thread. Each free-list step is a
+   * handful of plain stores, so a thread killed mid-step can leave the lists torn. Until the
+   * intent-record recovery lands (see packages/core/README.md), the lists are rebuilt from the
+   * block headers, which every step keeps walkable.
+   */
+  repair(): void {
+    rebuildFreeLists(this.i32)
+  }
+}
+
+/** Rebuilds every free list and bitmap from a walk of the block chain. */
+export function rebuildFreeLists(i32: Int32Array): void {
+  for (let c = 0; c < FL_COUNT * SL_COUNT; c++) i32[H_FREE_HEADS + c] = 0
+  for (let fl = 0; fl < FL_COUNT; fl++) i32[H_SL_BITMAPS + fl] = 0
+  i32[H_FL_BITMAP] = 0
+  const h = new Heap(i32, 0, { isAlive: () => true }, 1)
+  const end = i32[H_HEAP_END_B8] * 8 - 8
+  for (let b = i32[H_HEAP_B8] * 8; b < end; ) {
+    const hdr = i32[b >> 2]
+    const size = hdr & SIZE_MASK
+    if (size < MIN_BLOCK_BYTES) break
+    if ((hdr & F_FREE) !== 0) (h as unknown as { putFree(b: number, s: number, p: number): void }).putFree(b, size, hdr & F_PREV_FREE)
+    b += size
+  }
+}

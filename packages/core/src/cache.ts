@@ -1,0 +1,1353 @@
+/**
+ * ScopeCache: the public class, the same in the thread that creates a store and in every thread
+ * that attaches to it. Every method is synchronous.
+ *
+ * Reads are optimistic and write nothing shared on the hot path: load the scope's S_VER (a
+ * seqlock, odd while a writer publishes), read through the indexes with every offset
+ * range-checked, copy the bytes out, and return only if S_VER has not moved. After a bounded
+ * number of failed attempts the read takes the scope's writer lock instead (which also recovers
+ * a lock left by a dead thread), so a reader can neither spin forever nor see a torn item.
+ *
+ * Writes prepare outside any lock (validate, stringify, measure), then under the scope's lock
+ * allocate and fill new blocks that no reader can reach yet, and publish them inside a short
+ * odd-S_VER window of index updates; replaced blocks are freed after the publish.
+ * Lock order: directory → scope(s, in slot order) → allocator.
+ */
+import { Buffer } from 'node:buffer'
+import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
+import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
+import { Directory } from './directory.js'
+import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
+import { parseJsonInteger } from './json.js'
+import { compareUtf8, hashKey } from './keys.js'
+import {
+  H_ITEMS, H_LAST_WRITE_TS_F, H_SCOPES, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
+  I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
+  S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
+  S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
+  S_READS_LO, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
+  TAG_ITEM, TAG_NAME, blockBytes,
+} from './layout.js'
+import { acquire, release } from './lock.js'
+import { createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
+import { preparePayload, type Prepared } from './payload.js'
+import { ScopeIndex } from './scope-index.js'
+import { ThreadSlots } from './threads.js'
+import type {
+  GetTarget, Item, ItemMeta, ItemRef, Page, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
+} from './types.js'
+import { isValidKey, keyProblem, utf8Length } from './validate.js'
+
+const MAX_OPTIMISTIC = 64
+const DEFAULT_LIMIT = 1000
+const MAX_LIMIT = 10_000
+const MAX_GET_MANY = 1000
+
+interface SliceBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string
+  latin1Slice(start: number, end: number): string
+}
+
+/** Microseconds since the Unix epoch. */
+const nowMicros = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000)
+
+type Format = 'parsed' | 'raw' | 'bytes'
+
+/** What one optimistic item read copies out (reused per thread: the hot path allocates nothing else). */
+class ItemOut {
+  seq = 0
+  ts = 0
+  id: string | null = null
+  text = ''
+  bytes: Uint8Array | null = null
+}
+
+/** Reaches a store's memory for the invariant checker and layout tools (internals.ts), not the public API. */
+export const INTERNALS = Symbol('scopecache.internals')
+
+export interface Internals {
+  v: Views
+  cfg: Config
+  idx: ScopeIndex
+  dir: Directory
+  heap: Heap
+  hashId(id: string): number
+}
+
+export class ScopeCache {
+  /** Structured-cloneable: pass it in `workerData` or `postMessage` and `attach` it there. */
+  readonly handle: ScopeCacheHandle
+  readonly maxStoreBytes: number
+  readonly scopeMaxItems: number
+  readonly maxItemBytes: number
+
+  private readonly v: Views
+  private readonly i32: Int32Array
+  private readonly f64: Float64Array
+  private readonly buf: SliceBuffer
+  private readonly cfg: Config
+  private readonly threads: ThreadSlots
+  private readonly token: number
+  private readonly heap: Heap
+  private readonly dir: Directory
+  private readonly idx: ScopeIndex
+  private readonly out = new ItemOut()
+  private tally = new Int32Array(0)
+  private tallyGen = new Int32Array(0)
+  private closed = false
+
+  /** Creates a new store; this thread owns its memory (other threads `attach`). */
+  static create(options?: ScopeCacheOptions): ScopeCache {
+    const cfg = resolveConfig(options)
+    const v = createBuffer(cfg)
+    return new ScopeCache(v, cfg)
+  }
+
+  /** Attaches this thread to a store created elsewhere: the same memory, no copies. */
+  static attach(handle: ScopeCacheHandle): ScopeCache {
+    if (handle === null || typeof handle !== 'object' || handle.kind !== 'scopecache/v1' || !(handle.buffer instanceof SharedArrayBuffer)) {
+      throw invalid('attach() needs the `handle` of a ScopeCache')
+    }
+    const v = wrap(handle.buffer)
+    return new ScopeCache(v, readConfig(v))
+  }
+
+  private constructor(v: Views, cfg: Config) {
+    this.v = v
+    this.cfg = cfg
+    this.i32 = v.i32
+    this.f64 = v.f64
+    this.buf = v.buf as SliceBuffer
+    this.handle = { kind: 'scopecache/v1', buffer: v.sab }
+    this.maxStoreBytes = cfg.maxStoreBytes
+    this.scopeMaxItems = cfg.scopeMaxItems
+    this.maxItemBytes = cfg.maxItemBytes
+    this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
+    this.token = this.threads.claim(currentThreadId)
+    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token)
+    this.dir = new Directory(v, cfg, this.threads, this.token)
+    this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
+  }
+
+  /**
+   * Call in the thread that owns a Worker attached to this store: when it exits (terminated,
+   * thrown, out of memory), its thread slot is marked dead so locks it held are taken over.
+   */
+  watch(worker: Worker): void {
+    const id = worker.threadId
+    worker.once('exit', () => this.threads.markDead(id))
+  }
+
+  /** Detaches this thread: flushes its read tallies and frees its thread slot. */
+  close(): void {
+    if (this.closed) return
+    this.flushTallies()
+    this.closed = true
+    this.threads.release(this.token)
+  }
+
+  [INTERNALS](): Internals {
+    return { v: this.v, cfg: this.cfg, idx: this.idx, dir: this.dir, heap: this.heap, hashId: (id) => this.hashId(id) }
+  }
+
+  // =============================================================================== writes ====
+
+  append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
+    this.open()
+    checkScope(scope)
+    const id = optionalId(opts?.id)
+    const p = preparePayload(payload)
+    const size = this.checkSize(id, p)
+    return this.write(scope, true, (slot, rec) => {
+      if (id !== null && this.idx.findId(rec, id, this.hashId(id)) >= 0) throw duplicateId()
+      return this.insertLocked(scope, rec, id, p, size)
+    })
+  }
+
+  upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
+    this.open()
+    checkScope(scope)
+    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
+    checkKey(id, 'id')
+    const p = preparePayload(payload)
+    const size = this.checkSize(id, p)
+    return this.write(scope, true, (slot, rec) => {
+      const at = this.idx.findId(rec, id, this.hashId(id))
+      if (at < 0) return { created: true, item: this.insertLocked(scope, rec, id, p, size) }
+      const old = this.idx.idRefAt(rec, at)
+      const item = this.replaceLocked(scope, rec, old, id, p, size)
+      return { created: false, item }
+    })
+  }
+
+  update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
+    this.open()
+    checkScope(scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    const p = preparePayload(payload)
+    this.checkSize(typeof by === 'string' ? by : null, p)
+    return this.write(scope, false, (_slot, rec) => {
+      if (rec < 0) return 0
+      const old = this.findLocked(rec, by)
+      if (old < 0) return 0
+      const id = this.readId(old)
+      const size = this.checkSize(id, p)
+      this.replaceLocked(scope, rec, old, id, p, size)
+      return 1
+    })
+  }
+
+  counterAdd(scope: string, id: string, by = 1): number {
+    this.open()
+    checkScope(scope)
+    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
+    checkKey(id, 'id')
+    if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+    return this.write(scope, true, (slot, rec) => {
+      const at = this.idx.findId(rec, id, this.hashId(id))
+      if (at < 0) {
+        const p = preparePayload(by)
+        this.insertLocked(scope, rec, id, p, this.checkSize(id, p), false)
+        return by
+      }
+      const old = this.idx.idRefAt(rec, at)
+      const current = parseJsonInteger(this.readPayloadText(old))
+      if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
+      const next = current + by
+      if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
+      const p = preparePayload(next)
+      this.replaceLocked(scope, rec, old, id, p, this.checkSize(id, p), false)
+      return next
+    })
+  }
+
+  delete(scope: string, ref: ItemRef): 0 | 1 {
+    this.open()
+    checkScope(scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    const freed: number[] = []
+    const n = this.write(scope, false, (_slot, rec) => {
+      if (rec < 0) return 0
+      const item = this.findLocked(rec, by)
+      if (item < 0) return 0
+      const pos = this.idx.findSeq(rec, this.idx.seqOf(item))
+      this.publish(rec, () => this.removeAtLocked(rec, pos, item))
+      freed.push(item)
+      return 1
+    })
+    this.heap.freeAll(freed)
+    if (n > 0) this.wrote(-n)
+    return n
+  }
+
+  trim(scope: string, opts: { maxSeq: number; keep?: undefined } | { keep: number; maxSeq?: undefined }): number {
+    this.open()
+    checkScope(scope)
+    if (opts === null || typeof opts !== 'object') throw invalid('trim needs exactly one of maxSeq or keep')
+    const { maxSeq, keep } = opts as { maxSeq?: number; keep?: number }
+    if ((maxSeq === undefined) === (keep === undefined)) throw invalid('trim needs exactly one of maxSeq or keep')
+    if (maxSeq !== undefined && !(Number.isSafeInteger(maxSeq) && maxSeq > 0)) throw invalid("the 'max_seq' field must be a positive integer")
+    if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
+    const freed: number[] = []
+    const n = this.write(scope, false, (_slot, rec) => {
+      if (rec < 0) return 0
+      const count = this.i32[rec + S_COUNT]
+      const n = maxSeq !== undefined ? this.idx.firstAfter(rec, maxSeq) : Math.max(0, count - (keep as number))
+      if (n === 0) return 0
+      for (let k = 0; k < n; k++) freed.push(this.idx.refAt(rec, k))
+      const hashes = freed.map((r) => (this.idx.idLen(r) > 0 ? this.hashId(this.readId(r) as string) : 0))
+      this.publish(rec, () => {
+        for (let k = 0; k < n; k++) if (hashes[k] !== 0 || this.idx.idLen(freed[k]) > 0) this.untableLocked(rec, freed[k], hashes[k])
+        this.i32[rec + S_ENT_START] += n
+        this.i32[rec + S_COUNT] -= n
+        this.chargeScope(rec, -sumSizes(this.heap, freed))
+      })
+      return n
+    })
+    this.heap.freeAll(freed)
+    if (n > 0) this.wrote(-n)
+    return n
+  }
+
+  dropScope(scope: string): { found: boolean; items: number } {
+    this.open()
+    checkScope(scope)
+    this.dir.lock()
+    let slot: number
+    let dropped: Dropped
+    try {
+      slot = this.dir.findLocked(scope)
+      if (slot < 0) return { found: false, items: 0 }
+      dropped = this.dropSlotsLocked([slot])
+    } finally {
+      this.dir.unlock()
+    }
+    this.finishDrop(dropped)
+    return { found: true, items: dropped.items }
+  }
+
+  dropPrefix(prefix: string): { scopes: number; items: number } {
+    this.open()
+    if (typeof prefix !== 'string' || prefix === '') throw invalid("the 'prefix' field is required")
+    checkKey(prefix, 'prefix')
+    this.dir.lock()
+    let dropped: Dropped
+    try {
+      const slots = this.dir.liveSlots().filter((s) => this.nameOf(s).startsWith(prefix))
+      if (slots.length === 0) return { scopes: 0, items: 0 }
+      dropped = this.dropSlotsLocked(slots)
+    } finally {
+      this.dir.unlock()
+    }
+    this.finishDrop(dropped)
+    return { scopes: dropped.scopes, items: dropped.items }
+  }
+
+  flush(): { scopes: number; items: number; bytes: number } {
+    this.open()
+    this.dir.lock()
+    let dropped: Dropped
+    const bytes = this.heap.chargedBytes()
+    try {
+      dropped = this.dropSlotsLocked(this.dir.liveSlots())
+    } finally {
+      this.dir.unlock()
+    }
+    this.finishDrop(dropped)
+    this.bumpLastWrite(nowMicros())
+    return { scopes: dropped.scopes, items: dropped.items, bytes }
+  }
+
+  warm(items: readonly WarmItem[]): { scopes: number } {
+    this.open()
+    const groups = this.prepareBulk(items, 'warm')
+    if (groups.size === 0) return { scopes: 0 }
+    this.bulkCommit(groups, false)
+    return { scopes: groups.size }
+  }
+
+  rebuild(items: readonly WarmItem[]): { scopes: number; items: number } {
+    this.open()
+    const groups = this.prepareBulk(items, 'rebuild')
+    this.bulkCommit(groups, true)
+    return { scopes: groups.size, items: items.length }
+  }
+
+  // ================================================================================ reads ====
+
+  get<P = unknown>(scope: string, ref: ItemRef): Item<P> | undefined {
+    const by = checkRef(ref)
+    if (!this.readOne(scope, by, 'parsed')) return undefined
+    return this.itemFromOut(scope, 'parsed') as Item<P>
+  }
+
+  /** The payload's JSON text, exactly as stored. */
+  getRaw(scope: string, ref: ItemRef): string | undefined {
+    const by = checkRef(ref)
+    return this.readOne(scope, by, 'raw') ? this.out.text : undefined
+  }
+
+  /** A copy of the payload's UTF-8 bytes. */
+  getBytes(scope: string, ref: ItemRef): Uint8Array | undefined {
+    const by = checkRef(ref)
+    return this.readOne(scope, by, 'bytes') ? (this.out.bytes as Uint8Array) : undefined
+  }
+
+  getMany<P = unknown>(targets: readonly GetTarget[]): (Item<P> | undefined)[] {
+    if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
+    if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
+    const refs = targets.map((t) => {
+      if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
+      return checkRef(t)
+    })
+    return targets.map((t, i) => (this.readOne(t.scope, refs[i], 'parsed') ? (this.itemFromOut(t.scope, 'parsed') as Item<P>) : undefined))
+  }
+
+  /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
+  head<P = unknown>(scope: string, opts: { afterSeq?: number; limit?: number; raw?: boolean } = {}): Page<P> {
+    const afterSeq = opts.afterSeq ?? 0
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
+    const limit = checkLimit(opts.limit)
+    return this.readPage(scope, opts.raw === true, (rec) => {
+      const count = this.i32[rec + S_COUNT]
+      const from = this.idx.firstAfter(rec, afterSeq)
+      const to = Math.min(count, from + limit)
+      return [from, to, to < count]
+    }) as Page<P>
+  }
+
+  /** The newest `limit` items after skipping `offset` newest, returned oldest first. */
+  tail<P = unknown>(scope: string, opts: { limit?: number; offset?: number; raw?: boolean } = {}): Page<P> {
+    const offset = opts.offset ?? 0
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
+    const limit = checkLimit(opts.limit)
+    return this.readPage(scope, opts.raw === true, (rec) => {
+      const count = this.i32[rec + S_COUNT]
+      const to = Math.max(0, count - offset)
+      const from = Math.max(0, to - limit)
+      return [from, to, from > 0]
+    }) as Page<P>
+  }
+
+  stats(): StoreStats {
+    this.flushTallies()
+    return {
+      scopes: Atomics.load(this.i32, H_SCOPES),
+      items: Atomics.load(this.i32, H_ITEMS),
+      bytes: this.heap.chargedBytes(),
+      maxStoreBytes: this.cfg.maxStoreBytes,
+      lastWriteTs: Number(Atomics.load(this.v.i64, H_LAST_WRITE_TS_F)),
+    }
+  }
+
+  scopeList(opts: { prefix?: string; after?: string; limit?: number } = {}): { scopes: ScopeInfo[]; truncated: boolean } {
+    const limit = checkLimit(opts.limit)
+    const prefix = opts.prefix ?? ''
+    const after = opts.after ?? ''
+    if ((prefix !== '' && !isValidKey(prefix)) || (after !== '' && !isValidKey(after))) return { scopes: [], truncated: false }
+    this.flushTallies()
+    const rows: ScopeInfo[] = []
+    for (const slot of this.dir.liveSlots()) {
+      const row = this.scopeInfo(slot)
+      if (row !== null && row.scope.startsWith(prefix) && (after === '' || compareUtf8(row.scope, after) > 0)) rows.push(row)
+    }
+    rows.sort((a, b) => compareUtf8(a.scope, b.scope))
+    return { scopes: rows.slice(0, limit), truncated: rows.length > limit }
+  }
+
+  // ====================================================================== read machinery ====
+
+  /** Reads one item into `this.out`; false on a miss. Never blocks unless writers keep racing. */
+  private readOne(scope: string, by: string | number, format: Format): boolean {
+    if (typeof scope !== 'string' || !isValidKey(scope)) return false
+    if (typeof by === 'string' && !isValidKey(by)) return false
+    let slot = this.dir.resolve(scope)
+    if (slot < 0) return false
+    let gen = this.dir.gen
+    const { i32 } = this
+    const h = typeof by === 'string' ? this.hashId(by) : 0
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      const rec = this.dir.rec(slot)
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) !== 0) continue
+      if (i32[rec + S_GEN] !== gen) {
+        // dropped or replaced since we cached it: look it up again
+        this.dir.forget(scope)
+        slot = this.dir.resolve(scope)
+        if (slot < 0) return false
+        gen = this.dir.gen
+        continue
+      }
+      let hit = false
+      try {
+        const item = this.locate(rec, by, h)
+        hit = item >= 0 && this.copyOut(item, format, typeof by === 'string' ? by : undefined)
+      } catch {
+        hit = false // garbage from a racing writer; validation below decides
+      }
+      if (Atomics.load(i32, rec + S_VER) === v) {
+        if (hit) this.countRead(slot, gen)
+        return hit
+      }
+    }
+    return this.readOneLocked(scope, by, h, format)
+  }
+
+  private readOneLocked(scope: string, by: string | number, h: number, format: Format): boolean {
+    return this.write(scope, false, (slot, rec) => {
+      if (rec < 0) return false
+      const item = this.locate(rec, by, h)
+      if (item < 0 || !this.copyOut(item, format, typeof by === 'string' ? by : undefined)) return false
+      this.countRead(slot, this.i32[rec + S_GEN])
+      return true
+    })
+  }
+
+  private locate(rec: number, by: string | number, h: number): number {
+    if (typeof by === 'string') {
+      const at = this.idx.findId(rec, by, h)
+      return at < 0 ? -1 : this.idx.idRefAt(rec, at)
+    }
+    if (!this.idx.entriesSane(rec)) return -1
+    const pos = this.idx.findSeq(rec, by)
+    return pos < 0 ? -1 : this.idx.refAt(rec, pos)
+  }
+
+  /** Copies an item's fields into `this.out`. false when the record is not sane. */
+  private copyOut(item: number, format: Format, knownId: string | undefined): boolean {
+    const { idx, out } = this
+    if (!idx.itemSane(item)) return false
+    const idLen = idx.idLen(item)
+    const a = idx.idStart(item) + idLen
+    const b = a + idx.payloadLen(item)
+    out.seq = idx.seqOf(item)
+    out.ts = idx.tsOf(item)
+    out.id = idLen === 0 ? null : knownId ?? this.buf.utf8Slice(a - idLen, a)
+    if (format === 'bytes') {
+      out.bytes = new Uint8Array(b - a)
+      out.bytes.set(this.v.u8.subarray(a, b))
+    } else {
+      out.text = (idx.flags(item) & IF_ASCII) !== 0 ? this.buf.latin1Slice(a, b) : this.buf.utf8Slice(a, b)
+    }
+    return true
+  }
+
+  private itemFromOut(scope: string, format: Format): Item {
+    const o = this.out
+    return { scope, id: o.id, seq: o.seq, ts: o.ts, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
+  }
+
+  private readPage(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
+    const empty = { items: [], truncated: false }
+    if (typeof scope !== 'string' || !isValidKey(scope)) return empty
+    let slot = this.dir.resolve(scope)
+    if (slot < 0) return empty
+    let gen = this.dir.gen
+    const { i32 } = this
+    const collect = (rec: number): { texts: string[]; metas: ItemMeta[]; truncated: boolean } | null => {
+      if (!this.idx.entriesSane(rec)) return null
+      const [from, to, truncated] = window(rec)
+      const texts: string[] = []
+      const metas: ItemMeta[] = []
+      for (let k = from; k < to; k++) {
+        if (!this.copyOut(this.idx.refAt(rec, k), 'raw', undefined)) return null
+        texts.push(this.out.text)
+        metas.push({ scope, id: this.out.id, seq: this.out.seq, ts: this.out.ts })
+      }
+      return { texts, metas, truncated }
+    }
+    let got: ReturnType<typeof collect> = null
+    let ok = false
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC && !ok; attempt++) {
+      const rec = this.dir.rec(slot)
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) !== 0) continue
+      if (i32[rec + S_GEN] !== gen) {
+        this.dir.forget(scope)
+        slot = this.dir.resolve(scope)
+        if (slot < 0) return empty
+        gen = this.dir.gen
+        continue
+      }
+      try {
+        got = collect(rec)
+      } catch {
+        got = null
+      }
+      ok = Atomics.load(i32, rec + S_VER) === v && got !== null
+    }
+    if (!ok) {
+      got = this.write(scope, false, (s, rec) => {
+        slot = s
+        gen = rec < 0 ? 0 : i32[rec + S_GEN]
+        return rec < 0 ? null : collect(rec)
+      })
+      if (got === null) return empty
+    }
+    const g = got as NonNullable<typeof got>
+    if (g.metas.length > 0) this.countRead(slot, gen)
+    const items = g.metas.map((m, i) => ({ ...m, payload: raw ? g.texts[i] : JSON.parse(g.texts[i]) }))
+    return { items, truncated: g.truncated }
+  }
+
+  private scopeInfo(slot: number): ScopeInfo | null {
+    const { i32, f64 } = this
+    const rec = this.dir.rec(slot)
+    const r2 = rec >> 1
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) !== 0) continue
+      if (i32[rec + S_STATE] !== SCOPE_LIVE) return null
+      let scope: string
+      try {
+        scope = this.nameOf(slot)
+      } catch {
+        continue
+      }
+      const row: ScopeInfo = {
+        scope,
+        itemCount: i32[rec + S_COUNT],
+        lastSeq: f64[r2 + S_LAST_SEQ_F],
+        bytes: i32[rec + S_BYTES_B8] * 8,
+        createdTs: f64[r2 + S_CREATED_TS_F],
+        lastWriteTs: f64[r2 + S_LAST_WRITE_TS_F],
+        lastAccessTs: f64[r2 + S_LAST_ACCESS_TS_F],
+        readCountTotal: (Atomics.load(i32, rec + S_READS_HI) >>> 0) * 2 ** 32 + (Atomics.load(i32, rec + S_READS_LO) >>> 0),
+      }
+      if (Atomics.load(i32, rec + S_VER) === v) return row
+    }
+    return null
+  }
+
+  private nameOf(slot: number): string {
+    const rec = this.dir.rec(slot)
+    const a = this.i32[rec + S_NAME_REF] * 8 + 8
+    return this.buf.utf8Slice(a, a + this.i32[rec + S_NAME_LEN])
+  }
+
+  // ----- read bookkeeping: per-thread tallies folded into the scope's shared counters -----
+
+  /**
+   * The first read of a scope by this thread is published at once, later ones every 256, so the
+   * hot path touches no shared cache line (a shared counter costs 4–5× under contention).
+   */
+  private countRead(slot: number, gen: number): void {
+    if (slot >= this.tally.length) this.growTallies(slot)
+    if (this.tallyGen[slot] !== gen) {
+      this.tallyGen[slot] = gen
+      this.tally[slot] = 0
+    }
+    const c = ++this.tally[slot]
+    if (c === 1) this.publishReads(slot, gen, 1)
+    else if (c === 257) {
+      this.publishReads(slot, gen, 256)
+      this.tally[slot] = 1
+    }
+  }
+
+  private growTallies(slot: number): void {
+    const n = Math.min(this.cfg.scopeSlots, Math.max(64, (slot + 1) * 2))
+    const t = new Int32Array(n)
+    const g = new Int32Array(n)
+    t.set(this.tally)
+    g.set(this.tallyGen)
+    this.tally = t
+    this.tallyGen = g
+  }
+
+  private publishReads(slot: number, gen: number, n: number): void {
+    const rec = this.dir.rec(slot)
+    if (Atomics.load(this.i32, rec + S_GEN) !== gen) return
+    const before = Atomics.add(this.i32, rec + S_READS_LO, n) >>> 0
+    if (before + n > 0xffffffff) Atomics.add(this.i32, rec + S_READS_HI, 1)
+    this.f64[(rec >> 1) + S_LAST_ACCESS_TS_F] = nowMicros()
+  }
+
+  private flushTallies(): void {
+    for (let s = 0; s < this.tally.length; s++) {
+      if (this.tally[s] > 1) {
+        this.publishReads(s, this.tallyGen[s], this.tally[s] - 1)
+        this.tally[s] = 1
+      }
+    }
+  }
+
+  // ===================================================================== write machinery ====
+
+  private open(): void {
+    if (this.closed) throw new ScopeCacheError('closed', 'scopecache: this handle was closed')
+  }
+
+  private hashId(id: string): number {
+    return hashKey(id, this.cfg.seed ^ 0x5bd1e995)
+  }
+
+  private checkSize(id: string | null, p: Prepared): number {
+    const size = itemBytes(id === null ? 0 : utf8Length(id), p.byteLength)
+    if (size > this.cfg.maxItemBytes) throw tooLarge(size, this.cfg.maxItemBytes)
+    return size
+  }
+
+  /**
+   * Runs `fn` under the scope's writer lock. With `create`, a missing scope is created first
+   * (and removed again if `fn` throws before anything was written to it); without, `fn` gets
+   * rec = -1 for a missing scope.
+   */
+  private write<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+    const { i32 } = this
+    for (;;) {
+      let slot = this.dir.resolve(scope)
+      let created = false
+      if (slot < 0) {
+        if (!create) return fn(-1, -1)
+        slot = this.createScope(scope)
+        created = true
+      }
+      const gen = this.dir.gen
+      const rec = this.dir.rec(slot)
+      this.lockScope(rec)
+      if (i32[rec + S_GEN] !== gen || i32[rec + S_STATE] !== SCOPE_LIVE) {
+        release(i32, rec + S_LOCK, this.token)
+        this.dir.forget(scope)
+        continue
+      }
+      try {
+        return fn(slot, rec)
+      } catch (e) {
+        if (created) this.rollbackCreated(slot, gen)
+        throw e
+      } finally {
+        release(i32, rec + S_LOCK, this.token)
+      }
+    }
+  }
+
+  private lockScope(rec: number): void {
+    if (acquire(this.i32, rec + S_LOCK, this.token, this.threads)) this.repairScope(rec)
+  }
+
+  /**
+   * The lock was taken over from a dead thread. If it died outside a publish window the scope is
+   * consistent (blocks it allocated but never published are leaked until the intent-record
+   * recovery of the concurrency work lands). If it died inside one (S_VER odd), the indexes may
+   * be half-updated: the scope is emptied, keeping its seq counter, so readers never see a torn
+   * index and seqs are never reused.
+   */
+  private repairScope(rec: number): void {
+    const { i32 } = this
+    if ((Atomics.load(i32, rec + S_VER) & 1) === 0) return
+    i32[rec + S_COUNT] = 0
+    i32[rec + S_ENT_START] = 0
+    i32[rec + S_ID_USED] = 0
+    if (i32[rec + S_ID_REF] !== 0) {
+      const cap = i32[rec + S_ID_CAP]
+      i32.fill(0, i32[rec + S_ID_REF] * 2 + 2, i32[rec + S_ID_REF] * 2 + 2 + cap * 2)
+    }
+    Atomics.add(i32, rec + S_VER, 1)
+  }
+
+  /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
+  private createScope(scope: string): number {
+    const { i32, f64 } = this
+    const nameBytes = utf8Length(scope)
+    this.dir.lock()
+    try {
+      const found = this.dir.findLocked(scope)
+      if (found >= 0) return found
+      const charged = this.heap.chargedBytes()
+      if (Atomics.load(i32, H_SCOPES) >= this.cfg.maxScopes) {
+        throw new ScopeCacheError('store_full', `store is at capacity: ${this.cfg.maxScopes} scopes`, {
+          storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: this.cfg.maxStoreBytes,
+        })
+      }
+      const added = SCOPE_RECORD_BYTES + blockBytes(nameBytes)
+      this.heap.lock()
+      let nameRef: number
+      try {
+        if (!this.heap.chargeLocked(SCOPE_RECORD_BYTES)) throw storeFull(charged, added, this.cfg.maxStoreBytes)
+        nameRef = this.heap.allocLocked(nameBytes, TAG_NAME, CHARGED)
+        if (nameRef <= 0) {
+          this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
+          throw storeFull(charged, added, this.cfg.maxStoreBytes)
+        }
+      } finally {
+        this.heap.unlock()
+      }
+      const slot = this.dir.takeSlotLocked()
+      if (slot < 0) {
+        this.heap.lock()
+        this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
+        this.heap.freeLocked(nameRef, CHARGED)
+        this.heap.unlock()
+        throw storeFull(charged, added, this.cfg.maxStoreBytes)
+      }
+      this.v.buf.write(scope, nameRef * 8 + 8, nameBytes, 'utf8')
+      const rec = this.dir.rec(slot)
+      this.dir.beginChange()
+      this.initRecord(rec, nameRef, nameBytes, blockBytes(nameBytes), nowMicros())
+      this.dir.insertLocked(slot, this.dir.hash(scope))
+      this.dir.endChange()
+      Atomics.add(i32, H_SCOPES, 1)
+      this.dir.gen = i32[rec + S_GEN]
+      return slot
+    } finally {
+      this.dir.unlock()
+    }
+  }
+
+  /** Fresh record fields for a slot given to a new scope (directory change in progress). */
+  private initRecord(rec: number, nameRef: number, nameBytes: number, nameBlock: number, ts: number): void {
+    const { i32, f64 } = this
+    const r2 = rec >> 1
+    i32[rec + S_COUNT] = 0
+    i32[rec + S_ENT_REF] = 0
+    i32[rec + S_ENT_CAP] = 0
+    i32[rec + S_ENT_START] = 0
+    i32[rec + S_ID_REF] = 0
+    i32[rec + S_ID_CAP] = 0
+    i32[rec + S_ID_USED] = 0
+    i32[rec + S_NAME_REF] = nameRef
+    i32[rec + S_NAME_LEN] = nameBytes
+    i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + nameBlock) >> 3
+    f64[r2 + S_ENT_BASE_F] = 1
+    f64[r2 + S_LAST_SEQ_F] = 0
+    f64[r2 + S_CREATED_TS_F] = ts
+    f64[r2 + S_LAST_WRITE_TS_F] = ts
+    f64[r2 + S_LAST_ACCESS_TS_F] = 0
+    Atomics.store(i32, rec + S_READS_LO, 0)
+    Atomics.store(i32, rec + S_READS_HI, 0)
+    Atomics.add(i32, rec + S_GEN, 1)
+    Atomics.store(i32, rec + S_STATE, SCOPE_LIVE)
+  }
+
+  /** A write that created its scope failed: remove the scope if nothing else was written to it. */
+  private rollbackCreated(slot: number, gen: number): void {
+    const rec = this.dir.rec(slot)
+    this.dir.lock()
+    let dropped: Dropped | null = null
+    try {
+      // the caller still holds the scope lock, so nobody can write to it in between
+      if (this.i32[rec + S_GEN] === gen && this.f64[(rec >> 1) + S_LAST_SEQ_F] === 0) {
+        dropped = this.dropSlotsLocked([slot])
+      }
+    } finally {
+      this.dir.unlock()
+    }
+    if (dropped !== null) this.finishDrop(dropped, false)
+  }
+
+  /** Publishes `fn`'s index updates inside an odd-S_VER window. */
+  private publish(rec: number, fn: () => void): void {
+    Atomics.add(this.i32, rec + S_VER, 1)
+    try {
+      fn()
+    } finally {
+      Atomics.add(this.i32, rec + S_VER, 1)
+    }
+  }
+
+  private chargeScope(rec: number, bytes: number): void {
+    this.i32[rec + S_BYTES_B8] += bytes >> 3
+  }
+
+  /** Allocates a heap block or throws store_full. */
+  private allocOrFull(n: number, tag: number, mode: Mode): number {
+    const ref = this.heap.alloc(n, tag, mode)
+    if (ref > 0) return ref
+    throw storeFull(this.heap.chargedBytes(), blockBytes(n), this.cfg.maxStoreBytes)
+  }
+
+  /** Writes an item block (PENDING: charged only when committed). */
+  private writeItem(id: string | null, p: Prepared, size: number, seq: number, ts: number): number {
+    const ref = this.allocOrFull(size - 8, TAG_ITEM, PENDING)
+    this.fillItem(ref, id, p, seq, ts)
+    return ref
+  }
+
+  private fillItem(ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
+    const { i32, f64 } = this
+    const idBytes = id === null ? 0 : this.v.buf.write(id, ref * 8 + ITEM_HEADER_BYTES, 'utf8')
+    const at = ref * 8 + ITEM_HEADER_BYTES + idBytes
+    if (p.text !== null) this.v.buf.write(p.text, at, p.byteLength, p.ascii ? 'latin1' : 'utf8')
+    else this.v.u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
+    f64[ref + I_SEQ_F] = seq
+    f64[ref + I_TS_F] = ts
+    i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
+    i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
+  }
+
+  /**
+   * Charges a PENDING item block (`newBytes`) and, for a replace, moves the replaced block's
+   * charge (`oldBytes`) to pending, if the net result fits the budget; else frees the new block.
+   */
+  private commitOrFull(newBytes: number, oldBytes: number, item: number): void {
+    this.heap.lock()
+    let ok: boolean
+    const charged = this.heap.chargedBytes()
+    try {
+      ok = this.heap.commitLocked(newBytes, oldBytes)
+      if (!ok) this.heap.freeLocked(item, PENDING)
+    } finally {
+      this.heap.unlock()
+    }
+    if (!ok) throw storeFull(charged, newBytes - oldBytes, this.cfg.maxStoreBytes)
+  }
+
+  /** Appends a new item to a locked scope; returns its meta. */
+  private insertLocked(scope: string, rec: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+    const { i32, f64, idx } = this
+    const r2 = rec >> 1
+    const count = i32[rec + S_COUNT]
+    if (count >= this.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: this.cfg.scopeMaxItems }])
+    const seq = f64[r2 + S_LAST_SEQ_F] + 1
+    const ts = nowMicros()
+    const item = this.writeItem(id, p, size, seq, ts)
+    this.commitOrFull(size, 0, item)
+    const fresh: number[] = [] // index arrays allocated for this append
+    try {
+      // The entries tail is full: copy the live entries into a fresh array (same size when at
+      // most half full, else double), rebasing seqs on the oldest live one.
+      const oldEnt = i32[rec + S_ENT_REF]
+      let ent = oldEnt
+      let entCap = i32[rec + S_ENT_CAP]
+      let entStart = i32[rec + S_ENT_START]
+      let base = f64[r2 + S_ENT_BASE_F]
+      if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
+        entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
+        ent = this.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
+        fresh.push(ent)
+        base = count > 0 ? idx.seqAt(rec, 0) : seq
+        const w = ent * 2 + 2
+        for (let k = 0; k < count; k++) {
+          i32[w + k * 2] = idx.seqAt(rec, k) - base
+          i32[w + k * 2 + 1] = idx.refAt(rec, k)
+        }
+        entStart = 0
+      }
+      // The id table would pass 3/4 load (tombstones count): rehash into a fresh one.
+      const oldTab = i32[rec + S_ID_REF]
+      let tab = oldTab
+      let tabCap = i32[rec + S_ID_CAP]
+      let used = i32[rec + S_ID_USED]
+      if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
+        tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
+        tab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
+        fresh.push(tab)
+        i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
+        used = 0
+        for (let k = 0; k < count; k++) {
+          const r = idx.refAt(rec, k)
+          if (idx.idLen(r) > 0 && ScopeIndex.idInsert(i32, tab, tabCap, this.hashId(this.readId(r) as string), r)) used++
+        }
+      }
+      const stale: number[] = []
+      if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
+      if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
+      const added = size + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
+      const h = id === null ? 0 : this.hashId(id)
+      this.publish(rec, () => {
+        const w = ent * 2 + 2
+        i32[w + (entStart + count) * 2] = seq - base
+        i32[w + (entStart + count) * 2 + 1] = item
+        if (id !== null) {
+          if (ScopeIndex.idInsert(i32, tab, tabCap, h, item)) used++
+          i32[rec + S_ID_REF] = tab
+          i32[rec + S_ID_CAP] = tabCap
+          i32[rec + S_ID_USED] = used
+        }
+        i32[rec + S_ENT_REF] = ent
+        i32[rec + S_ENT_CAP] = entCap
+        i32[rec + S_ENT_START] = entStart
+        f64[r2 + S_ENT_BASE_F] = base
+        i32[rec + S_COUNT] = count + 1
+        f64[r2 + S_LAST_SEQ_F] = seq
+        if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
+        this.chargeScope(rec, added)
+      })
+      this.heap.freeAll(stale)
+    } catch (e) {
+      this.heap.freeAll(fresh)
+      this.heap.free(item, CHARGED)
+      throw e
+    }
+    this.wrote(1, ts)
+    return { scope, id, seq, ts }
+  }
+
+  /** Replaces a live item's payload in place: same seq, new ts. */
+  private replaceLocked(scope: string, rec: number, old: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+    const { i32, f64 } = this
+    const seq = this.idx.seqOf(old)
+    const ts = nowMicros()
+    const item = this.writeItem(id, p, size, seq, ts)
+    const oldSize = this.heap.sizeOf(old)
+    this.commitOrFull(size, oldSize, item)
+    const pos = this.idx.findSeq(rec, seq)
+    const h = id === null ? 0 : this.hashId(id)
+    this.publish(rec, () => {
+      i32[this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1] = item
+      if (id !== null) {
+        const at = this.idx.findId(rec, id, h)
+        i32[i32[rec + S_ID_REF] * 2 + 2 + at * 2 + 1] = item
+      }
+      if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
+      this.chargeScope(rec, size - oldSize)
+    })
+    this.heap.free(old, PENDING) // commitOrFull moved its charge to pending
+    this.bumpLastWrite(ts)
+    return { scope, id, seq, ts }
+  }
+
+  /** Removes the live entry at `pos` (inside a publish window). */
+  private removeAtLocked(rec: number, pos: number, item: number): void {
+    const { i32 } = this
+    const count = i32[rec + S_COUNT]
+    const start = i32[rec + S_ENT_START]
+    const w = this.idx.entW(rec)
+    if (pos < count / 2) {
+      // shift the older side right by one and advance the start
+      i32.copyWithin(w + (start + 1) * 2, w + start * 2, w + (start + pos) * 2)
+      i32[rec + S_ENT_START] = start + 1
+    } else {
+      i32.copyWithin(w + (start + pos) * 2, w + (start + pos + 1) * 2, w + (start + count) * 2)
+    }
+    i32[rec + S_COUNT] = count - 1
+    if (this.idx.idLen(item) > 0) this.untableLocked(rec, item, this.hashId(this.readId(item) as string))
+    this.chargeScope(rec, -this.heap.sizeOf(item))
+    if (count - 1 === 0) i32[rec + S_ENT_START] = 0
+  }
+
+  /** Tombstones an item's id slot. */
+  private untableLocked(rec: number, item: number, h: number): void {
+    const { i32 } = this
+    const tab = i32[rec + S_ID_REF]
+    const cap = i32[rec + S_ID_CAP]
+    const w = tab * 2 + 2
+    for (let n = 0, i = h & (cap - 1); n < cap; n++, i = (i + 1) & (cap - 1)) {
+      const r = i32[w + i * 2 + 1]
+      if (r === 0) return
+      if (r === item) {
+        i32[w + i * 2 + 1] = ID_TOMB
+        return
+      }
+    }
+  }
+
+  private findLocked(rec: number, by: string | number): number {
+    return this.locate(rec, by, typeof by === 'string' ? this.hashId(by) : 0)
+  }
+
+  private readId(item: number): string | null {
+    const n = this.idx.idLen(item)
+    if (n === 0) return null
+    const a = this.idx.idStart(item)
+    return this.buf.utf8Slice(a, a + n)
+  }
+
+  private readPayloadText(item: number): string {
+    const a = this.idx.idStart(item) + this.idx.idLen(item)
+    return this.buf.utf8Slice(a, a + this.idx.payloadLen(item))
+  }
+
+  /** Store-wide counters after a write: item count delta and last write time. */
+  private wrote(itemDelta: number, ts = nowMicros()): void {
+    if (itemDelta !== 0) Atomics.add(this.i32, H_ITEMS, itemDelta)
+    this.bumpLastWrite(ts)
+  }
+
+  private bumpLastWrite(ts: number): void {
+    const i64 = this.v.i64
+    const t = BigInt(ts)
+    for (;;) {
+      const cur = Atomics.load(i64, H_LAST_WRITE_TS_F)
+      if (cur >= t || Atomics.compareExchange(i64, H_LAST_WRITE_TS_F, cur, t) === cur) return
+    }
+  }
+
+  // --------------------------------------------------------------------------- drops ----
+
+  /**
+   * Unpublishes whole scopes (directory lock held): all their S_VERs go odd before any goes
+   * even again, inside one directory change, so no reader sees some of them gone and others not.
+   */
+  private dropSlotsLocked(slots: number[]): Dropped {
+    const { i32 } = this
+    const out: Dropped = { scopes: slots.length, items: 0, blocks: [], records: slots.length, slots }
+    slots.sort((a, b) => a - b)
+    for (const s of slots) this.lockScope(this.dir.rec(s))
+    this.dir.beginChange()
+    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+    for (const s of slots) {
+      const rec = this.dir.rec(s)
+      const count = i32[rec + S_COUNT]
+      out.items += count
+      for (let k = 0; k < count; k++) out.blocks.push(this.idx.refAt(rec, k))
+      if (i32[rec + S_ENT_REF] !== 0) out.blocks.push(i32[rec + S_ENT_REF])
+      if (i32[rec + S_ID_REF] !== 0) out.blocks.push(i32[rec + S_ID_REF])
+      out.blocks.push(i32[rec + S_NAME_REF])
+      this.dir.removeLocked(s)
+      i32[rec + S_COUNT] = 0
+      i32[rec + S_ENT_REF] = 0
+      i32[rec + S_ID_REF] = 0
+      Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+      Atomics.add(i32, rec + S_GEN, 1)
+    }
+    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+    this.dir.endChange()
+    for (const s of slots) {
+      release(i32, this.dir.rec(s) + S_LOCK, this.token)
+      this.dir.putSlotLocked(s)
+    }
+    Atomics.sub(i32, H_SCOPES, slots.length)
+    return out
+  }
+
+  /** Frees what a drop unpublished (outside the directory lock). */
+  private finishDrop(d: Dropped, counts = true): void {
+    this.heap.freeAll(d.blocks)
+    this.heap.lock()
+    this.heap.chargeLocked(-SCOPE_RECORD_BYTES * d.records)
+    this.heap.unlock()
+    if (d.items > 0) Atomics.sub(this.i32, H_ITEMS, d.items)
+    if (counts) this.bumpLastWrite(nowMicros())
+  }
+
+  // ---------------------------------------------------------------------- bulk writes ----
+
+  private prepareBulk(items: readonly WarmItem[], op: 'warm' | 'rebuild'): Map<string, BulkGroup> {
+    if (!Array.isArray(items)) throw invalid(`${op} needs an array of items`)
+    const groups = new Map<string, BulkGroup>()
+    items.forEach((it, i) => {
+      if (it === null || typeof it !== 'object') throw invalid(`item at index ${i}: must be an object`)
+      const scope = it.scope
+      const where = (s: string): string => `scope '${String(scope)}', item at index ${i}: scopecache: invalid input: ${s}`
+      const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : keyProblem(scope, 'scope')
+      if (sp !== null) throw new ScopeCacheError('invalid_input', where(sp))
+      const id = it.id === undefined || it.id === null || it.id === '' ? null : it.id
+      if (id !== null) {
+        const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
+        if (ip !== null) throw new ScopeCacheError('invalid_input', where(ip))
+      }
+      let p: Prepared
+      try {
+        p = preparePayload(it.payload)
+      } catch (e) {
+        throw new ScopeCacheError('invalid_input', where((e as Error).message.replace('scopecache: invalid input: ', '')))
+      }
+      const size = this.checkSize(id, p)
+      let g = groups.get(scope)
+      if (g === undefined) groups.set(scope, (g = { items: [], ids: new Set(), bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, refs: [] }))
+      if (id !== null) {
+        if (g.ids.has(id)) throw invalid(`scope '${scope}': duplicate 'id' value within scope: '${id}'`)
+        g.ids.add(id)
+      }
+      g.items.push({ id, p, size })
+    })
+    const over = [...groups].filter(([, g]) => g.items.length > this.cfg.scopeMaxItems)
+    if (over.length > 0) throw scopeFull(over.map(([scope, g]) => ({ scope, count: g.items.length, cap: this.cfg.scopeMaxItems })))
+    if (groups.size > this.cfg.maxScopes) {
+      throw new ScopeCacheError('store_full', `store is at capacity: ${this.cfg.maxScopes} scopes`, {
+        storeBytes: this.heap.chargedBytes(), addedBytes: 0, maxStoreBytes: this.cfg.maxStoreBytes,
+      })
+    }
+    return groups
+  }
+
+  /**
+   * Builds every group's blocks beside the live data (PENDING), then, holding the directory lock
+   * and the lock of every scope involved, checks the budget against the final state and swaps
+   * everything in within one directory change. `replaceAll` (rebuild) drops every other scope
+   * too and makes every listed scope new; warm keeps existing scopes' records and seq counters.
+   */
+  private bulkCommit(groups: Map<string, BulkGroup>, replaceAll: boolean): void {
+    const { i32, f64 } = this
+    const pending: number[] = []
+    let committed = false
+    const old: number[] = []
+    try {
+      for (const [scope, g] of groups) this.buildGroup(scope, g, pending)
+      const ts = nowMicros()
+      this.dir.lock()
+      try {
+        const names = [...groups.keys()]
+        const existing = names.map((s) => (replaceAll ? -1 : this.dir.findLocked(s)))
+        const touched = replaceAll ? this.dir.liveSlots() : existing.filter((s) => s >= 0).sort((a, b) => a - b)
+        const created = existing.filter((s) => s < 0).length
+        if ((replaceAll ? 0 : Atomics.load(i32, H_SCOPES)) + created > this.cfg.maxScopes) {
+          throw new ScopeCacheError('store_full', `store is at capacity: ${this.cfg.maxScopes} scopes`)
+        }
+        for (const s of touched) this.lockScope(this.dir.rec(s))
+        try {
+          // heap bytes: warm keeps an existing scope's name block and drops the built one
+          let newHeap = 0
+          let oldHeap = 0
+          const spareNames: number[] = []
+          names.forEach((scope, i) => {
+            const g = groups.get(scope) as BulkGroup
+            newHeap += g.bytes
+            if (existing[i] >= 0) {
+              newHeap -= g.nameSize
+              spareNames.push(g.name)
+            }
+          })
+          for (const s of touched) {
+            const rec = this.dir.rec(s)
+            oldHeap += i32[rec + S_BYTES_B8] * 8 - SCOPE_RECORD_BYTES - (replaceAll ? 0 : this.heap.sizeOf(i32[rec + S_NAME_REF]))
+          }
+          const records = (created - (replaceAll ? touched.length : 0)) * SCOPE_RECORD_BYTES
+          this.heap.lock()
+          let ok: boolean
+          const charged = this.heap.chargedBytes()
+          try {
+            ok = this.heap.commitLocked(newHeap, oldHeap, records)
+          } finally {
+            this.heap.unlock()
+          }
+          if (!ok) throw storeFull(replaceAll ? 0 : charged, newHeap - oldHeap + records, this.cfg.maxStoreBytes)
+          committed = true
+          this.heap.freeAll(spareNames, PENDING)
+
+          this.dir.beginChange()
+          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+          let itemDelta = 0
+          if (replaceAll) {
+            for (const s of touched) {
+              const rec = this.dir.rec(s)
+              itemDelta -= i32[rec + S_COUNT]
+              this.collectBlocks(rec, old, true)
+              i32[rec + S_COUNT] = 0
+              Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+              Atomics.add(i32, rec + S_GEN, 1)
+            }
+            this.dir.clearLocked()
+          }
+          names.forEach((scope, i) => {
+            const g = groups.get(scope) as BulkGroup
+            itemDelta += g.refs.length
+            if (existing[i] >= 0) {
+              const rec = this.dir.rec(existing[i])
+              itemDelta -= i32[rec + S_COUNT]
+              this.collectBlocks(rec, old, false)
+              this.installGroup(rec, g, ts, f64[(rec >> 1) + S_LAST_SEQ_F])
+              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + this.heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
+            } else {
+              const slot = this.dir.takeSlotLocked()
+              const rec = this.dir.rec(slot)
+              this.initRecord(rec, g.name, utf8Length(scope), g.nameSize, ts)
+              this.installGroup(rec, g, ts, 0)
+              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + g.bytes) >> 3
+              this.dir.insertLocked(slot, this.dir.hash(scope))
+            }
+          })
+          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+          this.dir.endChange()
+          if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
+          Atomics.add(i32, H_SCOPES, created - (replaceAll ? touched.length : 0))
+          Atomics.add(i32, H_ITEMS, itemDelta)
+        } finally {
+          for (const s of touched) release(i32, this.dir.rec(s) + S_LOCK, this.token)
+        }
+      } finally {
+        this.dir.unlock()
+      }
+      this.bumpLastWrite(ts)
+    } catch (e) {
+      if (!committed) this.heap.freeAll(pending, PENDING)
+      throw e
+    }
+    this.heap.freeAll(old, PENDING)
+  }
+
+  /** Allocates a group's name, items, entries and id table as PENDING blocks. */
+  private buildGroup(scope: string, g: BulkGroup, pending: number[]): void {
+    const { i32, heap } = this
+    const nameBytes = utf8Length(scope)
+    g.name = this.allocOrFull(nameBytes, TAG_NAME, PENDING)
+    pending.push(g.name)
+    this.v.buf.write(scope, g.name * 8 + 8, nameBytes, 'utf8')
+    g.nameSize = heap.sizeOf(g.name)
+    const n = g.items.length
+    g.entCap = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, n))))
+    g.ent = this.allocOrFull(g.entCap * 8, TAG_ENTRIES, PENDING)
+    pending.push(g.ent)
+    for (const it of g.items) {
+      const ref = this.writeItem(it.id, it.p, it.size, 0, 0)
+      pending.push(ref)
+      g.refs.push(ref)
+    }
+    if (g.ids.size > 0) {
+      g.tabCap = Math.max(8, 2 ** Math.ceil(Math.log2(g.ids.size * 2)))
+      g.tab = this.allocOrFull(g.tabCap * 8, TAG_IDTAB, PENDING)
+      pending.push(g.tab)
+      i32.fill(0, g.tab * 2 + 2, g.tab * 2 + 2 + g.tabCap * 2)
+      g.items.forEach((it, k) => {
+        if (it.id !== null) ScopeIndex.idInsert(i32, g.tab, g.tabCap, this.hashId(it.id), g.refs[k])
+      })
+    }
+    const w = g.ent * 2 + 2
+    for (let k = 0; k < n; k++) {
+      i32[w + k * 2] = k
+      i32[w + k * 2 + 1] = g.refs[k]
+    }
+    g.bytes = g.nameSize + heap.sizeOf(g.ent) + (g.tab !== 0 ? heap.sizeOf(g.tab) : 0) + sumSizes(heap, g.refs)
+  }
+
+  /** Points a scope record at a built group (inside its publish window). */
+  private installGroup(rec: number, g: BulkGroup, ts: number, lastSeq: number): void {
+    const { i32, f64 } = this
+    const r2 = rec >> 1
+    const n = g.refs.length
+    for (let k = 0; k < n; k++) {
+      f64[g.refs[k] + I_SEQ_F] = lastSeq + 1 + k
+      f64[g.refs[k] + I_TS_F] = ts
+    }
+    i32[rec + S_ENT_REF] = g.ent
+    i32[rec + S_ENT_CAP] = g.entCap
+    i32[rec + S_ENT_START] = 0
+    f64[r2 + S_ENT_BASE_F] = lastSeq + 1
+    i32[rec + S_ID_REF] = g.tab
+    i32[rec + S_ID_CAP] = g.tabCap
+    i32[rec + S_ID_USED] = g.ids.size
+    i32[rec + S_COUNT] = n
+    f64[r2 + S_LAST_SEQ_F] = lastSeq + n
+    f64[r2 + S_LAST_WRITE_TS_F] = ts
+  }
+
+  /** Lists a scope's blocks (items, arrays, and with `name` its name block). */
+  private collectBlocks(rec: number, out: number[], name: boolean): void {
+    const { i32 } = this
+    const count = i32[rec + S_COUNT]
+    for (let k = 0; k < count; k++) out.push(this.idx.refAt(rec, k))
+    if (i32[rec + S_ENT_REF] !== 0) out.push(i32[rec + S_ENT_REF])
+    if (i32[rec + S_ID_REF] !== 0) out.push(i32[rec + S_ID_REF])
+    if (name) out.push(i32[rec + S_NAME_REF])
+  }
+}
+
+interface Dropped {
+  scopes: number
+  items: number
+  blocks: number[]
+  records: number
+  slots: number[]
+}
+
+/** One scope of a warm/rebuild batch: its validated items, then the blocks built for it. */
+interface BulkGroup {
+  items: { id: string | null; p: Prepared; size: number }[]
+  ids: Set<string>
+  bytes: number
+  name: number
+  nameSize: number
+  ent: number
+  entCap: number
+  tab: number
+  tabCap: number
+  refs: number[]
+}
+
+function sumSizes(heap: Heap, refs: number[]): number {
+  let s = 0
+  for (const r of refs) s += heap.sizeOf(r)
+  return s
+}
+
+function checkScope(scope: unknown): asserts scope is string {
+  if (typeof scope !== 'string' || scope === '') throw invalid("the 'scope' field is required")
+  checkKey(scope, 'scope')
+}
+
+function checkKey(s: string, field: 'scope' | 'id' | 'prefix'): void {
+  const problem = keyProblem(s, field)
+  if (problem !== null) throw invalid(problem)
+}
+
+function optionalId(id: unknown): string | null {
+  if (id === undefined || id === null || id === '') return null
+  if (typeof id !== 'string') throw invalid("the 'id' field must be a string")
+  checkKey(id, 'id')
+  return id
+}
+
+/** The address of a read or write: an id string or a seq number. Malformed calls throw. */
+function checkRef(ref: ItemRef | GetTarget): string | number {
+  if (ref === null || typeof ref !== 'object') throw invalid("exactly one of 'id' or 'seq' must be provided")
+  const id = ref.id === '' ? undefined : ref.id
+  const seq = ref.seq
+  if ((id === undefined) === (seq === undefined)) throw invalid("exactly one of 'id' or 'seq' must be provided")
+  if (id !== undefined) {
+    if (typeof id !== 'string') throw invalid("the 'id' field must be a string")
+    return id
+  }
+  if (!Number.isSafeInteger(seq) || (seq as number) <= 0) throw invalid("the 'seq' parameter must be a positive integer")
+  return seq as number
+}
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw invalid("the 'limit' parameter must be a positive integer")
+  return Math.min(limit, MAX_LIMIT)
+}
+

@@ -1,0 +1,8 @@
+export { ScopeCache } from './cache.js'
+export { HTTP_STATUS, ScopeCacheError } from './errors.js'
+export type { ErrorCode, ErrorDetails, WireError } from './errors.js'
+export { RawJson, rawJson } from './payload.js'
+export { itemBytes, SCOPE_RECORD_BYTES } from './layout.js'
+export type {
+  GetTarget, Item, ItemMeta, ItemRef, Page, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
+} from './types.js'

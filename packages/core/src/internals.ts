@@ -1,0 +1,195 @@
+/**
+ * The invariant checker: walks a store's shared memory and throws on the first broken rule.
+ * Run it when no thread is writing (tests call it after every command and after stress runs).
+ *
+ *  heap   every block's header, footer and PREV_FREE flag agree; no two neighbouring free blocks
+ *         (unless merging would pass the block size cap); every free block is on the free list of
+ *         its class exactly once and the bitmaps match the lists
+ *  owners every used block is reachable from exactly one place (a scope's name, entries array,
+ *         id table or one entry); none is leaked, none shared
+ *  bytes  Σ used blocks + scope records == charged bytes (+ pending, which must be 0); each
+ *         scope's byte count == its record + its blocks
+ *  scopes entries hold strictly increasing seqs ≤ lastSeq that match their items; the id table
+ *         finds exactly the items that have ids; the directory finds every live scope and
+ *         nothing else; counts match; no lock is held and no seqlock is odd
+ */
+import { MAX_BLOCK_BYTES } from './alloc.js'
+import { INTERNALS, type ScopeCache } from './cache.js'
+import {
+  F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
+  H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
+  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
+  S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
+  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, itemBytes,
+} from './layout.js'
+
+export { INTERNALS } from './cache.js'
+
+export interface HeapReport {
+  usedBlocks: number
+  usedBytes: number
+  freeBlocks: number
+  freeBytes: number
+  largestFree: number
+}
+
+class Violation extends Error {
+  override name = 'InvariantViolation'
+}
+
+const fail = (msg: string): never => {
+  throw new Violation(msg)
+}
+
+function classOf(size: number): number {
+  if (size < SMALL_BLOCK) return size >>> 3
+  const l = 31 - Math.clz32(size)
+  return ((l - 6) << SL_BITS) | ((size >>> (l - SL_BITS)) & (SL_COUNT - 1))
+}
+
+export function checkInvariants(cache: ScopeCache): HeapReport {
+  const { v, cfg, idx, dir, heap, hashId } = cache[INTERNALS]()
+  const { i32, f64 } = v
+  const lo = cfg.heapB8 * 8
+  const end = cfg.heapEndB8 * 8 - 8
+
+  // ---- heap walk ------------------------------------------------------------------------------
+  const used = new Map<number, number>() // byte offset -> tag
+  const free = new Set<number>()
+  const report: HeapReport = { usedBlocks: 0, usedBytes: 0, freeBlocks: 0, freeBytes: 0, largestFree: 0 }
+  let prevFree = false
+  let prevSize = 0
+  for (let b = lo; b < end; ) {
+    const hdr = i32[b >> 2]
+    const size = hdr & SIZE_MASK
+    if (size < MIN_BLOCK_BYTES || b + size > end) fail(`heap: block at ${b} has bad size ${size}`)
+    if (((hdr & F_PREV_FREE) !== 0) !== prevFree) fail(`heap: block at ${b} PREV_FREE flag is wrong`)
+    if ((hdr & F_FREE) !== 0) {
+      if (i32[((b + size) >> 2) - 1] !== size) fail(`heap: free block at ${b} footer mismatch`)
+      if (prevFree && prevSize + size <= MAX_BLOCK_BYTES) fail(`heap: free blocks at ${b - prevSize} and ${b} were not coalesced`)
+      free.add(b)
+      report.freeBlocks++
+      report.freeBytes += size
+      report.largestFree = Math.max(report.largestFree, size)
+    } else {
+      used.set(b, i32[(b >> 2) + B_TAG])
+      report.usedBlocks++
+      report.usedBytes += size
+    }
+    prevFree = (hdr & F_FREE) !== 0
+    prevSize = size
+    b += size
+  }
+  if (((i32[end >> 2] & F_PREV_FREE) !== 0) !== prevFree) fail('heap: sentinel PREV_FREE flag is wrong')
+
+  // ---- free lists -----------------------------------------------------------------------------
+  let listed = 0
+  for (let fl = 0; fl < FL_COUNT; fl++) {
+    const slMap = i32[H_SL_BITMAPS + fl]
+    if (((i32[H_FL_BITMAP] >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) fail(`free lists: first-level bit ${fl} disagrees`)
+    for (let sl = 0; sl < SL_COUNT; sl++) {
+      const c = (fl << SL_BITS) | sl
+      let ref = i32[H_FREE_HEADS + c]
+      if (((slMap >>> sl) & 1) !== (ref !== 0 ? 1 : 0)) fail(`free lists: bitmap bit for class ${c} disagrees`)
+      let guard = 0
+      while (ref !== 0) {
+        const b = ref * 8
+        if (!free.delete(b)) fail(`free lists: class ${c} lists ${b}, which is not a free block (or is listed twice)`)
+        if (classOf(i32[b >> 2] & SIZE_MASK) !== c) fail(`free lists: block ${b} is in the wrong class`)
+        if (++guard > report.freeBlocks) fail('free lists: cycle')
+        listed++
+        ref = i32[(b >> 2) + B_NEXT]
+      }
+    }
+  }
+  if (free.size > 0) fail(`free lists: ${free.size} free block(s) on no list`)
+  void listed
+
+  // ---- scopes ---------------------------------------------------------------------------------
+  const own = (b8: number, tag: number, what: string): number => {
+    const b = b8 * 8
+    const t = used.get(b)
+    if (t === undefined) fail(`${what}: block ${b} is not a used block (freed, or never allocated)`)
+    if (t !== tag) fail(`${what}: block ${b} has tag ${t}, expected ${tag}`)
+    used.delete(b)
+    return i32[b >> 2] & SIZE_MASK
+  }
+  let scopes = 0
+  let items = 0
+  let recordBytes = 0
+  const hwm = i32[H_SCOPE_HWM]
+  for (let s = 0; s < hwm; s++) {
+    const rec = dir.rec(s)
+    if (i32[rec + S_LOCK] !== 0) fail(`scope slot ${s}: lock still held by token ${i32[rec + S_LOCK]}`)
+    if ((i32[rec + S_VER] & 1) !== 0) fail(`scope slot ${s}: seqlock left odd`)
+    if (i32[rec + S_STATE] !== SCOPE_LIVE) continue
+    scopes++
+    recordBytes += SCOPE_RECORD_BYTES
+    const nameA = i32[rec + S_NAME_REF] * 8 + 8
+    const name = v.buf.toString('utf8', nameA, nameA + i32[rec + S_NAME_LEN])
+    const where = `scope '${name}'`
+    let bytes = SCOPE_RECORD_BYTES + own(i32[rec + S_NAME_REF], TAG_NAME, where + ' name')
+    if (dir.findLocked(name) !== s) fail(`${where}: the directory does not find it at slot ${s}`)
+    const count = i32[rec + S_COUNT]
+    items += count
+    const lastSeq = f64[(rec >> 1) + S_LAST_SEQ_F]
+    if (count > 0 || i32[rec + S_ENT_REF] !== 0) {
+      bytes += own(i32[rec + S_ENT_REF], TAG_ENTRIES, where + ' entries')
+      if (i32[rec + S_ENT_START] < 0 || i32[rec + S_ENT_START] + count > i32[rec + S_ENT_CAP]) fail(`${where}: entries window out of range`)
+    }
+    let withId = 0
+    let prev = 0
+    for (let k = 0; k < count; k++) {
+      const ref = idx.refAt(rec, k)
+      const seq = idx.seqAt(rec, k)
+      if (!(seq > prev)) fail(`${where}: seqs not strictly increasing at position ${k}`)
+      if (seq > lastSeq) fail(`${where}: seq ${seq} above lastSeq ${lastSeq}`)
+      if (idx.seqOf(ref) !== seq) fail(`${where}: entry seq ${seq} but item says ${idx.seqOf(ref)}`)
+      const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
+      if (size !== Math.max(16, itemBytes(idx.idLen(ref), idx.payloadLen(ref)))) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      bytes += size
+      prev = seq
+      if (idx.idLen(ref) > 0) {
+        withId++
+        const idA = idx.idStart(ref)
+        const id = v.buf.toString('utf8', idA, idA + idx.idLen(ref))
+        const at = idx.findId(rec, id, hashId(id))
+        if (at < 0 || idx.idRefAt(rec, at) !== ref) fail(`${where}: id '${id}' (seq ${seq}) is not found through the id table`)
+      }
+    }
+    if (i32[rec + S_ID_REF] !== 0) {
+      bytes += own(i32[rec + S_ID_REF], TAG_IDTAB, where + ' id table')
+      const cap = i32[rec + S_ID_CAP]
+      let live = 0
+      let usedSlots = 0
+      for (let i = 0; i < cap; i++) {
+        const r = idx.idRefAt(rec, i)
+        if (r !== 0) usedSlots++
+        if (r !== 0 && r !== ID_TOMB) live++
+      }
+      if (live !== withId) fail(`${where}: id table has ${live} live slots for ${withId} items with ids`)
+      if (usedSlots !== i32[rec + S_ID_USED]) fail(`${where}: id table used count ${i32[rec + S_ID_USED]} but ${usedSlots} slots used`)
+      if (usedSlots * 4 > cap * 3 + 4) fail(`${where}: id table over its load factor`)
+    } else if (withId > 0) fail(`${where}: items with ids but no id table`)
+    if (i32[rec + S_BYTES_B8] * 8 !== bytes) fail(`${where}: byte count ${i32[rec + S_BYTES_B8] * 8} but blocks add up to ${bytes}`)
+  }
+  if (used.size > 0) {
+    const [b, tag] = used.entries().next().value as [number, number]
+    fail(`heap: ${used.size} used block(s) owned by nothing (leaked), e.g. ${b} with tag ${tag}`)
+  }
+  if (i32[H_PENDING_B8] !== 0) fail(`accounting: ${i32[H_PENDING_B8] * 8} pending bytes with no bulk write running`)
+  if (i32[H_CHARGED_B8] * 8 !== report.usedBytes + recordBytes) {
+    fail(`accounting: charged ${i32[H_CHARGED_B8] * 8} bytes, but used blocks ${report.usedBytes} + records ${recordBytes}`)
+  }
+  if (i32[H_CHARGED_B8] * 8 > cfg.maxStoreBytes) fail('accounting: charged bytes exceed maxStoreBytes')
+  if (i32[H_SCOPES] !== scopes) fail(`counters: ${i32[H_SCOPES]} scopes counted, ${scopes} live`)
+  if (i32[H_ITEMS] !== items) fail(`counters: ${i32[H_ITEMS]} items counted, ${items} live`)
+  if (i32[H_DIR_LOCK] !== 0 || i32[H_ALLOC_LOCK] !== 0) fail('locks: directory or allocator lock still held')
+  if ((i32[H_DIR_VER] & 1) !== 0) fail('directory seqlock left odd')
+  // every directory entry points at a live scope
+  for (let i = 0; i < cfg.dirCap; i++) {
+    const s1 = i32[cfg.dirW + i * 2 + 1]
+    if (s1 > 0 && i32[dir.rec(s1 - 1) + S_STATE] !== SCOPE_LIVE) fail(`directory: entry ${i} points at a free slot ${s1 - 1}`)
+  }
+  return report
+}

@@ -1,0 +1,171 @@
+/**
+ * The memory layout of a store, written down once. Everything a store holds lives in ONE
+ * SharedArrayBuffer, created by the owner and attached (never copied) by every thread.
+ * The buffer is sized up front from the options; Linux commits its pages only when first
+ * touched, so an empty 100 MiB store costs a few pages, not 100 MiB.
+ *
+ *   region          size                                   what
+ *   --------------  -------------------------------------  ----------------------------------------
+ *   header          HEADER_BYTES (512)                     options, region offsets, counters, locks
+ *   thread slots    maxThreads × 16                        who is attached (owner tokens for locks)
+ *   scope table     scopeSlots × SCOPE_RECORD_BYTES (128)  one record per scope (2 × maxScopes slots)
+ *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
+ *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
+ *
+ * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
+ * old one and swap it in with one publish, so readers never see a half-built scope and a failed
+ * bulk write leaves no trace. Charged bytes (the cap) never exceed maxStoreBytes in steady state;
+ * only during a bulk swap does memory briefly hold the old and the new scopes.
+ *
+ * All offsets below are in 32-bit words unless they end in _B (bytes) or _F (Float64 index
+ * relative to the record, in 8-byte units).
+ */
+
+export const MAGIC = 0x53435031 // "SCP1"
+export const LAYOUT_VERSION = 1
+
+// ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
+export const H_MAGIC = 0
+export const H_VERSION = 1
+export const H_MAX_STORE_BYTES_F = 1 // f64 slot 1 = bytes 8..15
+export const H_SCOPE_MAX_ITEMS = 4
+export const H_MAX_ITEM_BYTES = 5
+export const H_MAX_SCOPES = 6
+export const H_SCOPE_SLOTS = 7
+export const H_MAX_THREADS = 8
+export const H_THREADS_W = 9 // word offset of the thread slot region
+export const H_SCOPES_W = 10 // word offset of the scope table
+export const H_DIR_W = 11 // word offset of the directory
+export const H_DIR_CAP = 12 // directory entries (power of two)
+export const H_HEAP_B8 = 13 // heap start, in 8-byte units
+export const H_HEAP_END_B8 = 14 // heap end (exclusive), in 8-byte units
+export const H_SEED = 15 // per-store hash seed
+// line 1: allocator (lock + accounting), written by every writer
+export const H_ALLOC_LOCK = 16
+export const H_ALLOC_WAITERS = 17
+export const H_CHARGED_B8 = 18 // bytes charged against maxStoreBytes, in 8-byte units
+export const H_PENDING_B8 = 19 // live heap bytes not charged (bulk writes in flight), 8-byte units
+export const H_FL_BITMAP = 20 // TLSF first-level bitmap
+export const H_SCOPE_FREE = 21 // free scope slot stack head (slot+1, 0 = empty)
+export const H_SCOPE_HWM = 22 // scope slots ever used
+export const H_DIR_USED = 23 // directory entries used (live + tombstones)
+// line 2: directory lock and versions
+export const H_DIR_LOCK = 32
+export const H_DIR_WAITERS = 33
+export const H_DIR_VER = 34 // seqlock over the directory (odd while it changes)
+export const H_BULK_VER = 35 // seqlock over store-wide swaps (rebuild, flush, warm, dropPrefix)
+export const H_SCOPES = 36 // live scope count
+// line 3: item count and last write (every writer)
+export const H_ITEMS = 48
+export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207 (BigInt64 CAS-max)
+// TLSF second-level bitmaps and free-list heads
+export const H_SL_BITMAPS = 64 // FL_COUNT words
+export const H_FREE_HEADS = 96 // FL_COUNT × SL_COUNT words (8-byte-unit block offsets, 0 = empty)
+export const HEADER_WORDS = 96 + 26 * 16 // 512 words
+export const HEADER_BYTES = HEADER_WORDS * 4
+
+// ---- thread slots (4 words each) ------------------------------------------------------------
+export const T_STATE = 0 // FREE | ALIVE | DEAD
+export const T_THREAD_ID = 1
+export const T_EPOCH = 2 // bumped on every claim; part of the owner token
+export const THREAD_WORDS = 4
+export const THREAD_FREE = 0
+export const THREAD_ALIVE = 1
+export const THREAD_DEAD = 2
+
+// ---- scope record (32 words = 128 bytes, 2 cache lines) -------------------------------------
+// line 1: read by every reader, written only by the scope's writer
+export const S_VER = 0 // seqlock: odd while a writer publishes; never reset, survives slot reuse
+export const S_GEN = 1 // bumped each time the slot is given to a scope or freed
+export const S_STATE = 2 // SCOPE_FREE | SCOPE_LIVE
+export const S_COUNT = 3 // live items
+export const S_ENT_REF = 4 // entries array (8-byte units), 0 = none
+export const S_ENT_CAP = 5 // entries capacity
+export const S_ENT_START = 6 // index of the oldest live entry
+export const S_ID_REF = 7 // id hash table (8-byte units), 0 = none
+export const S_ID_CAP = 8 // id table slots (power of two)
+export const S_ID_USED = 9 // id slots used: live + tombstones
+export const S_NAME_REF = 10 // name bytes block (8-byte units)
+export const S_NAME_LEN = 11
+export const S_ENT_BASE_F = 6 // f64 slot 6 = words 12..13: seq of entry rel 0
+export const S_HASH = 14
+export const S_BYTES_B8 = 15 // bytes this scope holds (record + blocks), 8-byte units
+// line 2: lock, cold metadata, read tallies
+export const S_LOCK = 16
+export const S_WAITERS = 17
+export const S_LAST_SEQ_F = 9 // words 18..19
+export const S_CREATED_TS_F = 10 // words 20..21
+export const S_LAST_WRITE_TS_F = 11 // words 22..23
+export const S_LAST_ACCESS_TS_F = 12 // words 24..25
+export const S_READS_LO = 26
+export const S_READS_HI = 27
+export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
+export const SCOPE_WORDS = 32
+export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
+export const SCOPE_FREE = 0
+export const SCOPE_LIVE = 1
+
+// ---- directory entry: [hash, slot+1]; slot+1 = 0 empty, -1 tombstone --------------------------
+export const DIR_EMPTY = 0
+export const DIR_TOMB = -1
+
+// ---- heap blocks (TLSF) ---------------------------------------------------------------------
+// A block starts with a 2-word header. Sizes are multiples of 8, so the low 3 bits are flags.
+//   word 0: size | FREE | PREV_FREE      word 1: used: owner tag; free: next free (8-byte units)
+//   free blocks also hold word 2: prev free, and their last word: size (footer, for coalescing)
+export const B_SIZE = 0
+export const B_TAG = 1
+export const B_NEXT = 1
+export const B_PREV = 2
+export const BLOCK_HEADER_BYTES = 8
+export const MIN_BLOCK_BYTES = 16
+export const F_FREE = 1
+export const F_PREV_FREE = 2
+export const SIZE_MASK = ~7
+export const SL_BITS = 4
+export const SL_COUNT = 1 << SL_BITS
+export const FL_COUNT = 26 // up to 2^32-byte blocks
+export const SMALL_BLOCK = SL_COUNT << 3 // 128: below this, classes are 8 bytes apart
+
+// owner tags (word 1 of a used block), for the invariant walk
+export const TAG_ITEM = 1
+export const TAG_ENTRIES = 2
+export const TAG_IDTAB = 3
+export const TAG_NAME = 4
+
+// ---- item block (bytes from the block start) -------------------------------------------------
+//   0  block header (8)     8  seq f64     16  ts f64     24  payload length u32
+//   28 id length u16 | flags u16           32  id bytes, then payload bytes
+export const I_SEQ_F = 1
+export const I_TS_F = 2
+export const I_PAYLOAD_LEN = 6 // word
+export const I_ID_LEN_FLAGS = 7 // word: low 16 id length, high 16 flags
+export const ITEM_HEADER_BYTES = 32
+export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slice)
+export const IF_STRING = 2 // payload is a JSON string
+
+// ---- entries array: 2 words per item, [seq - entBase, item ref (8-byte units)] --------------
+// ---- id table: 2 words per slot, [hash, item ref]; ref 0 = empty, -1 = tombstone -------------
+export const ID_EMPTY = 0
+export const ID_TOMB = -1
+
+export const align8 = (n: number): number => (n + 7) & ~7
+
+/** Bytes one item occupies in its heap block: what `maxItemBytes` and the byte budget count. */
+export const itemBytes = (idBytes: number, payloadBytes: number): number =>
+  align8(ITEM_HEADER_BYTES + idBytes + payloadBytes)
+
+/** Heap block size for a request of `n` bytes of content (header included, 8-aligned). */
+export const blockBytes = (n: number): number => Math.max(MIN_BLOCK_BYTES, align8(n + BLOCK_HEADER_BYTES))
+
+export const DEFAULTS = {
+  maxStoreBytes: 100 * 1024 * 1024,
+  scopeMaxItems: 100_000,
+  maxItemBytes: 1024 * 1024,
+  maxThreads: 256,
+} as const
+
+/** The largest budget one buffer can address (8-byte refs in int32, heap = 2 × budget). */
+export const MAX_STORE_BYTES = 3 * 1024 * 1024 * 1024
+export const MAX_THREADS = 2047 // token = epoch << 11 | slot+1
+export const MAX_SCOPES = 1 << 22

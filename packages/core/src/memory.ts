@@ -1,0 +1,130 @@
+/**
+ * The store's one SharedArrayBuffer and this thread's views over it. The creator sizes and
+ * initialises the buffer before it is shared; attaching only validates and wraps. Views are
+ * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, PEERS.md §7).
+ */
+import { Buffer } from 'node:buffer'
+import { Heap } from './alloc.js'
+import { ScopeCacheError } from './errors.js'
+import {
+  DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
+  H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
+  H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_SCOPES,
+  MAX_STORE_BYTES, MAX_THREADS, SCOPE_WORDS, THREAD_WORDS,
+} from './layout.js'
+import type { ScopeCacheOptions } from './types.js'
+
+export interface Views {
+  readonly sab: SharedArrayBuffer
+  readonly i32: Int32Array
+  readonly f64: Float64Array
+  readonly i64: BigInt64Array
+  readonly u8: Uint8Array
+  readonly buf: Buffer
+}
+
+export interface Config {
+  maxStoreBytes: number
+  scopeMaxItems: number
+  maxItemBytes: number
+  maxScopes: number
+  scopeSlots: number
+  maxThreads: number
+  threadsW: number
+  scopesW: number
+  dirW: number
+  dirCap: number
+  heapB8: number
+  heapEndB8: number
+  seed: number
+}
+
+const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)))
+
+function intOption(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new ScopeCacheError('invalid_input', `scopecache: invalid input: option '${name}' must be an integer from ${min} to ${max}`)
+  }
+  return v
+}
+
+export function resolveConfig(o: ScopeCacheOptions = {}): Config {
+  const maxStoreBytes = intOption('maxStoreBytes', o.maxStoreBytes, DEFAULTS.maxStoreBytes, 4096, MAX_STORE_BYTES)
+  const scopeMaxItems = intOption('scopeMaxItems', o.scopeMaxItems, DEFAULTS.scopeMaxItems, 1, 1 << 26)
+  const maxItemBytes = intOption('maxItemBytes', o.maxItemBytes, DEFAULTS.maxItemBytes, 64, maxStoreBytes)
+  const maxScopes = intOption('maxScopes', o.maxScopes, Math.max(64, Math.floor(maxStoreBytes / 1024)), 1, MAX_SCOPES)
+  const maxThreads = intOption('maxThreads', o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
+  const scopeSlots = maxScopes * 2 // bulk swaps hold old and new scopes at once
+  const dirCap = nextPow2(scopeSlots * 2)
+  const threadsW = HEADER_WORDS
+  const scopesW = threadsW + maxThreads * THREAD_WORDS + 16 // +16: keep records off the thread line
+  const dirW = scopesW + scopeSlots * SCOPE_WORDS
+  const heapStartB = Math.ceil(((dirW + dirCap * 2) * 4) / 64) * 64
+  const heapBytes = Math.ceil((maxStoreBytes * 2 + (1 << 20)) / 64) * 64
+  const heapEndB = heapStartB + heapBytes
+  const seed = (Math.random() * 0x7fffffff) | 0
+  return {
+    maxStoreBytes, scopeMaxItems, maxItemBytes, maxScopes, scopeSlots, maxThreads,
+    threadsW, scopesW, dirW, dirCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed,
+  }
+}
+
+export function wrap(sab: SharedArrayBuffer): Views {
+  return {
+    sab,
+    i32: new Int32Array(sab),
+    f64: new Float64Array(sab),
+    i64: new BigInt64Array(sab),
+    u8: new Uint8Array(sab),
+    buf: Buffer.from(sab),
+  }
+}
+
+/** Creates and initialises a store's buffer. Runs once, before the buffer is shared. */
+export function createBuffer(cfg: Config): Views {
+  const bytes = cfg.heapEndB8 * 8
+  const v = wrap(new SharedArrayBuffer(bytes))
+  const { i32, f64 } = v
+  i32[H_MAGIC] = MAGIC
+  i32[H_VERSION] = LAYOUT_VERSION
+  f64[H_MAX_STORE_BYTES_F] = cfg.maxStoreBytes
+  i32[H_SCOPE_MAX_ITEMS] = cfg.scopeMaxItems
+  i32[H_MAX_ITEM_BYTES] = cfg.maxItemBytes
+  i32[H_MAX_SCOPES] = cfg.maxScopes
+  i32[H_SCOPE_SLOTS] = cfg.scopeSlots
+  i32[H_MAX_THREADS] = cfg.maxThreads
+  i32[H_THREADS_W] = cfg.threadsW
+  i32[H_SCOPES_W] = cfg.scopesW
+  i32[H_DIR_W] = cfg.dirW
+  i32[H_DIR_CAP] = cfg.dirCap
+  i32[H_HEAP_B8] = cfg.heapB8
+  i32[H_HEAP_END_B8] = cfg.heapEndB8
+  i32[H_SEED] = cfg.seed
+  // The directory and scope table start zeroed (empty entries, free records): nothing to write.
+  Heap.init(i32)
+  return v
+}
+
+/** Reads the configuration back from an attached buffer (after checking it is a store). */
+export function readConfig(v: Views): Config {
+  const { i32, f64 } = v
+  if (v.sab.byteLength < HEADER_WORDS * 4 || i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION) {
+    throw new ScopeCacheError('invalid_input', 'scopecache: invalid input: the handle is not a scopecache store of this version')
+  }
+  return {
+    maxStoreBytes: f64[H_MAX_STORE_BYTES_F],
+    scopeMaxItems: i32[H_SCOPE_MAX_ITEMS],
+    maxItemBytes: i32[H_MAX_ITEM_BYTES],
+    maxScopes: i32[H_MAX_SCOPES],
+    scopeSlots: i32[H_SCOPE_SLOTS],
+    maxThreads: i32[H_MAX_THREADS],
+    threadsW: i32[H_THREADS_W],
+    scopesW: i32[H_SCOPES_W],
+    dirW: i32[H_DIR_W],
+    dirCap: i32[H_DIR_CAP],
+    heapB8: i32[H_HEAP_B8],
+    heapEndB8: i32[H_HEAP_END_B8],
+    seed: i32[H_SEED],
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Payloads on the way in. A payload is stored as the exact JSON bytes it arrived as and
+ * never re-serialised: JS values are stringified once; `rawJson(text | bytes)` passes JSON
+ * through byte-exact after validation (syntax, depth ≤ 10 000, well-formed UTF-8).
+ * Everything here runs before any lock is taken, so a bad payload throws with nothing held.
+ */
+import { Buffer } from 'node:buffer'
+import { invalid } from './errors.js'
+import { jsonBytesProblem, jsonDepthExceeds, jsonTextProblem, MAX_JSON_DEPTH, trimJson } from './json.js'
+
+/** JSON text (or its UTF-8 bytes) to store verbatim. Create it with `rawJson`. */
+export class RawJson {
+  constructor(readonly json: string | Uint8Array) {}
+}
+
+/** Marks JSON text or bytes to be stored byte-exact instead of stringified. */
+export const rawJson = (json: string | Uint8Array): RawJson => new RawJson(json)
+
+/** A validated payload, ready to copy into an item block. */
+export interface Prepared {
+  /** The JSON text, when the payload came as a string or JS value. */
+  text: string | null
+  /** The bytes, when the payload came as bytes: [start, end) of `bytes`. */
+  bytes: Uint8Array | null
+  start: number
+  end: number
+  byteLength: number
+  ascii: boolean
+  isString: boolean
+}
+
+const REQUIRED = "the 'payload' field is required"
+const NOT_JSON = "the 'payload' field must be a valid JSON value"
+
+export function preparePayload(value: unknown): Prepared {
+  if (value instanceof RawJson) return value.json instanceof Uint8Array ? fromBytes(value.json) : fromText(value.json)
+  if (value === undefined || value === null) throw invalid(REQUIRED)
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {
+    // cycles, BigInt, or a structure too deep for the stack
+    throw invalid(NOT_JSON)
+  }
+  if (text === undefined) throw invalid(NOT_JSON) // functions, symbols
+  if (text === 'null') throw invalid(REQUIRED) // NaN, Infinity
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw invalid(`the 'payload' field exceeds the maximum nesting depth of ${MAX_JSON_DEPTH}`)
+  return textPrepared(text)
+}
+
+function fromText(raw: string): Prepared {
+  if (typeof raw !== 'string') throw invalid(NOT_JSON)
+  const problem = jsonTextProblem(raw)
+  if (problem !== null) throw invalid(problem)
+  const [a, b] = trimJson(raw)
+  const text = a === 0 && b === raw.length ? raw : raw.slice(a, b)
+  if (text === 'null') throw invalid(REQUIRED)
+  return textPrepared(text)
+}
+
+function textPrepared(text: string): Prepared {
+  const byteLength = Buffer.byteLength(text, 'utf8')
+  return { text, bytes: null, start: 0, end: 0, byteLength, ascii: byteLength === text.length, isString: text.charCodeAt(0) === 34 }
+}
+
+function fromBytes(u8: Uint8Array): Prepared {
+  let start = 0
+  let end = u8.length
+  const problem = jsonBytesProblem(u8, start, end)
+  if (problem !== null) throw invalid(problem)
+  while (start < end && isWs(u8[start])) start++
+  while (end > start && isWs(u8[end - 1])) end--
+  if (end - start === 4 && u8[start] === 110 && u8[start + 1] === 117 && u8[start + 2] === 108 && u8[start + 3] === 108) throw invalid(REQUIRED)
+  let ascii = true
+  for (let i = start; i < end; i++) if (u8[i] > 127) { ascii = false; break }
+  return { text: null, bytes: u8, start, end, byteLength: end - start, ascii, isString: u8[start] === 34 }
+}
+
+const isWs = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13
