@@ -673,14 +673,16 @@ export class ScopeCache {
         this.dir.forget(scope)
         continue
       }
+      let result: T
       try {
-        return fn(slot, rec)
+        result = fn(slot, rec)
       } catch (e) {
+        release(i32, rec + S_LOCK, this.token)
         if (created) this.rollbackCreated(slot, gen)
         throw e
-      } finally {
-        release(i32, rec + S_LOCK, this.token)
       }
+      release(i32, rec + S_LOCK, this.token)
+      return result
     }
   }
 
@@ -788,9 +790,12 @@ export class ScopeCache {
     this.dir.lock()
     let dropped: Dropped | null = null
     try {
-      // the caller still holds the scope lock, so nobody can write to it in between
-      if (this.i32[rec + S_GEN] === gen && this.f64[(rec >> 1) + S_LAST_SEQ_F] === 0) {
-        dropped = this.dropSlotsLocked([slot])
+      this.lockScope(rec)
+      // lastSeq 0 with the scope locked: no write has reached it since it was created
+      if (this.i32[rec + S_GEN] === gen && this.i32[rec + S_STATE] === SCOPE_LIVE && this.f64[(rec >> 1) + S_LAST_SEQ_F] === 0) {
+        dropped = this.dropSlotsLocked([slot], true)
+      } else {
+        release(this.i32, rec + S_LOCK, this.token)
       }
     } finally {
       this.dir.unlock()
@@ -864,7 +869,8 @@ export class ScopeCache {
     const seq = f64[r2 + S_LAST_SEQ_F] + 1
     const ts = nowMicros()
     const item = this.writeItem(id, p, size, seq, ts)
-    this.commitOrFull(size, 0, item)
+    const itemSize = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
+    this.commitOrFull(itemSize, 0, item)
     const fresh: number[] = [] // index arrays allocated for this append
     try {
       // The entries tail is full: copy the live entries into a fresh array (same size when at
@@ -905,7 +911,7 @@ export class ScopeCache {
       const stale: number[] = []
       if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
       if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
-      const added = size + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
+      const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
       const h = id === null ? 0 : this.hashId(id)
       this.publish(rec, () => {
         const w = ent * 2 + 2
@@ -942,8 +948,9 @@ export class ScopeCache {
     const seq = this.idx.seqOf(old)
     const ts = nowMicros()
     const item = this.writeItem(id, p, size, seq, ts)
+    const itemSize = this.heap.sizeOf(item)
     const oldSize = this.heap.sizeOf(old)
-    this.commitOrFull(size, oldSize, item)
+    this.commitOrFull(itemSize, oldSize, item)
     const pos = this.idx.findSeq(rec, seq)
     const h = id === null ? 0 : this.hashId(id)
     this.publish(rec, () => {
@@ -953,7 +960,7 @@ export class ScopeCache {
         i32[i32[rec + S_ID_REF] * 2 + 2 + at * 2 + 1] = item
       }
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
-      this.chargeScope(rec, size - oldSize)
+      this.chargeScope(rec, itemSize - oldSize)
     })
     this.heap.free(old, PENDING) // commitOrFull moved its charge to pending
     this.bumpLastWrite(ts)
@@ -1032,11 +1039,11 @@ export class ScopeCache {
    * Unpublishes whole scopes (directory lock held): all their S_VERs go odd before any goes
    * even again, inside one directory change, so no reader sees some of them gone and others not.
    */
-  private dropSlotsLocked(slots: number[]): Dropped {
+  private dropSlotsLocked(slots: number[], scopesLocked = false): Dropped {
     const { i32 } = this
     const out: Dropped = { scopes: slots.length, items: 0, blocks: [], records: slots.length, slots }
     slots.sort((a, b) => a - b)
-    for (const s of slots) this.lockScope(this.dir.rec(s))
+    if (!scopesLocked) for (const s of slots) this.lockScope(this.dir.rec(s))
     this.dir.beginChange()
     for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
     for (const s of slots) {

@@ -146,7 +146,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       if (seq > lastSeq) fail(`${where}: seq ${seq} above lastSeq ${lastSeq}`)
       if (idx.seqOf(ref) !== seq) fail(`${where}: entry seq ${seq} but item says ${idx.seqOf(ref)}`)
       const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
-      if (size !== Math.max(16, itemBytes(idx.idLen(ref), idx.payloadLen(ref)))) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      const want = itemBytes(idx.idLen(ref), idx.payloadLen(ref))
+      if (size !== want && size !== want + 8) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
       bytes += size
       prev = seq
       if (idx.idLen(ref) > 0) {
