@@ -101,8 +101,13 @@ export class Heap {
     const b = this.takeFree(size)
     if (b < 0) return ALLOC_NO_SPACE
     const w = b >> 2
+    const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
     i32[w + B_TAG] = tag
-    i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += (i32[w] & SIZE_MASK) >> 3
+    i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
+    if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
+      this.freeLocked(b >> 3, CHARGED)
+      return ALLOC_OVER_BUDGET
+    }
     return b >> 3
   }
 

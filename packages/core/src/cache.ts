@@ -749,7 +749,7 @@ export class ScopeCache {
       this.v.buf.write(scope, nameRef * 8 + 8, nameBytes, 'utf8')
       const rec = this.dir.rec(slot)
       this.dir.beginChange()
-      this.initRecord(rec, nameRef, nameBytes, blockBytes(nameBytes), nowMicros())
+      this.initRecord(rec, nameRef, nameBytes, this.heap.sizeOf(nameRef), nowMicros())
       this.dir.insertLocked(slot, this.dir.hash(scope))
       this.dir.endChange()
       Atomics.add(i32, H_SCOPES, 1)
