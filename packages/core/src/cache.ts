@@ -39,6 +39,11 @@ import type {
 import { isValidKey, keyProblem, utf8Length } from './validate.js'
 
 const MAX_OPTIMISTIC = 64
+// what a read visitor reports
+const HIT = 1
+const MISS = 0
+const RETRY = -1
+const NO_SCOPE = -2
 const DEFAULT_LIMIT = 1000
 const MAX_LIMIT = 10_000
 const MAX_GET_MANY = 1000
@@ -419,16 +424,37 @@ export class ScopeCache {
 
   // ====================================================================== read machinery ====
 
-  /** Reads one item into `this.out`; false on a miss. Never blocks unless writers keep racing. */
+  /** Reads one item into `this.out`; false on a miss. */
   private readOne(scope: string, by: string | number, format: Format): boolean {
-    // No key validation here: every stored scope name and id passed it on the way in, so an
-    // invalid key simply finds nothing (reads are permissive by contract).
-    if (typeof scope !== 'string' || scope === '') return false
+    const q = this.query
+    q.by = by
+    q.h = typeof by === 'string' ? this.hashId(by) : 0
+    q.format = format
+    return this.validated(scope, this.visitOne) === HIT
+  }
+
+  /** The single-item visitor, created once so the hot path allocates no closure. */
+  private readonly query = { by: 0 as string | number, h: 0, format: 'raw' as Format }
+  private readonly visitOne = (rec: number): number => {
+    const { by, h, format } = this.query
+    const item = this.locate(rec, by, h)
+    if (item < 0) return MISS
+    return this.copyOut(item, format, typeof by === 'string' ? by : undefined) ? HIT : RETRY
+  }
+
+  /**
+   * Runs `visit` (HIT, MISS or RETRY) on a scope's record and keeps its answer only if the scope's
+   * seqlock did not move meanwhile. No key validation: every stored name passed it on the way in,
+   * so an invalid one simply finds nothing (reads are permissive by contract). After
+   * MAX_OPTIMISTIC lost races the visit runs under the scope lock. A HIT counts as a read.
+   * Returns NO_SCOPE when the scope does not exist.
+   */
+  private validated(scope: string, visit: (rec: number) => number): number {
+    if (typeof scope !== 'string' || scope === '') return NO_SCOPE
     let slot = this.dir.resolve(scope)
-    if (slot < 0) return false
+    if (slot < 0) return NO_SCOPE
     let gen = this.dir.gen
     const { i32 } = this
-    const h = typeof by === 'string' ? this.hashId(by) : 0
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
       const rec = this.dir.rec(slot)
       const v = Atomics.load(i32, rec + S_VER)
@@ -437,32 +463,26 @@ export class ScopeCache {
         // dropped or replaced since we cached it: look it up again
         this.dir.forget(scope)
         slot = this.dir.resolve(scope)
-        if (slot < 0) return false
+        if (slot < 0) return NO_SCOPE
         gen = this.dir.gen
         continue
       }
-      let hit = false
+      let r: number
       try {
-        const item = this.locate(rec, by, h)
-        hit = item >= 0 && this.copyOut(item, format, typeof by === 'string' ? by : undefined)
+        r = visit(rec)
       } catch {
-        hit = false // garbage from a racing writer; validation below decides
+        r = RETRY // garbage from a racing writer
       }
-      if (Atomics.load(i32, rec + S_VER) === v) {
-        if (hit) this.countRead(slot, gen)
-        return hit
+      if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
+        if (r === HIT) this.countRead(slot, gen)
+        return r
       }
     }
-    return this.readOneLocked(scope, by, h, format)
-  }
-
-  private readOneLocked(scope: string, by: string | number, h: number, format: Format): boolean {
-    return this.write(scope, false, (slot, rec) => {
-      if (rec < 0) return false
-      const item = this.locate(rec, by, h)
-      if (item < 0 || !this.copyOut(item, format, typeof by === 'string' ? by : undefined)) return false
-      this.countRead(slot, this.i32[rec + S_GEN])
-      return true
+    return this.write(scope, false, (s, rec) => {
+      if (rec < 0) return NO_SCOPE
+      const r = visit(rec)
+      if (r === HIT) this.countRead(s, i32[rec + S_GEN])
+      return r
     })
   }
 
@@ -501,56 +521,25 @@ export class ScopeCache {
   }
 
   private readPage(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
-    const empty = { items: [], truncated: false }
-    if (typeof scope !== 'string' || scope === '') return empty
-    let slot = this.dir.resolve(scope)
-    if (slot < 0) return empty
-    let gen = this.dir.gen
-    const { i32 } = this
-    const collect = (rec: number): { texts: string[]; metas: ItemMeta[]; truncated: boolean } | null => {
-      if (!this.idx.entriesSane(rec)) return null
-      const [from, to, truncated] = window(rec)
-      const texts: string[] = []
-      const metas: ItemMeta[] = []
+    let texts: string[] = []
+    let metas: ItemMeta[] = []
+    let truncated = false
+    const r = this.validated(scope, (rec) => {
+      if (!this.idx.entriesSane(rec)) return RETRY
+      const [from, to, more] = window(rec)
+      texts = []
+      metas = []
+      truncated = more
       for (let k = from; k < to; k++) {
-        if (!this.copyOut(this.idx.refAt(rec, k), 'raw', undefined)) return null
+        if (!this.copyOut(this.idx.refAt(rec, k), 'raw', undefined)) return RETRY
         texts.push(this.out.text)
         metas.push({ scope, id: this.out.id, seq: this.out.seq, ts: this.out.ts })
       }
-      return { texts, metas, truncated }
-    }
-    let got: ReturnType<typeof collect> = null
-    let ok = false
-    for (let attempt = 0; attempt < MAX_OPTIMISTIC && !ok; attempt++) {
-      const rec = this.dir.rec(slot)
-      const v = Atomics.load(i32, rec + S_VER)
-      if ((v & 1) !== 0) continue
-      if (i32[rec + S_GEN] !== gen) {
-        this.dir.forget(scope)
-        slot = this.dir.resolve(scope)
-        if (slot < 0) return empty
-        gen = this.dir.gen
-        continue
-      }
-      try {
-        got = collect(rec)
-      } catch {
-        got = null
-      }
-      ok = Atomics.load(i32, rec + S_VER) === v && got !== null
-    }
-    if (!ok) {
-      got = this.write(scope, false, (s, rec) => {
-        slot = s
-        gen = rec < 0 ? 0 : i32[rec + S_GEN]
-        return rec < 0 ? null : collect(rec)
-      })
-      if (got === null) return empty
-    }
-    const g = got as NonNullable<typeof got>
-    if (g.metas.length > 0) this.countRead(slot, gen)
-    const items = g.metas.map((m, i) => ({ ...m, payload: raw ? g.texts[i] : JSON.parse(g.texts[i]) }))
-    return { items, truncated: g.truncated }
+      return metas.length > 0 ? HIT : MISS
+    })
+    if (r === NO_SCOPE) return { items: [], truncated: false }
+    const items = metas.map((m, i) => ({ ...m, payload: raw ? texts[i] : JSON.parse(texts[i]) }))
+    return { items, truncated }
   }
 
   private scopeInfo(slot: number): ScopeInfo | null {
