@@ -220,7 +220,8 @@ export class Heap {
     return b
   }
 
-  private putFree(b: number, size: number, prevFree: number): void {
+  /** Puts a block on its free list (allocator lock held). */
+  putFree(b: number, size: number, prevFree: number): void {
     const { i32 } = this
     const w = b >> 2
     i32[w + B_SIZE] = size | F_FREE | prevFree
@@ -273,7 +274,7 @@ export function rebuildFreeLists(i32: Int32Array): void {
     const hdr = i32[b >> 2]
     const size = hdr & SIZE_MASK
     if (size < MIN_BLOCK_BYTES) break
-    if ((hdr & F_FREE) !== 0) (h as unknown as { putFree(b: number, s: number, p: number): void }).putFree(b, size, hdr & F_PREV_FREE)
+    if ((hdr & F_FREE) !== 0) h.putFree(b, size, hdr & F_PREV_FREE)
     b += size
   }
 }

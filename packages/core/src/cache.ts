@@ -1031,7 +1031,7 @@ export class ScopeCache {
    */
   private dropSlotsLocked(slots: number[], scopesLocked = false): Dropped {
     const { i32 } = this
-    const out: Dropped = { scopes: slots.length, items: 0, blocks: [], records: slots.length, slots }
+    const out: Dropped = { scopes: slots.length, items: 0, blocks: [], slots }
     slots.sort((a, b) => a - b)
     if (!scopesLocked) for (const s of slots) this.lockScope(this.dir.rec(s))
     this.dir.beginChange()
@@ -1065,7 +1065,7 @@ export class ScopeCache {
   private finishDrop(d: Dropped, counts = true): void {
     this.heap.freeAll(d.blocks)
     this.heap.lock()
-    this.heap.chargeLocked(-SCOPE_RECORD_BYTES * d.records)
+    this.heap.chargeLocked(-SCOPE_RECORD_BYTES * d.scopes)
     this.heap.unlock()
     if (d.items > 0) Atomics.sub(this.i32, H_ITEMS, d.items)
     if (counts) this.bumpLastWrite(nowMicros())
@@ -1287,7 +1287,6 @@ interface Dropped {
   scopes: number
   items: number
   blocks: number[]
-  records: number
   slots: number[]
 }
 

@@ -83,7 +83,6 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   if (((i32[end >> 2] & F_PREV_FREE) !== 0) !== prevFree) fail('heap: sentinel PREV_FREE flag is wrong')
 
   // ---- free lists -----------------------------------------------------------------------------
-  let listed = 0
   for (let fl = 0; fl < FL_COUNT; fl++) {
     const slMap = i32[H_SL_BITMAPS + fl]
     if (((i32[H_FL_BITMAP] >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) fail(`free lists: first-level bit ${fl} disagrees`)
@@ -97,13 +96,11 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
         if (!free.delete(b)) fail(`free lists: class ${c} lists ${b}, which is not a free block (or is listed twice)`)
         if (classOf(i32[b >> 2] & SIZE_MASK) !== c) fail(`free lists: block ${b} is in the wrong class`)
         if (++guard > report.freeBlocks) fail('free lists: cycle')
-        listed++
         ref = i32[(b >> 2) + B_NEXT]
       }
     }
   }
   if (free.size > 0) fail(`free lists: ${free.size} free block(s) on no list`)
-  void listed
 
   // ---- scopes ---------------------------------------------------------------------------------
   const own = (b8: number, tag: number, what: string): number => {

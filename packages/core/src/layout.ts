@@ -6,7 +6,7 @@
  *
  *   region          size                                   what
  *   --------------  -------------------------------------  ----------------------------------------
- *   header          HEADER_BYTES (512)                     options, region offsets, counters, locks
+ *   header          HEADER_BYTES (2 KiB)                   options, region offsets, counters, locks
  *   thread slots    maxThreads × 16                        who is attached (owner tokens for locks)
  *   scope table     scopeSlots × SCOPE_RECORD_BYTES (128)  one record per scope (2 × maxScopes slots)
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
@@ -53,8 +53,7 @@ export const H_DIR_USED = 23 // directory entries used (live + tombstones)
 export const H_DIR_LOCK = 32
 export const H_DIR_WAITERS = 33
 export const H_DIR_VER = 34 // seqlock over the directory (odd while it changes)
-export const H_BULK_VER = 35 // seqlock over store-wide swaps (rebuild, flush, warm, dropPrefix)
-export const H_SCOPES = 36 // live scope count
+export const H_SCOPES = 35 // live scope count
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207 (BigInt64 CAS-max)

@@ -105,7 +105,7 @@ const ops: fc.Arbitrary<Op>[] = [
     name: `update(${scope.length > 20 ? 'long' : scope}, ${JSON.stringify(ref)}, ${p.text})`, write: true,
     model: (m, c) => {
       if (badKey(scope)) return { err: 'invalid_input' }
-      if (c.size(ref.id ?? null, p.text) > c.maxItemBytes) return { err: 'too_large' }
+      if (c.size((ref as { id?: string }).id ?? null, p.text) > c.maxItemBytes) return { err: 'too_large' }
       const it = find(m.get(scope), ref)
       if (it === undefined) return { ok: 0 }
       if (c.size(it.id, p.text) > c.maxItemBytes) return { err: 'too_large' }
