@@ -1,10 +1,16 @@
 /**
  * JSON checks for payloads. Payload bytes are stored verbatim and never re-serialised, so the
- * check must be exact (one RFC 8259 value, well-formed text) and cheap (one pass, no parse
- * tree). Depth is capped at 10 000 like Go's encoding/json: JSON.parse accepts far deeper
- * input, and a later JSON.stringify of it would blow the stack.
+ * check must be exact (one RFC 8259 value, well-formed text) and cheap: a hand-written iterative
+ * scanner, one pass, no parse tree, no recursion, no allocation per character (JSON.parse would
+ * build the whole value only to throw it away). Depth is capped at 10 000 like Go's encoding/json:
+ * JSON.parse accepts far deeper input, and a later JSON.stringify of a parsed payload that deep
+ * would blow the stack.
+ *
+ * The text and byte scanners below are the same state machine written twice (charCodeAt vs
+ * byte index) so that neither pays for an indirect read per character; the tests check that
+ * they agree. When both a syntax/depth problem and an encoding problem are present, the
+ * encoding problem is reported: a payload that is not valid UTF-8 is not text at all.
  */
-import { isUtf8 } from 'node:buffer'
 
 export const MAX_JSON_DEPTH = 10_000
 
@@ -12,9 +18,25 @@ const NOT_JSON = "the 'payload' field must be a valid JSON value"
 const BAD_UTF8 = "the 'payload' field must be valid UTF-8"
 const TOO_DEEP = `the 'payload' field exceeds the maximum nesting depth of ${MAX_JSON_DEPTH}`
 
-const isWs = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13
+// Kinds of the open containers, innermost at stack[depth - 1]. Shared by every call: the
+// scanners never call out, so a call cannot interleave with another on the same thread.
+const ARRAY = 1
+const OBJECT = 2
+const stack = new Uint8Array(MAX_JSON_DEPTH)
 
-/** Indices of `text` without its leading/trailing JSON whitespace. */
+// Result codes of the scanners; -1 from a token helper means "syntax error".
+const VALID = 0
+const SYNTAX = 1
+const DEPTH = 2
+
+const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
+// The characters allowed after a backslash, other than `u`: " \ / b f n r t.
+const isSimpleEscape = (c: number): boolean =>
+  c === 0x22 || c === 0x5c || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74
+
+/** Indices of `text` without its leading/trailing JSON whitespace (space, tab, LF, CR). */
 export function trimJson(text: string): [start: number, end: number] {
   let a = 0
   let b = text.length
@@ -23,150 +45,351 @@ export function trimJson(text: string): [start: number, end: number] {
   return [a, b]
 }
 
-/** null when `text` is exactly one JSON value (whitespace around it allowed), else the reason. */
+/** null when `text` is exactly one JSON value (whitespace around it allowed), well-formed, depth ≤ 10 000; else the reason. */
 export function jsonTextProblem(text: string): string | null {
+  const r = scanText(text)
+  if (r === VALID) return null
+  // The scanner stopped early; a lone surrogate further on still takes precedence.
   if (!text.isWellFormed()) return BAD_UTF8
-  return scan(text)
+  return r === DEPTH ? TOO_DEEP : NOT_JSON
 }
 
-/** The same check over UTF-8 bytes [start, end), which must also be valid UTF-8. */
+/** The same check over the UTF-8 bytes u8[start, end), which must also be valid UTF-8 (works on SharedArrayBuffer views). */
 export function jsonBytesProblem(u8: Uint8Array, start: number, end: number): string | null {
-  const view = u8.subarray(start, end)
-  if (!isUtf8(view)) return BAD_UTF8
-  return scan(new TextDecoder().decode(view))
+  const r = scanBytes(u8, start, end)
+  if (r === VALID) return null
+  if (!validUtf8(u8, start, end)) return BAD_UTF8
+  return r === DEPTH ? TOO_DEEP : NOT_JSON
 }
 
-/** An iterative scanner: a stack of open containers, no recursion, no allocation per char. */
-function scan(s: string): string | null {
+// ---------------------------------------------------------------------------------------------
+// Text scanner. Outside string literals only ASCII is legal, so well-formedness needs checking
+// only inside them (the error path rechecks the whole text).
+
+function scanText(s: string): number {
   const n = s.length
-  const stack = new Uint8Array(MAX_JSON_DEPTH + 1) // 1 = array, 2 = object
   let depth = 0
-  let i = 0
-  const ws = (): void => {
-    while (i < n && isWs(s.charCodeAt(i))) i++
-  }
-  // states: expect a value; after a value
-  ws()
+  let i = wsText(s, 0, n)
   for (;;) {
-    // ---- a value ----
-    if (i >= n) return NOT_JSON
+    // A value starts at i.
+    if (i >= n) return SYNTAX
     let c = s.charCodeAt(i)
-    if (c === 123 || c === 91) {
-      if (depth >= MAX_JSON_DEPTH) return TOO_DEEP
-      stack[++depth] = c === 91 ? 1 : 2
-      i++
-      ws()
-      if (i < n && s.charCodeAt(i) === (c === 91 ? 93 : 125)) {
-        depth--
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === MAX_JSON_DEPTH) return DEPTH
+      const kind = c === 0x5b ? ARRAY : OBJECT
+      stack[depth++] = kind
+      i = wsText(s, i + 1, n)
+      if (i < n && s.charCodeAt(i) === (kind === ARRAY ? 0x5d : 0x7d)) {
+        depth-- // empty container: it is the value just finished
         i++
-      } else if (c === 123) {
-        if (!str()) return NOT_JSON
-        ws()
-        if (s.charCodeAt(i) !== 58) return NOT_JSON
-        i++
-        ws()
+      } else {
+        if (kind === OBJECT) {
+          i = memberKeyText(s, i, n)
+          if (i < 0) return SYNTAX
+        }
         continue
-      } else continue
-    } else if (c === 34) {
-      if (!str()) return NOT_JSON
-    } else if (c === 45 || (c >= 48 && c <= 57)) {
-      if (!num()) return NOT_JSON
-    } else if (s.startsWith('true', i)) i += 4
-    else if (s.startsWith('false', i)) i += 5
-    else if (s.startsWith('null', i)) i += 4
-    else return NOT_JSON
-    // ---- after a value: close containers or continue them ----
+      }
+    } else if (c === 0x22) {
+      i = stringText(s, i, n)
+      if (i < 0) return SYNTAX
+    } else if (c === 0x2d || isDigit(c)) {
+      i = numberText(s, i, n)
+      if (i < 0) return SYNTAX
+    } else if (c === 0x74) {
+      if (i + 3 >= n || s.charCodeAt(i + 1) !== 0x72 || s.charCodeAt(i + 2) !== 0x75 || s.charCodeAt(i + 3) !== 0x65) return SYNTAX
+      i += 4
+    } else if (c === 0x66) {
+      if (
+        i + 4 >= n || s.charCodeAt(i + 1) !== 0x61 || s.charCodeAt(i + 2) !== 0x6c || s.charCodeAt(i + 3) !== 0x73 ||
+        s.charCodeAt(i + 4) !== 0x65
+      ) return SYNTAX
+      i += 5
+    } else if (c === 0x6e) {
+      if (i + 3 >= n || s.charCodeAt(i + 1) !== 0x75 || s.charCodeAt(i + 2) !== 0x6c || s.charCodeAt(i + 3) !== 0x6c) return SYNTAX
+      i += 4
+    } else return SYNTAX
+    // A value ended at i: close containers until one continues with a comma.
     for (;;) {
-      ws()
-      if (depth === 0) return i === n ? null : NOT_JSON
+      i = wsText(s, i, n)
+      if (depth === 0) return i === n ? VALID : SYNTAX
+      if (i >= n) return SYNTAX
       c = s.charCodeAt(i)
-      const kind = stack[depth]
-      if (c === 44) {
-        i++
-        ws()
-        if (kind === 2) {
-          if (!str()) return NOT_JSON
-          ws()
-          if (s.charCodeAt(i) !== 58) return NOT_JSON
-          i++
-          ws()
+      const kind = stack[depth - 1]
+      if (c === 0x2c) {
+        i = wsText(s, i + 1, n)
+        if (kind === OBJECT) {
+          i = memberKeyText(s, i, n)
+          if (i < 0) return SYNTAX
         }
         break
       }
-      if ((kind === 1 && c === 93) || (kind === 2 && c === 125)) {
-        depth--
-        i++
-        continue
-      }
-      return NOT_JSON
-    }
-  }
-
-  function str(): boolean {
-    if (s.charCodeAt(i) !== 34) return false
-    i++
-    while (i < n) {
-      const c = s.charCodeAt(i++)
-      if (c === 34) return true
-      if (c < 0x20) return false
-      if (c === 92) {
-        const e = s.charCodeAt(i++)
-        if (e === 117) {
-          for (let k = 0; k < 4; k++, i++) {
-            const h = s.charCodeAt(i)
-            if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) return false
-          }
-        } else if (!(e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116)) return false
-      }
-    }
-    return false
-  }
-
-  function num(): boolean {
-    if (s.charCodeAt(i) === 45) i++
-    const c = s.charCodeAt(i)
-    if (c === 48) i++
-    else if (c >= 49 && c <= 57) while (i < n && isDigit(s.charCodeAt(i))) i++
-    else return false
-    if (s.charCodeAt(i) === 46) {
+      if (c !== (kind === ARRAY ? 0x5d : 0x7d)) return SYNTAX
+      depth--
       i++
-      if (!isDigit(s.charCodeAt(i))) return false
-      while (i < n && isDigit(s.charCodeAt(i))) i++
     }
-    const e = s.charCodeAt(i)
-    if (e === 101 || e === 69) {
-      i++
-      const sign = s.charCodeAt(i)
-      if (sign === 43 || sign === 45) i++
-      if (!isDigit(s.charCodeAt(i))) return false
-      while (i < n && isDigit(s.charCodeAt(i))) i++
-    }
-    return true
   }
 }
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57
+function wsText(s: string, i: number, n: number): number {
+  while (i < n && isWs(s.charCodeAt(i))) i++
+  return i
+}
 
-/** True when already-valid JSON text nests deeper than `max`. */
-export function jsonDepthExceeds(text: string, max: number): boolean {
+/** `"key"` `:` with the whitespace after each; the index of the member's value, or -1. */
+function memberKeyText(s: string, i: number, n: number): number {
+  if (i >= n || s.charCodeAt(i) !== 0x22) return -1
+  i = stringText(s, i, n)
+  if (i < 0) return -1
+  i = wsText(s, i, n)
+  if (i >= n || s.charCodeAt(i) !== 0x3a) return -1
+  return wsText(s, i + 1, n)
+}
+
+/** A string literal starting at the quote at i: the index after its closing quote, or -1. */
+function stringText(s: string, i: number, n: number): number {
+  i++
+  while (i < n) {
+    const c = s.charCodeAt(i++)
+    if (c === 0x22) return i
+    if (c === 0x5c) {
+      if (i >= n) return -1
+      const e = s.charCodeAt(i++)
+      if (e === 0x75) {
+        if (i + 4 > n || !isHex(s.charCodeAt(i)) || !isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2)) || !isHex(s.charCodeAt(i + 3))) return -1
+        i += 4
+      } else if (!isSimpleEscape(e)) return -1
+    } else if (c < 0x20) return -1
+    else if ((c & 0xf800) === 0xd800) {
+      // A surrogate must be a high one followed by a low one.
+      if (c > 0xdbff || i >= n || (s.charCodeAt(i) & 0xfc00) !== 0xdc00) return -1
+      i++
+    }
+  }
+  return -1
+}
+
+/** A number starting at i (`-` or a digit): the index after it, or -1. */
+function numberText(s: string, i: number, n: number): number {
+  if (s.charCodeAt(i) === 0x2d) i++
+  if (i >= n) return -1
+  let c = s.charCodeAt(i)
+  if (c === 0x30) i++
+  else if (c >= 0x31 && c <= 0x39) {
+    i++
+    while (i < n && isDigit(s.charCodeAt(i))) i++
+  } else return -1
+  if (i < n && s.charCodeAt(i) === 0x2e) {
+    i++
+    if (i >= n || !isDigit(s.charCodeAt(i))) return -1
+    while (i < n && isDigit(s.charCodeAt(i))) i++
+  }
+  if (i < n && (s.charCodeAt(i) | 0x20) === 0x65) {
+    i++
+    if (i < n) {
+      c = s.charCodeAt(i)
+      if (c === 0x2b || c === 0x2d) i++
+    }
+    if (i >= n || !isDigit(s.charCodeAt(i))) return -1
+    while (i < n && isDigit(s.charCodeAt(i))) i++
+  }
+  return i
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte scanner: the same machine over u8[start, end). Outside string literals a byte ≥ 0x80 is a
+// syntax error; inside them every multi-byte sequence is validated as it is passed.
+
+function scanBytes(u8: Uint8Array, start: number, n: number): number {
   let depth = 0
-  let inStr = false
-  for (let i = 0; i < text.length; i++) {
+  let i = wsBytes(u8, start, n)
+  for (;;) {
+    if (i >= n) return SYNTAX
+    let c = u8[i]
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === MAX_JSON_DEPTH) return DEPTH
+      const kind = c === 0x5b ? ARRAY : OBJECT
+      stack[depth++] = kind
+      i = wsBytes(u8, i + 1, n)
+      if (i < n && u8[i] === (kind === ARRAY ? 0x5d : 0x7d)) {
+        depth--
+        i++
+      } else {
+        if (kind === OBJECT) {
+          i = memberKeyBytes(u8, i, n)
+          if (i < 0) return SYNTAX
+        }
+        continue
+      }
+    } else if (c === 0x22) {
+      i = stringBytes(u8, i, n)
+      if (i < 0) return SYNTAX
+    } else if (c === 0x2d || isDigit(c)) {
+      i = numberBytes(u8, i, n)
+      if (i < 0) return SYNTAX
+    } else if (c === 0x74) {
+      if (i + 3 >= n || u8[i + 1] !== 0x72 || u8[i + 2] !== 0x75 || u8[i + 3] !== 0x65) return SYNTAX
+      i += 4
+    } else if (c === 0x66) {
+      if (i + 4 >= n || u8[i + 1] !== 0x61 || u8[i + 2] !== 0x6c || u8[i + 3] !== 0x73 || u8[i + 4] !== 0x65) return SYNTAX
+      i += 5
+    } else if (c === 0x6e) {
+      if (i + 3 >= n || u8[i + 1] !== 0x75 || u8[i + 2] !== 0x6c || u8[i + 3] !== 0x6c) return SYNTAX
+      i += 4
+    } else return SYNTAX
+    for (;;) {
+      i = wsBytes(u8, i, n)
+      if (depth === 0) return i === n ? VALID : SYNTAX
+      if (i >= n) return SYNTAX
+      c = u8[i]
+      const kind = stack[depth - 1]
+      if (c === 0x2c) {
+        i = wsBytes(u8, i + 1, n)
+        if (kind === OBJECT) {
+          i = memberKeyBytes(u8, i, n)
+          if (i < 0) return SYNTAX
+        }
+        break
+      }
+      if (c !== (kind === ARRAY ? 0x5d : 0x7d)) return SYNTAX
+      depth--
+      i++
+    }
+  }
+}
+
+function wsBytes(u8: Uint8Array, i: number, n: number): number {
+  while (i < n && isWs(u8[i])) i++
+  return i
+}
+
+function memberKeyBytes(u8: Uint8Array, i: number, n: number): number {
+  if (i >= n || u8[i] !== 0x22) return -1
+  i = stringBytes(u8, i, n)
+  if (i < 0) return -1
+  i = wsBytes(u8, i, n)
+  if (i >= n || u8[i] !== 0x3a) return -1
+  return wsBytes(u8, i + 1, n)
+}
+
+function stringBytes(u8: Uint8Array, i: number, n: number): number {
+  i++
+  while (i < n) {
+    const c = u8[i++]
+    if (c === 0x22) return i
+    if (c === 0x5c) {
+      if (i >= n) return -1
+      const e = u8[i++]
+      if (e === 0x75) {
+        if (i + 4 > n || !isHex(u8[i]) || !isHex(u8[i + 1]) || !isHex(u8[i + 2]) || !isHex(u8[i + 3])) return -1
+        i += 4
+      } else if (!isSimpleEscape(e)) return -1
+    } else if (c < 0x20) return -1
+    else if (c >= 0x80) {
+      i = utf8Tail(u8, c, i, n)
+      if (i < 0) return -1
+    }
+  }
+  return -1
+}
+
+function numberBytes(u8: Uint8Array, i: number, n: number): number {
+  if (u8[i] === 0x2d) i++
+  if (i >= n) return -1
+  let c = u8[i]
+  if (c === 0x30) i++
+  else if (c >= 0x31 && c <= 0x39) {
+    i++
+    while (i < n && isDigit(u8[i])) i++
+  } else return -1
+  if (i < n && u8[i] === 0x2e) {
+    i++
+    if (i >= n || !isDigit(u8[i])) return -1
+    while (i < n && isDigit(u8[i])) i++
+  }
+  if (i < n && (u8[i] | 0x20) === 0x65) {
+    i++
+    if (i < n) {
+      c = u8[i]
+      if (c === 0x2b || c === 0x2d) i++
+    }
+    if (i >= n || !isDigit(u8[i])) return -1
+    while (i < n && isDigit(u8[i])) i++
+  }
+  return i
+}
+
+/**
+ * The continuation bytes of a sequence whose lead byte `c` (≥ 0x80) was just read; i is the
+ * index after the lead. Returns the index after the sequence, or -1 for an invalid one: a stray
+ * continuation byte, an overlong form (C0, C1, E0 80–9F, F0 80–8F), a surrogate (ED A0–BF),
+ * a code point above U+10FFFF (F4 90–, F5–FF), or a sequence cut off by `n`. (Unicode table 3-7.)
+ */
+function utf8Tail(u8: Uint8Array, c: number, i: number, n: number): number {
+  if (c < 0xc2) return -1
+  if (c < 0xe0) {
+    if (i >= n || (u8[i] & 0xc0) !== 0x80) return -1
+    return i + 1
+  }
+  if (c < 0xf0) {
+    if (i + 1 >= n) return -1
+    const b1 = u8[i]
+    if (c === 0xe0 ? b1 < 0xa0 || b1 > 0xbf : c === 0xed ? b1 < 0x80 || b1 > 0x9f : (b1 & 0xc0) !== 0x80) return -1
+    if ((u8[i + 1] & 0xc0) !== 0x80) return -1
+    return i + 2
+  }
+  if (c < 0xf5) {
+    if (i + 2 >= n) return -1
+    const b1 = u8[i]
+    if (c === 0xf0 ? b1 < 0x90 || b1 > 0xbf : c === 0xf4 ? b1 < 0x80 || b1 > 0x8f : (b1 & 0xc0) !== 0x80) return -1
+    if ((u8[i + 1] & 0xc0) !== 0x80 || (u8[i + 2] & 0xc0) !== 0x80) return -1
+    return i + 3
+  }
+  return -1
+}
+
+/** Whether u8[start, end) is valid UTF-8 (the error path's full check). */
+function validUtf8(u8: Uint8Array, start: number, end: number): boolean {
+  let i = start
+  while (i < end) {
+    const c = u8[i++]
+    if (c < 0x80) continue
+    i = utf8Tail(u8, c, i, end)
+    if (i < 0) return false
+  }
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Whether already-valid JSON text (e.g. JSON.stringify output) nests deeper than `max` arrays/objects. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  const n = text.length
+  let depth = 0
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
-    if (inStr) {
-      if (c === 92) i++
-      else if (c === 34) inStr = false
-    } else if (c === 34) inStr = true
-    else if (c === 91 || c === 123) {
+    if (c === 0x22) {
+      // Skip the string literal; a backslash always escapes the next code unit.
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c) i++
+        else if (d === 0x22) break
+      }
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true
-    } else if (c === 93 || c === 125) depth--
+    } else if (c === 0x5d || c === 0x7d) depth--
   }
   return false
 }
 
-/** The value of a JSON integer (no fraction/exponent) within ±(2^53−1), else undefined. */
+/** The value of a JSON integer (`-?(0|[1-9][0-9]*)`, no fraction/exponent) within ±(2^53−1), else undefined; `-0` is 0. */
 export function parseJsonInteger(text: string): number | undefined {
-  if (!/^-?(0|[1-9][0-9]*)$/.test(text)) return undefined
+  const n = text.length
+  let i = text.charCodeAt(0) === 0x2d ? 1 : 0
+  if (i >= n) return undefined
+  // At most 16 digits can be safe (2^53 − 1 has 16); "0" may not be followed by more digits.
+  if (n - i > 16 || (text.charCodeAt(i) === 0x30 && n - i > 1)) return undefined
+  for (; i < n; i++) if (!isDigit(text.charCodeAt(i))) return undefined
   const v = Number(text)
-  return Number.isSafeInteger(v) ? (v === 0 ? 0 : v) : undefined
+  if (!Number.isSafeInteger(v)) return undefined
+  return v === 0 ? 0 : v
 }

@@ -1,45 +1,99 @@
 /**
- * Key rules for scope names and ids (ScopeCache v0.8.32 §4): 1–256 UTF-8 bytes, well-formed,
- * no C0 control characters or DEL, no leading/trailing whitespace in Go's unicode.IsSpace sense
- * (which, unlike JS trim(), includes U+0085 and excludes U+FEFF). Checked in this order:
- * length, whitespace, control characters, UTF-8.
+ * Key rules for scope names, ids, prefixes and cursors (ScopeCache v0.8.32 §4): 1–256 UTF-8
+ * bytes, well-formed, no C0 control character or DEL anywhere, no leading/trailing whitespace in
+ * Go's unicode.IsSpace sense (which, unlike JS trim(), includes U+0085 and excludes U+FEFF).
+ * This runs on every write and every keyed read, so it is one charCodeAt pass with no allocation;
+ * only a failing key builds its message.
  */
 export const MAX_KEY_BYTES = 256
 
 export type KeyField = 'scope' | 'id' | 'prefix' | 'after'
 
-/** UTF-8 byte length of a JS string (a lone surrogate counts 3, as U+FFFD). */
+const OK = 0
+const TOO_LONG = 1
+const SPACE = 2
+const CONTROL = 3
+const BAD_UTF8 = 4
+
+/** UTF-8 byte length of a JS string (a lone surrogate counts 3, as TextEncoder's U+FFFD). */
 export function utf8Length(s: string): number {
-  let n = s.length
-  for (let i = 0; i < s.length; i++) {
+  const n = s.length
+  let bytes = n
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     if (c < 0x80) continue
-    if (c < 0x800) n += 1
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2
-      i++
-    } else n += 2
+    if (c < 0x800) {
+      bytes += 1
+      continue
+    }
+    bytes += 2
+    // A high surrogate followed by a low one: 2 + 1 + 1 = 4 bytes over the two code units.
+    if (c <= 0xdbff && c >= 0xd800 && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++
   }
-  return n
+  return bytes
 }
 
-const isGoSpace = (c: number): boolean =>
-  (c >= 9 && c <= 13) || c === 32 || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-  c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+/** Go's unicode.IsSpace for one UTF-16 code unit (every such space is in the BMP). */
+function isGoSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+  if (c < 0x85) return false
+  return (
+    c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+  )
+}
 
-/** null when the non-empty string `s` is a valid key, else the reason. */
-export function keyProblem(s: string, field: KeyField): string | null {
-  if (utf8Length(s) > MAX_KEY_BYTES) return `the '${field}' field must not exceed ${MAX_KEY_BYTES} bytes`
-  if (isGoSpace(s.charCodeAt(0)) || isGoSpace(s.charCodeAt(s.length - 1))) return `the '${field}' field must not have leading or trailing whitespace`
-  for (let i = 0; i < s.length; i++) {
+/**
+ * One pass over a non-empty key. The reported problem follows the reference's order:
+ * length, then leading/trailing whitespace, then control characters, then UTF-8.
+ * Every code unit is at least one UTF-8 byte, so more than 256 code units is too long at once.
+ */
+function keyCode(s: string): number {
+  const n = s.length
+  if (n > MAX_KEY_BYTES) return TOO_LONG
+  let bytes = n
+  let control = false
+  let lone = false
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c < 0x20 || c === 0x7f) return `the '${field}' field must not contain control characters`
+    if (c < 0x80) {
+      if (c < 0x20 || c === 0x7f) control = true
+      continue
+    }
+    if (c < 0x800) {
+      bytes += 1
+      continue
+    }
+    bytes += 2
+    if ((c & 0xf800) === 0xd800) {
+      if (c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++
+      else lone = true
+    }
   }
-  if (!s.isWellFormed()) return `the '${field}' field must be valid UTF-8`
-  return null
+  if (bytes > MAX_KEY_BYTES) return TOO_LONG
+  if (isGoSpace(s.charCodeAt(0)) || isGoSpace(s.charCodeAt(n - 1))) return SPACE
+  if (control) return CONTROL
+  if (lone) return BAD_UTF8
+  return OK
 }
 
-/** The same rules as a boolean, for read paths (empty is invalid). */
+/** null when the non-empty string `s` is a valid key, else the reason (without the error prefix). */
+export function keyProblem(s: string, field: KeyField): string | null {
+  switch (keyCode(s)) {
+    case OK:
+      return null
+    case TOO_LONG:
+      return `the '${field}' field must not exceed ${MAX_KEY_BYTES} bytes`
+    case SPACE:
+      return `the '${field}' field must not have leading or trailing whitespace`
+    case CONTROL:
+      return `the '${field}' field must not contain control characters`
+    default:
+      return `the '${field}' field must be valid UTF-8`
+  }
+}
+
+/** The same rules as a boolean, for read paths; the empty string is invalid. */
 export function isValidKey(s: string): boolean {
-  return s.length > 0 && keyProblem(s, 'scope') === null
+  return s.length > 0 && keyCode(s) === OK
 }
