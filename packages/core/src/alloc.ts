@@ -11,14 +11,18 @@
  *
  * Accounting: CHARGED blocks count against maxStoreBytes (every ordinary write). PENDING blocks
  * (a bulk write being built beside the live data) do not, until `commit` moves them to charged
- * after checking the cap against the final state.
+ * after checking the cap against the final state. Each used block says which it is in its tag
+ * word (TAG_PENDING) and which thread owns it, so the counters can always be recomputed from the
+ * heap itself — which is how the reaper repairs counters a dying thread left half-updated.
  */
+import { fault } from './fault.js'
 import { acquire, release, type Liveness } from './lock.js'
 import {
   B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
   H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
-  SL_COUNT, SMALL_BLOCK, blockBytes,
+  SL_COUNT, SMALL_BLOCK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_TYPE_MASK, blockBytes,
 } from './layout.js'
+import { tokenSlot } from './threads.js'
 
 /** Largest single block: keeps sizes in a positive int32 header. */
 export const MAX_BLOCK_BYTES = 1 << 30
@@ -46,20 +50,38 @@ function searchClassOf(size: number): number {
   return classOf(size + (1 << (l - SL_BITS)) - 1)
 }
 
+const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
+
+/** The tag word of a used block. */
+export const tagWord = (type: number, pending: boolean, ownerSlot: number): number =>
+  type | (pending ? TAG_PENDING : 0) | ((ownerSlot + 1) << TAG_OWNER_SHIFT)
+/** The owner thread slot named in a tag word (-1: none). */
+export const tagOwner = (tag: number): number => (tag >>> TAG_OWNER_SHIFT) - 1
+export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
+
 export class Heap {
   private readonly i32: Int32Array
   private readonly maxCharged8: number
+  /** This thread's slot + 1, pre-shifted into tag position. */
+  private readonly ownerBits: number
 
-  constructor(i32: Int32Array, maxStoreBytes: number, private readonly live: Liveness, private readonly token: number) {
+  constructor(
+    i32: Int32Array,
+    maxStoreBytes: number,
+    private readonly live: Liveness,
+    private readonly token: number,
+    private readonly leaseMs: number,
+  ) {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
+    this.ownerBits = (tokenSlot(token) + 1) << TAG_OWNER_SHIFT
   }
 
   /** Lays the whole heap out as free blocks (creator only, before the buffer is shared). */
   static init(i32: Int32Array): void {
     const start = i32[H_HEAP_B8] * 8
     const sentinel = i32[H_HEAP_END_B8] * 8 - 8
-    const h = new Heap(i32, 0, { isAlive: () => true }, 1)
+    const h = new Heap(i32, 0, NOBODY, 1, 1)
     i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
     let prevFree = 0
     for (let b = start; b < sentinel; ) {
@@ -73,7 +95,7 @@ export class Heap {
   }
 
   lock(): void {
-    if (acquire(this.i32, H_ALLOC_LOCK, this.token, this.live)) this.repair()
+    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live)
   }
 
   unlock(): void {
@@ -100,44 +122,75 @@ export class Heap {
     if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
     const b = this.takeFree(size)
     if (b < 0) return ALLOC_NO_SPACE
+    fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    i32[w + B_TAG] = tag
+    i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
-      this.freeLocked(b >> 3, CHARGED)
+      this.freeLocked(b >> 3)
       return ALLOC_OVER_BUDGET
     }
     return b >> 3
   }
 
+  /**
+   * Takes ownership of a block this thread is about to unpublish (and will free), so that if it
+   * dies in between, the reaper finds an unreachable block with a dead owner and frees it.
+   * Called with the lock that guards the block's scope (or the directory lock) held.
+   */
+  adopt(ref: number): void {
+    const w = ref * 2 + B_TAG
+    this.i32[w] = (this.i32[w] & (TAG_TYPE_MASK | TAG_PENDING)) | this.ownerBits
+  }
+
+  /** Marks a block PENDING or CHARGED in its tag word (the counters move in commitLocked). */
+  markPending(ref: number, pending: boolean): void {
+    const w = ref * 2 + B_TAG
+    this.i32[w] = pending ? this.i32[w] | TAG_PENDING : this.i32[w] & ~TAG_PENDING
+  }
+
+  /**
+   * One item write's commit: the new PENDING block becomes charged and the replaced block (0 for
+   * none) becomes pending, if the net result fits the budget.
+   */
+  commitItemLocked(item: number, old: number): boolean {
+    const newBytes = this.sizeOf(item)
+    const oldBytes = old === 0 ? 0 : this.sizeOf(old)
+    if (!this.commitLocked(newBytes, oldBytes)) return false
+    this.markPending(item, false)
+    if (old !== 0) this.markPending(old, true)
+    return true
+  }
+
   /** Frees one block (ref from alloc). Takes the allocator lock. */
-  free(ref: number, mode: Mode = CHARGED): void {
+  free(ref: number): void {
     this.lock()
     try {
-      this.freeLocked(ref, mode)
+      this.freeLocked(ref)
     } finally {
       this.unlock()
     }
   }
 
   /** Frees many blocks under one lock hold, in bounded batches so other writers get a turn. */
-  freeAll(refs: ArrayLike<number>, mode: Mode = CHARGED): void {
+  freeAll(refs: ArrayLike<number>): void {
     for (let i = 0; i < refs.length; ) {
       this.lock()
       try {
-        for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i], mode)
+        for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
       } finally {
         this.unlock()
       }
     }
   }
 
-  freeLocked(ref: number, mode: Mode): void {
+  /** Frees a used block; its tag word says which counter it was counted in. */
+  freeLocked(ref: number): void {
     const { i32 } = this
     let b = ref * 8
     let size = i32[b >> 2] & SIZE_MASK
-    i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] -= size >> 3
+    i32[(i32[(b >> 2) + B_TAG] & TAG_PENDING) === 0 ? H_CHARGED_B8 : H_PENDING_B8] -= size >> 3
     let prevFree = i32[b >> 2] & F_PREV_FREE
     const next = b + size
     const nh = i32[next >> 2]
@@ -251,30 +304,58 @@ export class Heap {
       if (i32[H_SL_BITMAPS + fl] === 0) i32[H_FL_BITMAP] &= ~(1 << fl)
     }
   }
-
-  /**
-   * Called when the allocator lock was taken over from a dead thread. Each free-list step is a
-   * handful of plain stores, so a thread killed mid-step can leave the lists torn. Until the
-   * intent-record recovery lands (see packages/core/README.md), the lists are rebuilt from the
-   * block headers, which every step keeps walkable.
-   */
-  repair(): void {
-    rebuildFreeLists(this.i32)
-  }
 }
 
-/** Rebuilds every free list and bitmap from a walk of the block chain. */
+/**
+ * Rebuilds every free list and bitmap from a walk of the block chain (allocator lock held, taken
+ * from a dead thread). Each free-list step is a handful of plain stores, so a thread killed
+ * mid-step can leave the lists torn and neighbours unmerged; the block headers, though, form a
+ * valid chain after every single store of every step, so they are the truth to rebuild from.
+ * Neighbouring free blocks are merged and every PREV_FREE flag is recomputed.
+ */
 export function rebuildFreeLists(i32: Int32Array): void {
   for (let c = 0; c < FL_COUNT * SL_COUNT; c++) i32[H_FREE_HEADS + c] = 0
   for (let fl = 0; fl < FL_COUNT; fl++) i32[H_SL_BITMAPS + fl] = 0
   i32[H_FL_BITMAP] = 0
-  const h = new Heap(i32, 0, { isAlive: () => true }, 1)
+  const h = new Heap(i32, 0, NOBODY, 1, 1)
+  const end = i32[H_HEAP_END_B8] * 8 - 8
+  let prevFree = 0
+  for (let b = i32[H_HEAP_B8] * 8; b < end; ) {
+    const hdr = i32[b >> 2]
+    let size = hdr & SIZE_MASK
+    if (size < MIN_BLOCK_BYTES || b + size > end) throw new Error(`scopecache: heap chain broken at byte ${b} (internal bug)`)
+    if ((hdr & F_FREE) === 0) {
+      i32[b >> 2] = size | prevFree
+      prevFree = 0
+      b += size
+      continue
+    }
+    for (;;) {
+      const n = i32[(b + size) >> 2]
+      if (b + size >= end || (n & F_FREE) === 0 || size + (n & SIZE_MASK) > MAX_BLOCK_BYTES) break
+      size += n & SIZE_MASK
+    }
+    h.putFree(b, size, prevFree)
+    prevFree = F_PREV_FREE
+    b += size
+  }
+  i32[end >> 2] = (i32[end >> 2] & ~F_PREV_FREE) | prevFree
+}
+
+/** Σ used block bytes by counter, from a walk of the heap (what the counters must equal). */
+export function countUsed(i32: Int32Array): { charged8: number; pending8: number } {
+  let charged8 = 0
+  let pending8 = 0
   const end = i32[H_HEAP_END_B8] * 8 - 8
   for (let b = i32[H_HEAP_B8] * 8; b < end; ) {
     const hdr = i32[b >> 2]
     const size = hdr & SIZE_MASK
     if (size < MIN_BLOCK_BYTES) break
-    if ((hdr & F_FREE) !== 0) h.putFree(b, size, hdr & F_PREV_FREE)
+    if ((hdr & F_FREE) === 0) {
+      if ((i32[(b >> 2) + B_TAG] & TAG_PENDING) !== 0) pending8 += size >> 3
+      else charged8 += size >> 3
+    }
     b += size
   }
+  return { charged8, pending8 }
 }

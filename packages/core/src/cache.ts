@@ -16,25 +16,28 @@
 import { Buffer } from 'node:buffer'
 import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
 import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
+import { fault } from './fault.js'
 import { Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { parseJsonInteger } from './json.js'
 import { compareUtf8, hashKey } from './keys.js'
 import {
-  H_ITEMS, H_LAST_WRITE_TS_F, H_SCOPES, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
+  H_ITEMS, H_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
   I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
   S_READS_LO, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
-  TAG_ITEM, TAG_NAME, blockBytes,
+  T_BUSY, TAG_ITEM, TAG_NAME, blockBytes,
 } from './layout.js'
 import { acquire, release } from './lock.js'
+import { reapThread } from './reaper.js'
 import { createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { ScopeIndex } from './scope-index.js'
-import { ThreadSlots } from './threads.js'
+import { ThreadSlots, tokenSlot } from './threads.js'
 import type {
-  GetTarget, Item, ItemMeta, ItemRef, Page, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
+  GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
+  WarmItem,
 } from './types.js'
 import { isValidKey, keyProblem, utf8Length } from './validate.js'
 
@@ -76,6 +79,8 @@ export interface Internals {
   idx: ScopeIndex
   dir: Directory
   heap: Heap
+  threads: ThreadSlots
+  token: number
   hashId(id: string): number
 }
 
@@ -100,6 +105,9 @@ export class ScopeCache {
   private tally = new Int32Array(0)
   private tallyGen = new Int32Array(0)
   private closed = false
+  /** Nesting depth of write operations; T_BUSY is 1 while it is above 0. */
+  private depth = 0
+  private readonly busyW: number
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions): ScopeCache {
@@ -129,18 +137,36 @@ export class ScopeCache {
     this.maxItemBytes = cfg.maxItemBytes
     this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
     this.token = this.threads.claim(currentThreadId)
-    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token)
+    this.busyW = this.threads.at(tokenSlot(this.token)) + T_BUSY
+    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs)
     this.dir = new Directory(v, cfg, this.threads, this.token)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
   }
 
   /**
-   * Call in the thread that owns a Worker attached to this store: when it exits (terminated,
-   * thrown, out of memory), its thread slot is marked dead so locks it held are taken over.
+   * Call in the thread that owns a Worker attached to this store. When it exits (terminated,
+   * thrown, out of memory, or simply done without `close()`), the reaper runs here: it releases
+   * the locks the worker held, frees the blocks it had allocated or unpublished, empties any
+   * scope it left half-written (reported in `scopesLost`) and frees its thread slot. `onReap` gets
+   * the report when there was something to recover.
    */
-  watch(worker: Worker): void {
-    const id = worker.threadId
-    worker.once('exit', () => this.threads.markDead(id))
+  watch(worker: Worker, onReap?: (report: ReapReport) => void): void {
+    const id = worker.threadId // -1 once it has exited: capture it now
+    worker.once('exit', () => this.reap(id, onReap))
+  }
+
+  /** Recovers what a dead thread (by threadId) held; retried later if a lock stays busy. */
+  private reap(threadId: number, onReap?: (report: ReapReport) => void, attempt = 0): void {
+    if (this.closed) return
+    let report: ReapReport | null
+    try {
+      report = reapThread(this[INTERNALS](), threadId)
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout') || attempt >= 50) throw e
+      setTimeout(() => this.reap(threadId, onReap, attempt + 1), 10)
+      return
+    }
+    if (report !== null && onReap !== undefined) onReap(report)
   }
 
   /** Detaches this thread: flushes its read tallies and frees its thread slot. */
@@ -152,7 +178,10 @@ export class ScopeCache {
   }
 
   [INTERNALS](): Internals {
-    return { v: this.v, cfg: this.cfg, idx: this.idx, dir: this.dir, heap: this.heap, hashId: (id) => this.hashId(id) }
+    return {
+      v: this.v, cfg: this.cfg, idx: this.idx, dir: this.dir, heap: this.heap, threads: this.threads, token: this.token,
+      hashId: (id) => this.hashId(id),
+    }
   }
 
   // =============================================================================== writes ====
@@ -232,18 +261,21 @@ export class ScopeCache {
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
-    const freed: number[] = []
     const n = this.write(scope, false, (_slot, rec) => {
       if (rec < 0) return 0
       const item = this.findLocked(rec, by)
       if (item < 0) return 0
       const pos = this.idx.findSeq(rec, this.idx.seqOf(item))
-      this.publish(rec, () => this.removeAtLocked(rec, pos, item))
-      freed.push(item)
-      return 1
+      this.heap.adopt(item)
+      this.publish(rec, () => {
+        this.removeAtLocked(rec, pos, item)
+        Atomics.sub(this.i32, H_ITEMS, 1)
+      })
+      fault('write:published')
+      this.heap.free(item)
+      return 1 as const
     })
-    this.heap.freeAll(freed)
-    if (n > 0) this.wrote(-n)
+    if (n > 0) this.bumpLastWrite(nowMicros())
     return n
   }
 
@@ -255,30 +287,38 @@ export class ScopeCache {
     if ((maxSeq === undefined) === (keep === undefined)) throw invalid('trim needs exactly one of maxSeq or keep')
     if (maxSeq !== undefined && !(Number.isSafeInteger(maxSeq) && maxSeq > 0)) throw invalid("the 'max_seq' field must be a positive integer")
     if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
-    const freed: number[] = []
     const n = this.write(scope, false, (_slot, rec) => {
       if (rec < 0) return 0
       const count = this.i32[rec + S_COUNT]
       const n = maxSeq !== undefined ? this.idx.firstAfter(rec, maxSeq) : Math.max(0, count - (keep as number))
       if (n === 0) return 0
+      const freed: number[] = []
       for (let k = 0; k < n; k++) freed.push(this.idx.refAt(rec, k))
       const hashes = freed.map((r) => (this.idx.idLen(r) > 0 ? this.hashId(this.readId(r) as string) : 0))
+      for (const r of freed) this.heap.adopt(r)
+      const bytes = sumSizes(this.heap, freed)
       this.publish(rec, () => {
         for (let k = 0; k < n; k++) if (hashes[k] !== 0 || this.idx.idLen(freed[k]) > 0) this.untableLocked(rec, freed[k], hashes[k])
         this.i32[rec + S_ENT_START] += n
         this.i32[rec + S_COUNT] -= n
-        this.chargeScope(rec, -sumSizes(this.heap, freed))
+        this.chargeScope(rec, -bytes)
+        Atomics.sub(this.i32, H_ITEMS, n)
       })
+      fault('write:published')
+      this.heap.freeAll(freed)
       return n
     })
-    this.heap.freeAll(freed)
-    if (n > 0) this.wrote(-n)
+    if (n > 0) this.bumpLastWrite(nowMicros())
     return n
   }
 
   dropScope(scope: string): { found: boolean; items: number } {
     this.open()
     checkScope(scope)
+    return this.busy(() => this.dropScopeBusy(scope))
+  }
+
+  private dropScopeBusy(scope: string): { found: boolean; items: number } {
     this.dir.lock()
     let slot: number
     let dropped: Dropped
@@ -297,6 +337,10 @@ export class ScopeCache {
     this.open()
     if (typeof prefix !== 'string' || prefix === '') throw invalid("the 'prefix' field is required")
     checkKey(prefix, 'prefix')
+    return this.busy(() => this.dropPrefixBusy(prefix))
+  }
+
+  private dropPrefixBusy(prefix: string): { scopes: number; items: number } {
     this.dir.lock()
     let dropped: Dropped
     try {
@@ -312,6 +356,10 @@ export class ScopeCache {
 
   flush(): { scopes: number; items: number; bytes: number } {
     this.open()
+    return this.busy(() => this.flushBusy())
+  }
+
+  private flushBusy(): { scopes: number; items: number; bytes: number } {
     this.dir.lock()
     let dropped: Dropped
     const bytes = this.heap.chargedBytes()
@@ -329,14 +377,14 @@ export class ScopeCache {
     this.open()
     const groups = this.prepareBulk(items, 'warm')
     if (groups.size === 0) return { scopes: 0 }
-    this.bulkCommit(groups, false)
+    this.busy(() => this.bulkCommit(groups, false))
     return { scopes: groups.size }
   }
 
   rebuild(items: readonly WarmItem[]): { scopes: number; items: number } {
     this.open()
     const groups = this.prepareBulk(items, 'rebuild')
-    this.bulkCommit(groups, true)
+    this.busy(() => this.bulkCommit(groups, true))
     return { scopes: groups.size, items: items.length }
   }
 
@@ -407,6 +455,12 @@ export class ScopeCache {
     }
   }
 
+  /** Dead-thread recovery so far (see `watch`): threads reaped, and scopes emptied because a
+   * thread died half-way through writing them. */
+  recoveryStats(): { deadThreadsReaped: number; scopesLost: number } {
+    return { deadThreadsReaped: Atomics.load(this.i32, H_REAPS), scopesLost: Atomics.load(this.i32, H_SCOPES_LOST) }
+  }
+
   scopeList(opts: { prefix?: string; after?: string; limit?: number } = {}): { scopes: ScopeInfo[]; truncated: boolean } {
     const limit = checkLimit(opts.limit)
     const prefix = opts.prefix ?? ''
@@ -473,6 +527,7 @@ export class ScopeCache {
       } catch {
         r = RETRY // garbage from a racing writer
       }
+      fault('read:copying')
       if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
         if (r === HIT) this.countRead(slot, gen)
         return r
@@ -630,6 +685,19 @@ export class ScopeCache {
     if (this.closed) throw new ScopeCacheError('closed', 'scopecache: this handle was closed')
   }
 
+  /**
+   * Runs a write with this thread's T_BUSY flag up: while it is up the thread may own blocks no
+   * index reaches yet (or any more), so if it dies the reaper must sweep for them.
+   */
+  private busy<T>(fn: () => T): T {
+    if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
+    try {
+      return fn()
+    } finally {
+      if (--this.depth === 0) Atomics.store(this.i32, this.busyW, 0)
+    }
+  }
+
   private hashId(id: string): number {
     return hashKey(id, this.cfg.seed ^ 0x5bd1e995)
   }
@@ -646,6 +714,15 @@ export class ScopeCache {
    * rec = -1 for a missing scope.
    */
   private write<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+    if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
+    try {
+      return this.writeBusy(scope, create, fn)
+    } finally {
+      if (--this.depth === 0) Atomics.store(this.i32, this.busyW, 0)
+    }
+  }
+
+  private writeBusy<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
     const { i32 } = this
     for (;;) {
       let slot = this.dir.resolve(scope)
@@ -663,6 +740,7 @@ export class ScopeCache {
         this.dir.forget(scope)
         continue
       }
+      fault('write:locked')
       let result: T
       try {
         result = fn(slot, rec)
@@ -677,27 +755,7 @@ export class ScopeCache {
   }
 
   private lockScope(rec: number): void {
-    if (acquire(this.i32, rec + S_LOCK, this.token, this.threads)) this.repairScope(rec)
-  }
-
-  /**
-   * The lock was taken over from a dead thread. If it died outside a publish window the scope is
-   * consistent (blocks it allocated but never published are leaked until the intent-record
-   * recovery of the concurrency work lands). If it died inside one (S_VER odd), the indexes may
-   * be half-updated: the scope is emptied, keeping its seq counter, so readers never see a torn
-   * index and seqs are never reused.
-   */
-  private repairScope(rec: number): void {
-    const { i32 } = this
-    if ((Atomics.load(i32, rec + S_VER) & 1) === 0) return
-    i32[rec + S_COUNT] = 0
-    i32[rec + S_ENT_START] = 0
-    i32[rec + S_ID_USED] = 0
-    if (i32[rec + S_ID_REF] !== 0) {
-      const cap = i32[rec + S_ID_CAP]
-      i32.fill(0, i32[rec + S_ID_REF] * 2 + 2, i32[rec + S_ID_REF] * 2 + 2 + cap * 2)
-    }
-    Atomics.add(i32, rec + S_VER, 1)
+    acquire(this.i32, rec + S_LOCK, this.token, this.cfg.lockLeaseMs, this.threads)
   }
 
   /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
@@ -727,11 +785,12 @@ export class ScopeCache {
       } finally {
         this.heap.unlock()
       }
+      fault('scope:creating')
       const slot = this.dir.takeSlotLocked()
       if (slot < 0) {
         this.heap.lock()
         this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
-        this.heap.freeLocked(nameRef, CHARGED)
+        this.heap.freeLocked(nameRef)
         this.heap.unlock()
         throw storeFull(charged, added, this.cfg.maxStoreBytes)
       }
@@ -793,10 +852,15 @@ export class ScopeCache {
     if (dropped !== null) this.finishDrop(dropped, false)
   }
 
-  /** Publishes `fn`'s index updates inside an odd-S_VER window. */
+  /**
+   * Publishes `fn`'s index updates inside an odd-S_VER window. Every block the update makes
+   * unreachable must be adopted (heap.adopt) before, so a death inside leaves nothing the
+   * reaper cannot find.
+   */
   private publish(rec: number, fn: () => void): void {
     Atomics.add(this.i32, rec + S_VER, 1)
     try {
+      fault('publish:open')
       fn()
     } finally {
       Atomics.add(this.i32, rec + S_VER, 1)
@@ -837,17 +901,18 @@ export class ScopeCache {
    * Charges a PENDING item block (`newBytes`) and, for a replace, moves the replaced block's
    * charge (`oldBytes`) to pending, if the net result fits the budget; else frees the new block.
    */
-  private commitOrFull(newBytes: number, oldBytes: number, item: number): void {
+  private commitOrFull(item: number, old: number): void {
     this.heap.lock()
     let ok: boolean
     const charged = this.heap.chargedBytes()
+    const added = this.heap.sizeOf(item) - (old === 0 ? 0 : this.heap.sizeOf(old))
     try {
-      ok = this.heap.commitLocked(newBytes, oldBytes)
-      if (!ok) this.heap.freeLocked(item, PENDING)
+      ok = this.heap.commitItemLocked(item, old)
+      if (!ok) this.heap.freeLocked(item)
     } finally {
       this.heap.unlock()
     }
-    if (!ok) throw storeFull(charged, newBytes - oldBytes, this.cfg.maxStoreBytes)
+    if (!ok) throw storeFull(charged, added, this.cfg.maxStoreBytes)
   }
 
   /** Appends a new item to a locked scope; returns its meta. */
@@ -860,7 +925,8 @@ export class ScopeCache {
     const ts = nowMicros()
     const item = this.writeItem(id, p, size, seq, ts)
     const itemSize = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
-    this.commitOrFull(itemSize, 0, item)
+    fault('insert:allocated')
+    this.commitOrFull(item, 0)
     const fresh: number[] = [] // index arrays allocated for this append
     try {
       // The entries tail is full: copy the live entries into a fresh array (same size when at
@@ -903,6 +969,8 @@ export class ScopeCache {
       if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
       const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
       const h = id === null ? 0 : this.hashId(id)
+      for (const r of stale) this.heap.adopt(r)
+      fault('insert:indexed')
       this.publish(rec, () => {
         const w = ent * 2 + 2
         i32[w + (entStart + count) * 2] = seq - base
@@ -921,14 +989,16 @@ export class ScopeCache {
         f64[r2 + S_LAST_SEQ_F] = seq
         if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
         this.chargeScope(rec, added)
+        Atomics.add(i32, H_ITEMS, 1)
       })
+      fault('write:published')
       this.heap.freeAll(stale)
     } catch (e) {
       this.heap.freeAll(fresh)
-      this.heap.free(item, CHARGED)
+      this.heap.free(item)
       throw e
     }
-    this.wrote(1, ts)
+    this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
   }
 
@@ -940,9 +1010,11 @@ export class ScopeCache {
     const item = this.writeItem(id, p, size, seq, ts)
     const itemSize = this.heap.sizeOf(item)
     const oldSize = this.heap.sizeOf(old)
-    this.commitOrFull(itemSize, oldSize, item)
+    fault('insert:allocated')
+    this.commitOrFull(item, old)
     const pos = this.idx.findSeq(rec, seq)
     const h = id === null ? 0 : this.hashId(id)
+    this.heap.adopt(old)
     this.publish(rec, () => {
       i32[this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1] = item
       if (id !== null) {
@@ -952,7 +1024,8 @@ export class ScopeCache {
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
       this.chargeScope(rec, itemSize - oldSize)
     })
-    this.heap.free(old, PENDING) // commitOrFull moved its charge to pending
+    fault('write:published')
+    this.heap.free(old) // commitOrFull moved its charge to pending
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
   }
@@ -1028,22 +1101,45 @@ export class ScopeCache {
   /**
    * Unpublishes whole scopes (directory lock held): all their S_VERs go odd before any goes
    * even again, inside one directory change, so no reader sees some of them gone and others not.
+   * Their blocks are listed and adopted first (the scopes are locked, so nothing moves), and the
+   * scope records and items are refunded inside the locks, so the counters always match the heap
+   * whenever the directory lock is free.
    */
   private dropSlotsLocked(slots: number[], scopesLocked = false): Dropped {
     const { i32 } = this
     const out: Dropped = { scopes: slots.length, items: 0, blocks: [], slots }
     slots.sort((a, b) => a - b)
-    if (!scopesLocked) for (const s of slots) this.lockScope(this.dir.rec(s))
-    this.dir.beginChange()
-    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+    if (!scopesLocked) {
+      const locked: number[] = []
+      try {
+        for (const s of slots) {
+          this.lockScope(this.dir.rec(s))
+          locked.push(s)
+        }
+      } catch (e) {
+        for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
+        throw e
+      }
+    }
     for (const s of slots) {
       const rec = this.dir.rec(s)
-      const count = i32[rec + S_COUNT]
-      out.items += count
-      for (let k = 0; k < count; k++) out.blocks.push(this.idx.refAt(rec, k))
-      if (i32[rec + S_ENT_REF] !== 0) out.blocks.push(i32[rec + S_ENT_REF])
-      if (i32[rec + S_ID_REF] !== 0) out.blocks.push(i32[rec + S_ID_REF])
-      out.blocks.push(i32[rec + S_NAME_REF])
+      out.items += i32[rec + S_COUNT]
+      this.collectBlocks(rec, out.blocks, true)
+    }
+    // Ours to free, and PENDING until freed: to the reaper an unreachable PENDING block of a live
+    // thread is work in flight, any other unreachable block is garbage.
+    for (const b of out.blocks) {
+      this.heap.adopt(b)
+      this.heap.markPending(b, true)
+    }
+    this.heap.lock()
+    this.heap.commitLocked(0, sumSizes(this.heap, out.blocks), -SCOPE_RECORD_BYTES * slots.length)
+    this.heap.unlock()
+    this.dir.beginChange()
+    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+    fault('drop:unpublishing')
+    for (const s of slots) {
+      const rec = this.dir.rec(s)
       this.dir.removeLocked(s)
       i32[rec + S_COUNT] = 0
       i32[rec + S_ENT_REF] = 0
@@ -1051,23 +1147,20 @@ export class ScopeCache {
       Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
       Atomics.add(i32, rec + S_GEN, 1)
     }
+    Atomics.sub(i32, H_SCOPES, slots.length)
+    if (out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
     for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
     this.dir.endChange()
     for (const s of slots) {
       release(i32, this.dir.rec(s) + S_LOCK, this.token)
       this.dir.putSlotLocked(s)
     }
-    Atomics.sub(i32, H_SCOPES, slots.length)
     return out
   }
 
-  /** Frees what a drop unpublished (outside the directory lock). */
+  /** Frees what a drop unpublished (outside the directory lock; the blocks are ours). */
   private finishDrop(d: Dropped, counts = true): void {
     this.heap.freeAll(d.blocks)
-    this.heap.lock()
-    this.heap.chargeLocked(-SCOPE_RECORD_BYTES * d.scopes)
-    this.heap.unlock()
-    if (d.items > 0) Atomics.sub(this.i32, H_ITEMS, d.items)
     if (counts) this.bumpLastWrite(nowMicros())
   }
 
@@ -1117,14 +1210,17 @@ export class ScopeCache {
    * and the lock of every scope involved, checks the budget against the final state and swaps
    * everything in within one directory change. `replaceAll` (rebuild) drops every other scope
    * too and makes every listed scope new; warm keeps existing scopes' records and seq counters.
+   * Everything O(items) — seqs, tag words, old-block lists — happens before the change opens,
+   * so readers of other scopes that must look a name up wait only for the pointer swaps.
    */
   private bulkCommit(groups: Map<string, BulkGroup>, replaceAll: boolean): void {
-    const { i32, f64 } = this
+    const { i32, f64, heap } = this
     const pending: number[] = []
     let committed = false
     const old: number[] = []
     try {
       for (const [scope, g] of groups) this.buildGroup(scope, g, pending)
+      fault('bulk:built')
       const ts = nowMicros()
       this.dir.lock()
       try {
@@ -1135,8 +1231,12 @@ export class ScopeCache {
         if ((replaceAll ? 0 : Atomics.load(i32, H_SCOPES)) + created > this.cfg.maxScopes) {
           throw new ScopeCacheError('store_full', `store is at capacity: ${this.cfg.maxScopes} scopes`)
         }
-        for (const s of touched) this.lockScope(this.dir.rec(s))
+        const locked: number[] = []
         try {
+          for (const s of touched) {
+            this.lockScope(this.dir.rec(s))
+            locked.push(s)
+          }
           // heap bytes: warm keeps an existing scope's name block and drops the built one
           let newHeap = 0
           let oldHeap = 0
@@ -1151,70 +1251,92 @@ export class ScopeCache {
           })
           for (const s of touched) {
             const rec = this.dir.rec(s)
-            oldHeap += i32[rec + S_BYTES_B8] * 8 - SCOPE_RECORD_BYTES - (replaceAll ? 0 : this.heap.sizeOf(i32[rec + S_NAME_REF]))
+            oldHeap += i32[rec + S_BYTES_B8] * 8 - SCOPE_RECORD_BYTES - (replaceAll ? 0 : heap.sizeOf(i32[rec + S_NAME_REF]))
           }
           const records = (created - (replaceAll ? touched.length : 0)) * SCOPE_RECORD_BYTES
-          this.heap.lock()
+          heap.lock()
           let ok: boolean
-          const charged = this.heap.chargedBytes()
+          const charged = heap.chargedBytes()
           try {
-            ok = this.heap.commitLocked(newHeap, oldHeap, records)
+            ok = heap.commitLocked(newHeap, oldHeap, records)
           } finally {
-            this.heap.unlock()
+            heap.unlock()
           }
           if (!ok) throw storeFull(replaceAll ? 0 : charged, newHeap - oldHeap + records, this.cfg.maxStoreBytes)
           committed = true
-          this.heap.freeAll(spareNames, PENDING)
+          // The counters moved in commitLocked; the tag words follow (the directory lock keeps the
+          // reaper from seeing them disagree). Old blocks become ours to free, as PENDING.
+          const spare = new Set(spareNames)
+          for (const b of pending) if (!spare.has(b)) heap.markPending(b, false)
+          for (const s of touched) this.collectBlocks(this.dir.rec(s), old, replaceAll)
+          for (const b of old) {
+            heap.adopt(b)
+            heap.markPending(b, true)
+          }
+          heap.freeAll(spareNames)
+          // seqs and timestamps while the items are still unreachable; a locked scope's lastSeq is stable
+          names.forEach((scope, i) => {
+            const g = groups.get(scope) as BulkGroup
+            const lastSeq = existing[i] >= 0 ? f64[(this.dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
+            for (let k = 0; k < g.refs.length; k++) {
+              f64[g.refs[k] + I_SEQ_F] = lastSeq + 1 + k
+              f64[g.refs[k] + I_TS_F] = ts
+            }
+          })
 
           this.dir.beginChange()
           for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+          fault('bulk:swapping')
           let itemDelta = 0
           if (replaceAll) {
             for (const s of touched) {
               const rec = this.dir.rec(s)
               itemDelta -= i32[rec + S_COUNT]
-              this.collectBlocks(rec, old, true)
               i32[rec + S_COUNT] = 0
               Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
               Atomics.add(i32, rec + S_GEN, 1)
             }
             this.dir.clearLocked()
           }
+          const fresh: number[] = []
           names.forEach((scope, i) => {
             const g = groups.get(scope) as BulkGroup
             itemDelta += g.refs.length
             if (existing[i] >= 0) {
               const rec = this.dir.rec(existing[i])
               itemDelta -= i32[rec + S_COUNT]
-              this.collectBlocks(rec, old, false)
               this.installGroup(rec, g, ts, f64[(rec >> 1) + S_LAST_SEQ_F])
-              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + this.heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
+              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
             } else {
               const slot = this.dir.takeSlotLocked()
               const rec = this.dir.rec(slot)
+              // odd until installed: a death in between leaves it visibly torn for the reaper
+              Atomics.add(i32, rec + S_VER, 1)
+              fresh.push(slot)
               this.initRecord(rec, g.name, utf8Length(scope), g.nameSize, ts)
               this.installGroup(rec, g, ts, 0)
               i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + g.bytes) >> 3
               this.dir.insertLocked(slot, this.dir.hash(scope))
             }
           })
-          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-          this.dir.endChange()
-          if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
           Atomics.add(i32, H_SCOPES, created - (replaceAll ? touched.length : 0))
           Atomics.add(i32, H_ITEMS, itemDelta)
+          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+          for (const s of fresh) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+          this.dir.endChange()
+          if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
         } finally {
-          for (const s of touched) release(i32, this.dir.rec(s) + S_LOCK, this.token)
+          for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
         }
       } finally {
         this.dir.unlock()
       }
       this.bumpLastWrite(ts)
     } catch (e) {
-      if (!committed) this.heap.freeAll(pending, PENDING)
+      if (!committed) heap.freeAll(pending)
       throw e
     }
-    this.heap.freeAll(old, PENDING)
+    heap.freeAll(old)
   }
 
   /** Allocates a group's name, items, entries and id table as PENDING blocks. */
@@ -1256,10 +1378,6 @@ export class ScopeCache {
     const { i32, f64 } = this
     const r2 = rec >> 1
     const n = g.refs.length
-    for (let k = 0; k < n; k++) {
-      f64[g.refs[k] + I_SEQ_F] = lastSeq + 1 + k
-      f64[g.refs[k] + I_TS_F] = ts
-    }
     i32[rec + S_ENT_REF] = g.ent
     i32[rec + S_ENT_CAP] = g.entCap
     i32[rec + S_ENT_START] = 0

@@ -9,6 +9,7 @@
  * Map.get plus one load of S_GEN, and any drop or reuse of the slot bumps S_GEN, so a stale
  * entry is noticed on use.
  */
+import { Buffer } from 'node:buffer'
 import type { Heap } from './alloc.js'
 import { acquire, release, type Liveness } from './lock.js'
 import { hashKey, utf8Equals } from './keys.js'
@@ -119,7 +120,7 @@ export class Directory {
   }
 
   lock(): void {
-    acquire(this.i32, H_DIR_LOCK, this.token, this.live)
+    acquire(this.i32, H_DIR_LOCK, this.token, this.cfg.lockLeaseMs, this.live)
   }
 
   unlock(): void {
@@ -203,6 +204,34 @@ export class Directory {
   putSlotLocked(slot: number): void {
     this.i32[this.rec(slot) + S_NEXT_FREE] = this.i32[H_SCOPE_FREE]
     this.i32[H_SCOPE_FREE] = slot + 1
+  }
+
+  /**
+   * Rebuilds the hash and the free slot stack from the scope records (directory lock taken from a
+   * dead thread that was inside a change): a record is LIVE only once it is complete (initRecord
+   * sets S_STATE last), so the records are the truth. Returns the number of live scopes.
+   */
+  rebuildLocked(): number {
+    const { i32 } = this
+    this.clearLocked()
+    i32[H_SCOPE_FREE] = 0
+    const hwm = i32[H_SCOPE_HWM]
+    let live = 0
+    for (let s = hwm - 1; s >= 0; s--) {
+      if (i32[this.rec(s) + S_STATE] === SCOPE_LIVE) {
+        // S_HASH may be stale if the change died between initRecord and insertLocked
+        this.insertLocked(s, this.hash(this.nameAt(s)))
+        live++
+      } else this.putSlotLocked(s)
+    }
+    return live
+  }
+
+  /** A scope's name, decoded from its name block. */
+  nameAt(slot: number): string {
+    const r = this.rec(slot)
+    const a = this.i32[r + S_NAME_REF] * 8 + 8
+    return Buffer.from(this.u8.buffer, this.u8.byteOffset + a, this.i32[r + S_NAME_LEN]).toString('utf8')
   }
 
   /** Live slots, in slot order (for store-wide operations; directory lock held or a snapshot). */

@@ -47,6 +47,9 @@ export interface ErrorDetails {
   /** response_too_large */
   responseBytes?: number
   maxResponseBytes?: number
+  /** lock_timeout: the thread holding the lock, and whether its slot still counts as alive. */
+  holderThreadId?: number
+  holderAlive?: boolean
 }
 
 export class ScopeCacheError extends Error {

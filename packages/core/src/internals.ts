@@ -20,10 +20,12 @@ import {
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
-  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, itemBytes,
+  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
+  THREAD_REAPING, itemBytes,
 } from './layout.js'
 
 export { INTERNALS } from './cache.js'
+export { setFaultHook, type FaultPoint } from './fault.js'
 
 export interface HeapReport {
   usedBlocks: number
@@ -48,7 +50,7 @@ function classOf(size: number): number {
 }
 
 export function checkInvariants(cache: ScopeCache): HeapReport {
-  const { v, cfg, idx, dir, heap, hashId } = cache[INTERNALS]()
+  const { v, cfg, idx, dir, threads, hashId } = cache[INTERNALS]()
   const { i32, f64 } = v
   const lo = cfg.heapB8 * 8
   const end = cfg.heapEndB8 * 8 - 8
@@ -72,7 +74,9 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       report.freeBytes += size
       report.largestFree = Math.max(report.largestFree, size)
     } else {
-      used.set(b, i32[(b >> 2) + B_TAG])
+      const tag = i32[(b >> 2) + B_TAG]
+      if ((tag & TAG_PENDING) !== 0) fail(`heap: used block at ${b} is still marked PENDING with no bulk write running`)
+      used.set(b, tag & TAG_TYPE_MASK)
       report.usedBlocks++
       report.usedBytes += size
     }
@@ -183,6 +187,10 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   if (i32[H_SCOPES] !== scopes) fail(`counters: ${i32[H_SCOPES]} scopes counted, ${scopes} live`)
   if (i32[H_ITEMS] !== items) fail(`counters: ${i32[H_ITEMS]} items counted, ${items} live`)
   if (i32[H_DIR_LOCK] !== 0 || i32[H_ALLOC_LOCK] !== 0) fail('locks: directory or allocator lock still held')
+  for (let t = 0; t < cfg.maxThreads; t++) {
+    const st = i32[threads.at(t) + T_STATE]
+    if (st === THREAD_DEAD || st === THREAD_REAPING) fail(`threads: slot ${t} is dead and was never reaped`)
+  }
   if ((i32[H_DIR_VER] & 1) !== 0) fail('directory seqlock left odd')
   // every directory entry points at a live scope
   for (let i = 0; i < cfg.dirCap; i++) {

@@ -22,7 +22,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 1
+export const LAYOUT_VERSION = 2
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -49,11 +49,14 @@ export const H_FL_BITMAP = 20 // TLSF first-level bitmap
 export const H_SCOPE_FREE = 21 // free scope slot stack head (slot+1, 0 = empty)
 export const H_SCOPE_HWM = 22 // scope slots ever used
 export const H_DIR_USED = 23 // directory entries used (live + tombstones)
-// line 2: directory lock and versions
+// line 2: directory lock and versions, recovery counters
 export const H_DIR_LOCK = 32
 export const H_DIR_WAITERS = 33
 export const H_DIR_VER = 34 // seqlock over the directory (odd while it changes)
 export const H_SCOPES = 35 // live scope count
+export const H_LEASE_MS = 36 // how long a waiter waits for a lock before lock_timeout
+export const H_REAPS = 37 // dead threads reaped
+export const H_SCOPES_LOST = 38 // scopes emptied because a dead writer left them torn
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207 (BigInt64 CAS-max)
@@ -63,14 +66,16 @@ export const H_FREE_HEADS = 96 // FL_COUNT × SL_COUNT words (8-byte-unit block 
 export const HEADER_WORDS = 96 + 26 * 16 // 512 words
 export const HEADER_BYTES = HEADER_WORDS * 4
 
-// ---- thread slots (4 words each) ------------------------------------------------------------
-export const T_STATE = 0 // FREE | ALIVE | DEAD
+// ---- thread slots (16 words = one 64-byte line each, so T_BUSY stores never false-share) ----
+export const T_STATE = 0 // FREE | ALIVE | DEAD | REAPING
 export const T_THREAD_ID = 1
 export const T_EPOCH = 2 // bumped on every claim; part of the owner token
-export const THREAD_WORDS = 4
+export const T_BUSY = 3 // 1 while the thread is inside a write (it may own unreachable blocks)
+export const THREAD_WORDS = 16
 export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
-export const THREAD_DEAD = 2
+export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper
+export const THREAD_REAPING = 3 // a reaper is recovering what it held
 
 // ---- scope record (32 words = 128 bytes, 2 cache lines) -------------------------------------
 // line 1: read by every reader, written only by the scope's writer
@@ -110,7 +115,10 @@ export const DIR_TOMB = -1
 
 // ---- heap blocks (TLSF) ---------------------------------------------------------------------
 // A block starts with a 2-word header. Sizes are multiples of 8, so the low 3 bits are flags.
-//   word 0: size | FREE | PREV_FREE      word 1: used: owner tag; free: next free (8-byte units)
+//   word 0: size | FREE | PREV_FREE      word 1: used: tag word; free: next free (8-byte units)
+//   tag word = type (bits 0-2) | PENDING (bit 3) | owner thread slot + 1 (bits 4-15)
+//   The owner is the thread that allocated the block, or that unpublished it and will free it:
+//   an unreachable block whose owner is dead is garbage the reaper frees (reaper.ts).
 //   free blocks also hold word 2: prev free, and their last word: size (footer, for coalescing)
 export const B_SIZE = 0
 export const B_TAG = 1
@@ -126,7 +134,10 @@ export const SL_COUNT = 1 << SL_BITS
 export const FL_COUNT = 26 // up to 2^32-byte blocks
 export const SMALL_BLOCK = SL_COUNT << 3 // 128: below this, classes are 8 bytes apart
 
-// owner tags (word 1 of a used block), for the invariant walk
+// block types (tag word bits 0-2)
+export const TAG_TYPE_MASK = 7
+export const TAG_PENDING = 8 // counted in H_PENDING_B8, not against the budget
+export const TAG_OWNER_SHIFT = 4
 export const TAG_ITEM = 1
 export const TAG_ENTRIES = 2
 export const TAG_IDTAB = 3
@@ -162,6 +173,7 @@ export const DEFAULTS = {
   scopeMaxItems: 100_000,
   maxItemBytes: 1024 * 1024,
   maxThreads: 256,
+  lockLeaseMs: 1000,
 } as const
 
 /** The largest budget one buffer can address (8-byte refs in int32, heap = 2 × budget). */

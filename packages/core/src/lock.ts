@@ -4,54 +4,62 @@
  * (they validate a seqlock instead, see cache.ts); it orders writers of one scope, the
  * directory, and the allocator.
  *
- * Waits are sliced (WAIT_SLICE_MS) and every wake re-checks the word, so a lost wake-up costs
- * one slice, never a hang; between slices the waiter asks whether the holder is still alive
- * and takes the lock over from a dead one (the caller repairs what the dead holder left).
+ * Waiting is bounded: spin briefly, then sleep in WAIT_SLICE_MS slices (every wake re-checks the
+ * word, so a lost wake-up costs one slice, never a hang) until the store's lease runs out, then
+ * throw `lock_timeout`. Waiters never take a lock over, not even from a dead holder: only the
+ * reaper may (reaper.ts), because only it repairs what the dead holder left. Giving up after the
+ * lease matters on an event-loop thread: the 'exit' event that triggers the reaper is delivered
+ * by that loop, so a thread that waited forever could wait for itself.
  */
 import { ScopeCacheError } from './errors.js'
 
 const SPINS = 64
 const WAIT_SLICE_MS = 20
-/** A live holder that keeps a lock this long is a bug or a stopped debugger: give up. */
-export const LOCK_TIMEOUT_MS = 10_000
 
 export interface Liveness {
   /** false when the thread whose token holds the lock has died or detached. */
   isAlive(token: number): boolean
+  /** The threadId behind a token, for error messages (-1 when unknown). */
+  threadIdOf(token: number): number
 }
 
-/** Returns true when the lock was taken over from a dead holder (the caller must repair). */
-export function acquire(i32: Int32Array, lock: number, token: number, live: Liveness): boolean {
-  if (Atomics.compareExchange(i32, lock, 0, token) === 0) return false
-  return acquireSlow(i32, lock, token, live)
+export function acquire(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness): void {
+  if (Atomics.compareExchange(i32, lock, 0, token) !== 0) acquireSlow(i32, lock, token, leaseMs, live)
 }
 
-function acquireSlow(i32: Int32Array, lock: number, token: number, live: Liveness): boolean {
+function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness): void {
   for (let i = 0; i < SPINS; i++) {
-    if (Atomics.load(i32, lock) === 0 && Atomics.compareExchange(i32, lock, 0, token) === 0) return false
+    if (Atomics.load(i32, lock) === 0 && Atomics.compareExchange(i32, lock, 0, token) === 0) return
   }
   const waiters = lock + 1
-  const deadline = Date.now() + LOCK_TIMEOUT_MS
+  const deadline = Date.now() + leaseMs
   for (;;) {
     const holder = Atomics.load(i32, lock)
     if (holder === 0) {
-      if (Atomics.compareExchange(i32, lock, 0, token) === 0) return false
+      if (Atomics.compareExchange(i32, lock, 0, token) === 0) return
       continue
     }
     if (holder === token) throw new Error('scopecache: lock re-entered by its holder (internal bug)')
-    if (!live.isAlive(holder)) {
-      if (Atomics.compareExchange(i32, lock, holder, token) === holder) return true
-      continue
-    }
-    if (Date.now() > deadline) {
-      throw new ScopeCacheError('lock_timeout', 'scopecache: a lock was held by a live thread for longer than ' + LOCK_TIMEOUT_MS + ' ms')
-    }
+    const left = deadline - Date.now()
+    if (left <= 0) throw lockTimeout(holder, leaseMs, live)
     // Sleep only while the word still names this holder; a release in between makes wait
-    // return 'not-equal' at once. The slice bounds a missed notify and lets us poll liveness.
+    // return 'not-equal' at once. The slice bounds a missed notify.
     Atomics.add(i32, waiters, 1)
-    Atomics.wait(i32, lock, holder, WAIT_SLICE_MS)
+    Atomics.wait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
     Atomics.sub(i32, waiters, 1)
   }
+}
+
+function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCacheError {
+  const alive = live.isAlive(holder)
+  const threadId = live.threadIdOf(holder)
+  const why = alive
+    ? 'a live thread held it longer than the lease'
+    : 'its holder died and has not been reaped yet (call cache.watch(worker) in the thread that owns the Worker)'
+  return new ScopeCacheError('lock_timeout', `scopecache: gave up waiting ${leaseMs} ms for a lock: ${why}`, {
+    holderThreadId: threadId,
+    holderAlive: alive,
+  })
 }
 
 export function release(i32: Int32Array, lock: number, token: number): void {
@@ -59,4 +67,9 @@ export function release(i32: Int32Array, lock: number, token: number): void {
   if (Atomics.compareExchange(i32, lock, token, 0) === token && Atomics.load(i32, lock + 1) > 0) {
     Atomics.notify(i32, lock, 1)
   }
+}
+
+/** The reaper's takeover: moves a lock from a dead holder's token to `token`. */
+export function steal(i32: Int32Array, lock: number, dead: number, token: number): boolean {
+  return Atomics.compareExchange(i32, lock, dead, token) === dead
 }

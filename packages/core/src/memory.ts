@@ -9,7 +9,7 @@ import { ScopeCacheError } from './errors.js'
 import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
   H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
-  H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_SCOPES,
+  H_LEASE_MS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_SCOPES,
   MAX_STORE_BYTES, MAX_THREADS, SCOPE_WORDS, THREAD_WORDS,
 } from './layout.js'
 import type { ScopeCacheOptions } from './types.js'
@@ -37,6 +37,7 @@ export interface Config {
   heapB8: number
   heapEndB8: number
   seed: number
+  lockLeaseMs: number
 }
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)))
@@ -55,6 +56,7 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const maxItemBytes = intOption('maxItemBytes', o.maxItemBytes, DEFAULTS.maxItemBytes, 64, maxStoreBytes)
   const maxScopes = intOption('maxScopes', o.maxScopes, Math.max(64, Math.floor(maxStoreBytes / 1024)), 1, MAX_SCOPES)
   const maxThreads = intOption('maxThreads', o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
+  const lockLeaseMs = intOption('lockLeaseMs', o.lockLeaseMs, DEFAULTS.lockLeaseMs, 1, 600_000)
   const scopeSlots = maxScopes * 2 // bulk swaps hold old and new scopes at once
   const dirCap = nextPow2(scopeSlots * 2)
   const threadsW = HEADER_WORDS
@@ -66,7 +68,7 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const seed = (Math.random() * 0x7fffffff) | 0
   return {
     maxStoreBytes, scopeMaxItems, maxItemBytes, maxScopes, scopeSlots, maxThreads,
-    threadsW, scopesW, dirW, dirCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed,
+    threadsW, scopesW, dirW, dirCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed, lockLeaseMs,
   }
 }
 
@@ -101,6 +103,7 @@ export function createBuffer(cfg: Config): Views {
   i32[H_HEAP_B8] = cfg.heapB8
   i32[H_HEAP_END_B8] = cfg.heapEndB8
   i32[H_SEED] = cfg.seed
+  i32[H_LEASE_MS] = cfg.lockLeaseMs
   // The directory and scope table start zeroed (empty entries, free records): nothing to write.
   Heap.init(i32)
   return v
@@ -126,5 +129,6 @@ export function readConfig(v: Views): Config {
     heapB8: i32[H_HEAP_B8],
     heapEndB8: i32[H_HEAP_END_B8],
     seed: i32[H_SEED],
+    lockLeaseMs: i32[H_LEASE_MS],
   }
 }

@@ -1,12 +1,19 @@
 /**
  * Thread slots: every attached thread claims one, and its token (slot + epoch) is what it
- * writes into lock words. A slot whose thread died is marked DEAD by whoever owns the Worker
- * object (`ScopeCache.watch(worker)`), or FREE by `close()`; locks held under its token are
- * then taken over by the next waiter. The epoch makes a reused slot's token differ from the
- * dead thread's, so an old token never looks alive again.
+ * writes into lock words and, as slot + 1, into the tag word of every heap block it owns.
+ *
+ *   FREE ──claim──▶ ALIVE ──close()──▶ FREE
+ *                     │
+ *                     └─'exit' seen by watch()──▶ DEAD ──reaper──▶ REAPING ──▶ FREE
+ *
+ * A slot is reused only once it is FREE again, so blocks and locks a dead thread left under its
+ * slot are never mistaken for a new thread's. The epoch makes a reused slot's token differ from
+ * every earlier one.
  */
 import { ScopeCacheError } from './errors.js'
-import { T_EPOCH, T_STATE, T_THREAD_ID, THREAD_ALIVE, THREAD_DEAD, THREAD_FREE, THREAD_WORDS } from './layout.js'
+import {
+  T_BUSY, T_EPOCH, T_STATE, T_THREAD_ID, THREAD_ALIVE, THREAD_DEAD, THREAD_FREE, THREAD_REAPING, THREAD_WORDS,
+} from './layout.js'
 import type { Liveness } from './lock.js'
 
 const SLOT_BITS = 11
@@ -20,18 +27,22 @@ export class ThreadSlots implements Liveness {
   constructor(
     private readonly i32: Int32Array,
     private readonly base: number,
-    private readonly count: number,
+    readonly count: number,
   ) {}
+
+  /** Word index of a slot's first field. */
+  at(slot: number): number {
+    return this.base + slot * THREAD_WORDS
+  }
 
   /** Claims a free slot for `threadId`; returns the owner token. */
   claim(threadId: number): number {
     const { i32 } = this
     for (let s = 0; s < this.count; s++) {
-      const w = this.base + s * THREAD_WORDS
-      // A DEAD slot is as good as a FREE one: the epoch bump below retires the dead token.
-      const st = Atomics.load(i32, w + T_STATE)
-      if (st !== THREAD_ALIVE && Atomics.compareExchange(i32, w + T_STATE, st, THREAD_ALIVE) === st) {
+      const w = this.at(s)
+      if (Atomics.load(i32, w + T_STATE) === THREAD_FREE && Atomics.compareExchange(i32, w + T_STATE, THREAD_FREE, THREAD_ALIVE) === THREAD_FREE) {
         Atomics.store(i32, w + T_THREAD_ID, threadId)
+        Atomics.store(i32, w + T_BUSY, 0)
         const epoch = (Atomics.add(i32, w + T_EPOCH, 1) + 1) & EPOCH_MASK
         return (epoch << SLOT_BITS) | (s + 1)
       }
@@ -40,29 +51,60 @@ export class ThreadSlots implements Liveness {
   }
 
   release(token: number): void {
-    const w = this.base + tokenSlot(token) * THREAD_WORDS
+    const w = this.at(tokenSlot(token))
     if ((Atomics.load(this.i32, w + T_EPOCH) & EPOCH_MASK) === tokenEpoch(token)) {
       Atomics.store(this.i32, w + T_STATE, THREAD_FREE)
     }
   }
 
-  /** Marks every slot claimed by `threadId` dead (its thread has exited); returns how many. */
-  markDead(threadId: number): number {
-    let n = 0
+  /** Marks every slot claimed by `threadId` dead (its thread has exited); returns their slots. */
+  markDead(threadId: number): number[] {
+    const out: number[] = []
     for (let s = 0; s < this.count; s++) {
-      const w = this.base + s * THREAD_WORDS
-      if (Atomics.load(this.i32, w + T_STATE) === THREAD_ALIVE && Atomics.load(this.i32, w + T_THREAD_ID) === threadId) {
-        Atomics.store(this.i32, w + T_STATE, THREAD_DEAD)
-        n++
-      }
+      const w = this.at(s)
+      if (Atomics.load(this.i32, w + T_THREAD_ID) === threadId &&
+        Atomics.compareExchange(this.i32, w + T_STATE, THREAD_ALIVE, THREAD_DEAD) === THREAD_ALIVE) out.push(s)
     }
-    return n
+    return out
+  }
+
+  /** DEAD → REAPING; false when another reaper got there first. */
+  beginReap(slot: number): boolean {
+    return Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_DEAD, THREAD_REAPING) === THREAD_DEAD
+  }
+
+  /** REAPING → DEAD again (the reap could not finish and will be retried). */
+  abortReap(slot: number): void {
+    Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_REAPING, THREAD_DEAD)
+  }
+
+  endReap(slot: number): void {
+    Atomics.store(this.i32, this.at(slot) + T_BUSY, 0)
+    Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_REAPING, THREAD_FREE)
+  }
+
+  /** The current token of a slot (whatever its state). */
+  tokenOf(slot: number): number {
+    return ((Atomics.load(this.i32, this.at(slot) + T_EPOCH) & EPOCH_MASK) << SLOT_BITS) | (slot + 1)
+  }
+
+  isBusy(slot: number): boolean {
+    return Atomics.load(this.i32, this.at(slot) + T_BUSY) !== 0
+  }
+
+  /** Whether the slot (by index) belongs to a live thread. */
+  slotAlive(slot: number): boolean {
+    return slot >= 0 && slot < this.count && Atomics.load(this.i32, this.at(slot) + T_STATE) === THREAD_ALIVE
   }
 
   isAlive(token: number): boolean {
     const s = tokenSlot(token)
-    if (s < 0 || s >= this.count) return false
-    const w = this.base + s * THREAD_WORDS
-    return Atomics.load(this.i32, w + T_STATE) === THREAD_ALIVE && (Atomics.load(this.i32, w + T_EPOCH) & EPOCH_MASK) === tokenEpoch(token)
+    if (!this.slotAlive(s)) return false
+    return (Atomics.load(this.i32, this.at(s) + T_EPOCH) & EPOCH_MASK) === tokenEpoch(token)
+  }
+
+  threadIdOf(token: number): number {
+    const s = tokenSlot(token)
+    return s >= 0 && s < this.count ? Atomics.load(this.i32, this.at(s) + T_THREAD_ID) : -1
   }
 }

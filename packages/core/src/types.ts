@@ -11,6 +11,24 @@ export interface ScopeCacheOptions {
   maxScopes?: number
   /** Thread slots: how many threads may be attached at once. Default 256. */
   maxThreads?: number
+  /**
+   * How long a thread waits for a lock before giving up with `lock_timeout`, in ms. Default 1000.
+   * Locks are held for microseconds; a longer wait means the holder died and has not been reaped
+   * yet (see `watch`), or a bulk write of millions of items is committing.
+   */
+  lockLeaseMs?: number
+}
+
+/** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */
+export interface ReapReport {
+  threadId: number
+  /** Locks the dead thread held, now released. */
+  locks: number
+  /** Scopes it left half-written, emptied with their seq counter kept: re-warm them. */
+  scopesLost: string[]
+  /** Heap blocks it had allocated or unpublished but not yet freed, now freed. */
+  blocksFreed: number
+  bytesFreed: number
 }
 
 /** Address of one item: by id or by seq, exactly one. */

@@ -1,0 +1,28 @@
+/**
+ * Crash points for fault-injection tests (RELIABILITY.md §2.5). The core calls `fault(name)` at
+ * the moments where a dying thread would leave the most to repair; in production the hook is
+ * null and a call costs one load and a compare. Tests set a hook (via `@scopecache/core/internals`)
+ * that stops the worker at a chosen point so the test can terminate it exactly there.
+ */
+export type FaultPoint =
+  | 'write:locked' // holds a scope lock, nothing allocated yet
+  | 'insert:allocated' // the new item block exists, unpublished
+  | 'insert:indexed' // new index arrays built, nothing published
+  | 'publish:open' // inside a publish window: S_VER odd, indexes half-updated
+  | 'write:published' // published, blocks to free not yet freed
+  | 'scope:creating' // directory lock held, name block allocated, record not yet live
+  | 'drop:unpublishing' // directory change open, scopes being removed
+  | 'bulk:built' // warm/rebuild blocks built beside the live data, no lock held
+  | 'bulk:swapping' // warm/rebuild inside its directory change
+  | 'alloc:taking' // allocator lock held, a free block half-taken
+  | 'read:copying' // an optimistic reader between its two seqlock loads
+
+let hook: ((point: FaultPoint) => void) | null = null
+
+export function setFaultHook(fn: ((point: FaultPoint) => void) | null): void {
+  hook = fn
+}
+
+export function fault(point: FaultPoint): void {
+  if (hook !== null) hook(point)
+}

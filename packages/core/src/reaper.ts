@@ -1,0 +1,202 @@
+/**
+ * The reaper: recovers what a dead thread held, in the thread that watched it (`watch`).
+ *
+ * Why it can be simple: every write keeps four rules, so the heap itself tells what is garbage.
+ *   1. Every used block's tag word names its owner: the thread that allocated it, or the thread
+ *      that adopted it just before unpublishing it (and that will free it).
+ *   2. Index changes happen inside one odd-S_VER window per scope (or one directory change);
+ *      a scope whose window is still open when its writer died is *torn*.
+ *   3. The counters (items, scopes, charged and pending bytes, per-scope bytes) are updated
+ *      under the locks whose state they describe, so with every lock held they can be recomputed.
+ *   4. With every lock held, the only unreachable blocks a *live* thread may legitimately own are
+ *      PENDING ones (a warm/rebuild being built, or blocks a drop or bulk swap is freeing).
+ *
+ * Protocol (idempotent; a reaper that dies leaves its own slot to the next one):
+ *   a. DEAD → REAPING. If the thread was not inside a write (T_BUSY = 0) and holds no lock, there
+ *      is nothing to do: the slot goes FREE.
+ *   b. If the allocator lock is held by a dead token: take it, rebuild the free lists from the
+ *      block chain, release it — so live writers waiting for it go on at once.
+ *   c. Take the directory lock (from a dead token, or by waiting), then every scope lock in slot
+ *      order (same), then the allocator lock: the store is now quiescent for writers; readers go on.
+ *   d. Torn scopes are emptied, keeping their seq counter ("lost": the app re-warms them); a torn
+ *      or dead-held directory is rebuilt from the scope records.
+ *   e. Mark every block reachable from a live scope (and clear its PENDING bit); free every other
+ *      used block unless a live thread owns it as PENDING; recompute every counter from the heap.
+ *   f. Release everything; REAPING → FREE.
+ * Waits in (c) are bounded by the lease; if one runs out, the reap is undone (slot back to DEAD,
+ * nothing changed but what was already consistent) and retried later.
+ */
+import { countUsed, rebuildFreeLists, tagOwner } from './alloc.js'
+import type { Internals } from './cache.js'
+import { acquire, release, steal } from './lock.js'
+import {
+  B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
+  H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START,
+  S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES,
+  SIZE_MASK, TAG_PENDING,
+} from './layout.js'
+import type { ReapReport } from './types.js'
+
+export function reapThread(x: Internals, threadId: number): ReapReport | null {
+  const { threads } = x
+  threads.markDead(threadId)
+  const mine: number[] = []
+  for (let s = 0; s < threads.count; s++) {
+    if (threads.threadIdOf(threads.tokenOf(s)) === threadId && threads.beginReap(s)) mine.push(s)
+  }
+  if (mine.length === 0) return null
+  const i32 = x.v.i32
+  try {
+    const dead = (token: number): boolean => token !== 0 && !threads.isAlive(token)
+    let report: ReapReport | null = null
+    if (mine.some((s) => threads.isBusy(s)) || holdsAnyLock(x, dead)) report = sweep(x, threadId, dead)
+    for (const s of mine) threads.endReap(s)
+    Atomics.add(i32, H_REAPS, mine.length)
+    return report
+  } catch (e) {
+    for (const s of mine) threads.abortReap(s)
+    throw e
+  }
+}
+
+function holdsAnyLock(x: Internals, dead: (t: number) => boolean): boolean {
+  const i32 = x.v.i32
+  if (dead(Atomics.load(i32, H_ALLOC_LOCK)) || dead(Atomics.load(i32, H_DIR_LOCK))) return true
+  const hwm = Atomics.load(i32, H_SCOPE_HWM)
+  for (let s = 0; s < hwm; s++) if (dead(Atomics.load(i32, x.dir.rec(s) + S_LOCK))) return true
+  return false
+}
+
+/** Takes a lock: over from a dead holder, or by waiting for a live one. true when taken over. */
+function take(x: Internals, lock: number, dead: (t: number) => boolean): boolean {
+  const i32 = x.v.i32
+  for (;;) {
+    const holder = Atomics.load(i32, lock)
+    if (dead(holder)) {
+      if (steal(i32, lock, holder, x.token)) return true
+      continue
+    }
+    acquire(i32, lock, x.token, x.cfg.lockLeaseMs, x.threads)
+    return false
+  }
+}
+
+function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): ReapReport {
+  const { cfg, dir, heap, threads, token } = x
+  const i32 = x.v.i32
+  const report: ReapReport = { threadId, locks: 0, scopesLost: [], blocksFreed: 0, bytesFreed: 0 }
+
+  // (b) free the allocator first: live writers may be waiting for it while holding scope locks
+  const a = Atomics.load(i32, H_ALLOC_LOCK)
+  if (dead(a) && steal(i32, H_ALLOC_LOCK, a, token)) {
+    report.locks++
+    rebuildFreeLists(i32)
+    release(i32, H_ALLOC_LOCK, token)
+  }
+
+  // (c) directory, every scope, allocator
+  const dirStolen = take(x, H_DIR_LOCK, dead)
+  if (dirStolen) report.locks++
+  const held: number[] = []
+  try {
+    const hwm = i32[H_SCOPE_HWM]
+    for (let s = 0; s < hwm; s++) {
+      if (take(x, dir.rec(s) + S_LOCK, dead)) report.locks++
+      held.push(s)
+    }
+    heap.lock()
+    try {
+      // (d) torn scopes and directory
+      const dirTorn = (Atomics.load(i32, H_DIR_VER) & 1) !== 0
+      if (!dirTorn && dirStolen) dir.beginChange()
+      for (const s of held) {
+        const rec = dir.rec(s)
+        if ((Atomics.load(i32, rec + S_VER) & 1) === 0) continue
+        if (i32[rec + S_STATE] === SCOPE_LIVE) {
+          report.scopesLost.push(dir.nameAt(s))
+          empty(x, rec)
+        }
+        Atomics.add(i32, rec + S_VER, 1)
+      }
+      if (dirTorn || dirStolen) {
+        i32[H_SCOPES] = dir.rebuildLocked()
+        dir.endChange()
+      }
+      if (report.scopesLost.length > 0) Atomics.add(i32, H_SCOPES_LOST, report.scopesLost.length)
+
+      // (e) mark, free, recount
+      const reach = markReachable(x)
+      const heapB = cfg.heapB8 * 8
+      const end = cfg.heapEndB8 * 8 - 8
+      const garbage: number[] = []
+      for (let b = heapB; b < end; ) {
+        const hdr = i32[b >> 2]
+        const size = hdr & SIZE_MASK
+        if (size < MIN_BLOCK_BYTES) break
+        if ((hdr & F_FREE) === 0) {
+          const unit = (b - heapB) >> 3
+          const tw = (b >> 2) + B_TAG
+          if ((reach[unit >> 5] & (1 << (unit & 31))) !== 0) i32[tw] &= ~TAG_PENDING
+          else if (!((i32[tw] & TAG_PENDING) !== 0 && threads.slotAlive(tagOwner(i32[tw])))) garbage.push(b >> 3)
+        }
+        b += size
+      }
+      for (const ref of garbage) {
+        report.bytesFreed += heap.sizeOf(ref)
+        heap.freeLocked(ref)
+      }
+      report.blocksFreed = garbage.length
+      let scopes = 0
+      let items = 0
+      for (const s of dir.liveSlots()) {
+        scopes++
+        items += i32[dir.rec(s) + S_COUNT]
+      }
+      const used = countUsed(i32)
+      i32[H_CHARGED_B8] = used.charged8 + (scopes * SCOPE_RECORD_BYTES) / 8
+      i32[H_PENDING_B8] = used.pending8
+      Atomics.store(i32, H_SCOPES, scopes)
+      Atomics.store(i32, H_ITEMS, items)
+    } finally {
+      heap.unlock()
+    }
+  } finally {
+    for (const s of held) release(i32, dir.rec(s) + S_LOCK, token)
+    release(i32, H_DIR_LOCK, token)
+  }
+  return report
+}
+
+/** Empties a torn scope (its lock held): no items, no index arrays; lastSeq kept, so seqs never repeat. */
+function empty(x: Internals, rec: number): void {
+  const { i32, f64 } = x.v
+  i32[rec + S_COUNT] = 0
+  i32[rec + S_ENT_REF] = 0
+  i32[rec + S_ENT_CAP] = 0
+  i32[rec + S_ENT_START] = 0
+  i32[rec + S_ID_REF] = 0
+  i32[rec + S_ID_CAP] = 0
+  i32[rec + S_ID_USED] = 0
+  f64[(rec >> 1) + S_ENT_BASE_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
+  i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + x.heap.sizeOf(i32[rec + S_NAME_REF])) >> 3
+}
+
+/** One bit per 8-byte heap unit: set at the start of every block a live scope reaches. */
+function markReachable(x: Internals): Int32Array {
+  const { cfg, dir, idx } = x
+  const i32 = x.v.i32
+  const reach = new Int32Array(((cfg.heapEndB8 - cfg.heapB8) >> 5) + 1)
+  const mark = (ref: number): void => {
+    const unit = ref - cfg.heapB8
+    reach[unit >> 5] |= 1 << (unit & 31)
+  }
+  for (const s of dir.liveSlots()) {
+    const rec = dir.rec(s)
+    mark(i32[rec + S_NAME_REF])
+    if (i32[rec + S_ENT_REF] !== 0) mark(i32[rec + S_ENT_REF])
+    if (i32[rec + S_ID_REF] !== 0) mark(i32[rec + S_ID_REF])
+    const count = i32[rec + S_COUNT]
+    for (let k = 0; k < count; k++) mark(idx.refAt(rec, k))
+  }
+  return reach
+}
