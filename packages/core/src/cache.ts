@@ -30,7 +30,7 @@ import {
   T_BUSY, TAG_ITEM, TAG_NAME, blockBytes,
 } from './layout.js'
 import { acquire, release } from './lock.js'
-import { reapThread } from './reaper.js'
+import { emptyScope, reapThread } from './reaper.js'
 import { createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { ScopeIndex } from './scope-index.js'
@@ -107,6 +107,8 @@ export class ScopeCache {
   private closed = false
   /** Nesting depth of write operations; T_BUSY is 1 while it is above 0. */
   private depth = 0
+  /** Set when a write failed in a way the core could not clean up after (see noteFailure). */
+  private dirty = false
   private readonly busyW: number
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
@@ -174,7 +176,8 @@ export class ScopeCache {
     if (this.closed) return
     this.flushTallies()
     this.closed = true
-    this.threads.release(this.token)
+    // A dirty thread may own garbage: keep its slot ALIVE and busy so its exit gets reaped.
+    if (!this.dirty) this.threads.release(this.token)
   }
 
   [INTERNALS](): Internals {
@@ -266,7 +269,6 @@ export class ScopeCache {
       const item = this.findLocked(rec, by)
       if (item < 0) return 0
       const pos = this.idx.findSeq(rec, this.idx.seqOf(item))
-      this.heap.adopt(item)
       this.publish(rec, () => {
         this.removeAtLocked(rec, pos, item)
         Atomics.sub(this.i32, H_ITEMS, 1)
@@ -295,7 +297,6 @@ export class ScopeCache {
       const freed: number[] = []
       for (let k = 0; k < n; k++) freed.push(this.idx.refAt(rec, k))
       const hashes = freed.map((r) => (this.idx.idLen(r) > 0 ? this.hashId(this.readId(r) as string) : 0))
-      for (const r of freed) this.heap.adopt(r)
       const bytes = sumSizes(this.heap, freed)
       this.publish(rec, () => {
         for (let k = 0; k < n; k++) if (hashes[k] !== 0 || this.idx.idLen(freed[k]) > 0) this.untableLocked(rec, freed[k], hashes[k])
@@ -693,9 +694,22 @@ export class ScopeCache {
     if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
     try {
       return fn()
+    } catch (e) {
+      this.noteFailure(e)
+      throw e
     } finally {
-      if (--this.depth === 0) Atomics.store(this.i32, this.busyW, 0)
+      if (--this.depth === 0 && !this.dirty) Atomics.store(this.i32, this.busyW, 0)
     }
+  }
+
+  /**
+   * The core cleans up after its own rejections (invalid input, full, conflict), but an
+   * exception from anywhere else (a stack overflow at the call site, a lock timeout mid-write)
+   * may have left blocks this thread owns unreachable. Then the thread stays marked busy for
+   * good, so that when it exits the reaper sweeps up after it.
+   */
+  private noteFailure(e: unknown): void {
+    if (!(e instanceof ScopeCacheError) || e.code === 'lock_timeout') this.dirty = true
   }
 
   private hashId(id: string): number {
@@ -717,8 +731,11 @@ export class ScopeCache {
     if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
     try {
       return this.writeBusy(scope, create, fn)
+    } catch (e) {
+      this.noteFailure(e)
+      throw e
     } finally {
-      if (--this.depth === 0) Atomics.store(this.i32, this.busyW, 0)
+      if (--this.depth === 0 && !this.dirty) Atomics.store(this.i32, this.busyW, 0)
     }
   }
 
@@ -853,15 +870,22 @@ export class ScopeCache {
   }
 
   /**
-   * Publishes `fn`'s index updates inside an odd-S_VER window. Every block the update makes
-   * unreachable must be adopted (heap.adopt) before, so a death inside leaves nothing the
-   * reaper cannot find.
+   * Publishes `fn`'s index updates inside an odd-S_VER window. A block the update makes
+   * unreachable is freed under the same scope lock, or marked PENDING and adopted first
+   * (replace, drop, bulk), so the reaper can tell garbage from work in flight (reaper.ts).
    */
   private publish(rec: number, fn: () => void): void {
     Atomics.add(this.i32, rec + S_VER, 1)
     try {
       fault('publish:open')
       fn()
+    } catch (e) {
+      // Nothing in a window throws by design; if something did (a stack overflow), the indexes
+      // may be half-updated: empty the scope as the reaper would, rather than show it torn.
+      emptyScope(this[INTERNALS](), rec)
+      Atomics.add(this.i32, H_SCOPES_LOST, 1)
+      this.dirty = true
+      throw e
     } finally {
       Atomics.add(this.i32, rec + S_VER, 1)
     }
@@ -928,6 +952,7 @@ export class ScopeCache {
     fault('insert:allocated')
     this.commitOrFull(item, 0)
     const fresh: number[] = [] // index arrays allocated for this append
+    let published = false
     try {
       // The entries tail is full: copy the live entries into a fresh array (same size when at
       // most half full, else double), rebasing seqs on the oldest live one.
@@ -969,8 +994,8 @@ export class ScopeCache {
       if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
       const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
       const h = id === null ? 0 : this.hashId(id)
-      for (const r of stale) this.heap.adopt(r)
       fault('insert:indexed')
+      published = true // from here on the blocks belong to the scope, even if publish throws
       this.publish(rec, () => {
         const w = ent * 2 + 2
         i32[w + (entStart + count) * 2] = seq - base
@@ -994,8 +1019,10 @@ export class ScopeCache {
       fault('write:published')
       this.heap.freeAll(stale)
     } catch (e) {
-      this.heap.freeAll(fresh)
-      this.heap.free(item)
+      if (!published) {
+        this.heap.freeAll(fresh)
+        this.heap.free(item)
+      }
       throw e
     }
     this.bumpLastWrite(ts)

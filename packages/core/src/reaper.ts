@@ -2,14 +2,15 @@
  * The reaper: recovers what a dead thread held, in the thread that watched it (`watch`).
  *
  * Why it can be simple: every write keeps four rules, so the heap itself tells what is garbage.
- *   1. Every used block's tag word names its owner: the thread that allocated it, or the thread
- *      that adopted it just before unpublishing it (and that will free it).
- *   2. Index changes happen inside one odd-S_VER window per scope (or one directory change);
+ *   1. Index changes happen inside one odd-S_VER window per scope (or one directory change);
  *      a scope whose window is still open when its writer died is *torn*.
- *   3. The counters (items, scopes, charged and pending bytes, per-scope bytes) are updated
+ *   2. The counters (items, scopes, charged and pending bytes, per-scope bytes) are updated
  *      under the locks whose state they describe, so with every lock held they can be recomputed.
- *   4. With every lock held, the only unreachable blocks a *live* thread may legitimately own are
- *      PENDING ones (a warm/rebuild being built, or blocks a drop or bulk swap is freeing).
+ *   3. A block a write makes unreachable is freed before the scope lock is released — unless the
+ *      write marks it PENDING and adopts it (its tag word names the thread that will free it):
+ *      replaced items, dropped scopes, the old side of a warm/rebuild.
+ *   4. So with every lock held, the only unreachable blocks that are not garbage are PENDING
+ *      blocks of a *live* thread: a warm/rebuild being built, or blocks it is about to free.
  *
  * Protocol (idempotent; a reaper that dies leaves its own slot to the next one):
  *   a. DEAD → REAPING. If the thread was not inside a write (T_BUSY = 0) and holds no lock, there
@@ -114,7 +115,7 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
         if ((Atomics.load(i32, rec + S_VER) & 1) === 0) continue
         if (i32[rec + S_STATE] === SCOPE_LIVE) {
           report.scopesLost.push(dir.nameAt(s))
-          empty(x, rec)
+          emptyScope(x, rec)
         }
         Atomics.add(i32, rec + S_VER, 1)
       }
@@ -167,8 +168,13 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
   return report
 }
 
-/** Empties a torn scope (its lock held): no items, no index arrays; lastSeq kept, so seqs never repeat. */
-function empty(x: Internals, rec: number): void {
+/**
+ * Empties a torn scope (its lock held): no items, no index arrays; lastSeq kept, so seqs never
+ * repeat. Its blocks become unreachable CHARGED blocks: garbage for the next sweep.
+ */
+export function emptyScope(x: Internals, rec: number): void {
+  const had = x.v.i32[rec + S_COUNT]
+  if (had > 0) Atomics.sub(x.v.i32, H_ITEMS, had)
   const { i32, f64 } = x.v
   i32[rec + S_COUNT] = 0
   i32[rec + S_ENT_REF] = 0

@@ -1,0 +1,278 @@
+/**
+ * Dead threads (RELIABILITY.md §2.5, layer L4). A worker runs one operation on a shared store and
+ * dies at a chosen crash point inside the core: terminated there, process.exit() there, an
+ * exception thrown from there, or out of memory there. The thread that owns the Worker watches it
+ * (`cache.watch`), so the reaper runs on 'exit'. Then, for every case:
+ *   - the invariant checker passes: no lock held, no odd seqlock, no leaked or doubly-owned block,
+ *     byte accounting exact, no dead thread slot left unreaped;
+ *   - the store shows exactly the state before the operation or exactly the state after it (computed
+ *     by running the same operation on a twin store), except scopes the reaper reports lost, which
+ *     are empty with their seq counter kept;
+ *   - another thread then writes to and reads from the same scopes.
+ * A second part kills streaming writers at random moments while other threads keep reading and
+ * writing, many times over, with more kills than thread slots (slots must be recycled).
+ *
+ * Workers import the BUILT core (packages/core/dist), like every cross-thread test here.
+ */
+import { Worker } from 'node:worker_threads'
+import { describe, expect, it } from 'vitest'
+import { rawJson, ScopeCache } from '../packages/core/dist/index.js'
+import { checkInvariants } from '../packages/core/dist/internals.js'
+import type { ReapReport } from '../packages/core/dist/index.js'
+
+const CRASH = new URL('./fixtures/recovery-worker.mjs', import.meta.url)
+const STREAM = new URL('./fixtures/recovery-stream.mjs', import.meta.url)
+
+type Mode = 'terminate' | 'exit' | 'throw' | 'oom'
+interface Case { point: string; op: string; hit?: number; modes: Mode[] }
+
+const ALL: Mode[] = ['terminate', 'exit', 'throw']
+const KILL: Mode[] = ['terminate', 'exit']
+const CASES: Case[] = [
+  { point: 'write:locked', op: 'append', modes: ALL },
+  { point: 'write:locked', op: 'delete', modes: KILL },
+  { point: 'write:locked', op: 'trim', modes: KILL },
+  { point: 'insert:allocated', op: 'append', modes: [...ALL, 'oom'] },
+  { point: 'insert:allocated', op: 'upsert', modes: ALL },
+  { point: 'insert:allocated', op: 'update', modes: KILL },
+  { point: 'insert:allocated', op: 'counter', modes: KILL },
+  { point: 'insert:indexed', op: 'append', modes: ALL },
+  { point: 'insert:indexed', op: 'appendGrow', hit: 9, modes: KILL },
+  { point: 'publish:open', op: 'append', modes: [...ALL, 'oom'] },
+  { point: 'publish:open', op: 'appendNoId', modes: KILL },
+  { point: 'publish:open', op: 'upsert', modes: KILL },
+  { point: 'publish:open', op: 'delete', modes: KILL },
+  { point: 'publish:open', op: 'trim', modes: ALL },
+  { point: 'publish:open', op: 'appendGrow', hit: 9, modes: KILL },
+  { point: 'write:published', op: 'append', modes: ALL },
+  { point: 'write:published', op: 'appendGrow', hit: 9, modes: KILL },
+  { point: 'write:published', op: 'upsert', modes: KILL },
+  { point: 'write:published', op: 'delete', modes: KILL },
+  { point: 'write:published', op: 'trim', modes: KILL },
+  { point: 'scope:creating', op: 'create', modes: ALL },
+  { point: 'drop:unpublishing', op: 'dropScope', modes: KILL },
+  { point: 'drop:unpublishing', op: 'dropPrefix', modes: KILL },
+  { point: 'drop:unpublishing', op: 'flush', modes: KILL },
+  { point: 'bulk:built', op: 'warm', modes: ALL },
+  { point: 'bulk:built', op: 'rebuild', modes: KILL },
+  { point: 'bulk:swapping', op: 'warm', modes: [...KILL, 'oom'] },
+  { point: 'bulk:swapping', op: 'rebuild', modes: KILL },
+  { point: 'alloc:taking', op: 'append', modes: KILL },
+  { point: 'alloc:taking', op: 'appendGrow', hit: 5, modes: KILL },
+  { point: 'alloc:taking', op: 'warm', hit: 3, modes: KILL },
+  { point: 'read:copying', op: 'read', modes: KILL },
+]
+
+const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300 }
+
+/** The same starting state in every store: the twin that computes "after" and the victim's. */
+function prefill(cache: ScopeCache): void {
+  cache.append('victim', { n: 'a' }, { id: 'a' })
+  cache.append('victim', { n: 'b' }, { id: 'b' })
+  cache.append('victim', rawJson('{ "n" : "c" }'))
+  cache.append('other', { n: 'o1' }, { id: 'o1' })
+  cache.counterAdd('counters', 'c', 10)
+}
+
+/**
+ * What the main thread runs on the twin store: the same operations as the worker's OPS. `step`
+ * is called after each atomic step of a multi-step operation (every state in between is legal).
+ */
+const TWIN: Record<string, (c: ScopeCache, step: () => void) => unknown> = {
+  append: (c) => c.append('victim', rawJson('{"n":"new"}'), { id: 'new' }),
+  appendNoId: (c) => c.append('victim', { n: 'anon' }),
+  appendGrow: (c, step) => {
+    for (let i = 0; i < 40; i++) {
+      c.append('victim', { i }, { id: `grow-${i}` })
+      step()
+    }
+  },
+  upsert: (c) => c.upsert('victim', 'a', { n: 'replaced' }),
+  update: (c) => c.update('victim', { seq: 2 }, { n: 'updated' }),
+  counter: (c) => c.counterAdd('counters', 'c', 5),
+  delete: (c) => c.delete('victim', { id: 'b' }),
+  trim: (c) => c.trim('victim', { keep: 1 }),
+  create: (c) => c.append('fresh', { n: 1 }, { id: 'x' }),
+  dropScope: (c) => c.dropScope('victim'),
+  dropPrefix: (c) => c.dropPrefix('vic'),
+  flush: (c) => c.flush(),
+  warm: (c) => c.warm([
+    { scope: 'victim', id: 'w1', payload: { w: 1 } },
+    { scope: 'victim', id: 'w2', payload: { w: 2 } },
+    { scope: 'warmed', id: 'w3', payload: { w: 3 } },
+  ]),
+  rebuild: (c) => c.rebuild([
+    { scope: 'victim', id: 'r1', payload: { r: 1 } },
+    { scope: 'rebuilt', id: 'r2', payload: { r: 2 } },
+  ]),
+  read: (c) => c.getRaw('victim', { id: 'a' }),
+}
+
+interface ScopeState { lastSeq: number; items: [number, string | null, string][] }
+type Snapshot = Map<string, ScopeState>
+
+function snapshot(cache: ScopeCache): Snapshot {
+  const out: Snapshot = new Map()
+  for (const info of cache.scopeList({ limit: 10_000 }).scopes) {
+    const items = cache.head(info.scope, { limit: 10_000, raw: true }).items.map((it) => [it.seq, it.id, it.payload as string] as [number, string | null, string])
+    out.set(info.scope, { lastSeq: info.lastSeq, items })
+  }
+  return out
+}
+
+const show = (s: Snapshot): string => JSON.stringify([...s].sort(([a], [b]) => (a < b ? -1 : 1)))
+
+/**
+ * null when `now` is exactly `before` or exactly one of the states after a step (lost scopes
+ * aside: those must be empty with their seq counter kept), else what differs.
+ */
+function judge(now: Snapshot, before: Snapshot, afters: Snapshot[], lost: string[]): string | null {
+  const legal = [before, ...afters]
+  if (lost.length === 0) {
+    return legal.some((s) => show(s) === show(now)) ? null : `store is neither before nor after:\n now    ${show(now)}\n before ${show(before)}\n after  ${show(afters[afters.length - 1])}`
+  }
+  for (const scope of lost) {
+    const s = now.get(scope)
+    if (s === undefined || s.items.length !== 0) return `lost scope '${scope}' is not empty`
+    const was = Math.max(before.get(scope)?.lastSeq ?? 0, 0)
+    if (s.lastSeq < was) return `lost scope '${scope}' rewound its seq counter (${s.lastSeq} < ${was})`
+  }
+  const names = new Set([...now.keys(), ...legal.flatMap((s) => [...s.keys()])])
+  for (const name of names) {
+    if (lost.includes(name)) continue
+    const n = JSON.stringify(now.get(name) ?? null)
+    if (!legal.some((s) => JSON.stringify(s.get(name) ?? null) === n)) return `scope '${name}' is neither before nor after: ${n}`
+  }
+  return null
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Runs one crash case; resolves with what the reaper reported and whether the point was reached. */
+async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached: boolean; report: ReapReport | null }> {
+  const signal = new SharedArrayBuffer(4)
+  const flag = new Int32Array(signal)
+  const worker = new Worker(CRASH, {
+    workerData: { handle: cache.handle, signal, point: c.point, mode, op: c.op, hit: c.hit ?? 1 },
+    resourceLimits: mode === 'oom' ? { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } : undefined,
+    stdout: true,
+    stderr: true,
+  })
+  let report: ReapReport | null = null
+  cache.watch(worker, (r) => {
+    report = r
+  })
+  worker.on('error', () => {}) // 'throw' and 'oom' end with an error event; that is the point
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve))
+  let done = false
+  void exited.then(() => {
+    done = true
+  })
+  const deadline = Date.now() + 15_000
+  while (!done && Atomics.load(flag, 0) === 0 && Date.now() < deadline) await sleep(1)
+  if (mode === 'terminate' && Atomics.load(flag, 0) === 1) await worker.terminate()
+  if (!done && Atomics.load(flag, 0) === 2) await worker.terminate() // finished without reaching it
+  await exited
+  await sleep(0)
+  return { reached: Atomics.load(flag, 0) === 1, report }
+}
+
+describe('a thread that dies inside the core', () => {
+  const cases = CASES.flatMap((c) => c.modes.map((mode) => ({ ...c, mode })))
+
+  it(`leaves the store whole: ${cases.length} crash points × modes`, async () => {
+    const lostTotal = new Map<string, number>()
+    for (const c of cases) {
+      const label = `${c.point} during ${c.op} (${c.mode})`
+      const cache = ScopeCache.create(OPTIONS)
+      const twin = ScopeCache.create(OPTIONS)
+      prefill(cache)
+      prefill(twin)
+      const before = snapshot(cache)
+      const afters: Snapshot[] = []
+      TWIN[c.op](twin, () => afters.push(snapshot(twin)))
+      afters.push(snapshot(twin))
+
+      const { reached, report } = await crash(cache, c, c.mode)
+      expect(reached, `${label}: the operation never reached the point`).toBe(true)
+      expect(() => checkInvariants(cache), label).not.toThrow()
+      const lost = [...((report as ReapReport | null)?.scopesLost ?? [])]
+      // a thread that caught an exception inside a publish window empties the scope itself
+      if (cache.recoveryStats().scopesLost > lost.length) lost.push('victim')
+      if (lost.length > 0) lostTotal.set(label, lost.length)
+      expect(judge(snapshot(cache), before, afters, lost), label).toBeNull()
+
+      // the store goes on: the same scopes take writes and reads from this thread
+      const meta = cache.append('victim', { post: c.op }, { id: `post-${c.op}` })
+      expect(cache.getRaw('victim', { id: `post-${c.op}` }), label).toBe(`{"post":"${c.op}"}`)
+      expect(meta.seq, `${label}: seq went backwards`).toBeGreaterThan(before.get('victim')?.lastSeq ?? 0)
+      cache.counterAdd('counters', 'c', 1)
+      expect(() => checkInvariants(cache), `${label}, after more writes`).not.toThrow()
+      if (c.op !== 'read') expect(cache.recoveryStats().deadThreadsReaped, label).toBeGreaterThanOrEqual(1)
+      cache.close()
+      twin.close()
+    }
+    console.log(`crash points: ${cases.length} cases; scopes reported lost in: ${[...lostTotal].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}`)
+  })
+})
+
+describe('threads killed at random moments while others work', () => {
+  it('keeps every invariant, loses no acknowledged write of a live thread, recycles thread slots', async () => {
+    const TRIALS = Number(process.env.SCOPECACHE_KILLS ?? 120)
+    const seed = Number(process.env.SCOPECACHE_SEED ?? (Date.now() % 1_000_000))
+    console.log(`random kills seed=${seed} (replay with SCOPECACHE_SEED=${seed}), ${TRIALS} trials`)
+    let x = seed
+    const rnd = (n: number): number => {
+      x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
+      return x % n
+    }
+    const cache = ScopeCache.create({ maxStoreBytes: 4 << 20, maxThreads: 6, lockLeaseMs: 500 })
+    // A survivor thread writes its own scope and reads the hot ones the whole time.
+    const stop = new Int32Array(new SharedArrayBuffer(8))
+    const survivor = new Worker(STREAM, { workerData: { handle: cache.handle, role: 'survivor', stop: stop.buffer, seed } })
+    cache.watch(survivor)
+    const survivorExit = new Promise((resolve) => survivor.once('exit', resolve))
+    const survivorDone = new Promise<{ acked: number; reads: number; errors: string[] }>((resolve, reject) => {
+      survivor.once('message', resolve)
+      survivor.once('error', reject)
+    })
+    let reaped = 0
+    let lost = 0
+    for (let t = 0; t < TRIALS; t++) {
+      const started = new Int32Array(new SharedArrayBuffer(4))
+      const victim = new Worker(STREAM, { workerData: { handle: cache.handle, role: 'victim', started: started.buffer, seed: seed + t } })
+      cache.watch(victim, (r) => {
+        reaped++
+        lost += r.scopesLost.length
+      })
+      victim.on('error', () => {})
+      const exited = new Promise((resolve) => victim.once('exit', resolve))
+      const deadline = Date.now() + 10_000
+      while (Atomics.load(started, 0) === 0 && Date.now() < deadline) await sleep(1)
+      await sleep(rnd(12))
+      await victim.terminate()
+      await exited
+      await sleep(0)
+      // this thread keeps writing between kills too
+      cache.append('hot:0', { main: t })
+      if (t % 20 === 19) {
+        // the checker needs a quiet store: park the survivor, check, let it go on
+        Atomics.store(stop, 1, 1)
+        for (let i = 0; i < 5000 && Atomics.load(stop, 1) !== 2; i++) await sleep(1)
+        expect(() => checkInvariants(cache), `after kill ${t}`).not.toThrow()
+        Atomics.store(stop, 1, 0)
+        Atomics.notify(stop, 1)
+      }
+    }
+    Atomics.store(stop, 0, 1)
+    const result = await survivorDone
+    await survivorExit
+    expect(result.errors).toEqual([])
+    expect(() => checkInvariants(cache)).not.toThrow()
+    // every acknowledged write of the survivor is there, in order
+    const mine = cache.head('survivor', { limit: 10_000, raw: true }).items.map((it) => JSON.parse(it.payload as string).n)
+    expect(mine).toEqual(Array.from({ length: result.acked }, (_, k) => k))
+    console.log(`random kills: ${TRIALS} victims terminated (6 thread slots), ${reaped} reaps with something to recover, ${lost} scopes lost; survivor ${result.acked} writes, ${result.reads} reads`)
+    cache.close()
+  })
+})
