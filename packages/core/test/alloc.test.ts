@@ -1,0 +1,121 @@
+/**
+ * The TLSF allocator (src/alloc.ts) against a plain reference: fast-check command sequences of
+ * alloc (charged or pending) and free, with the free lists now and then rebuilt from the block
+ * chain as the reaper does after a dead holder. After every command: live blocks never overlap
+ * and each is big enough; the byte counters equal the model's sums and a walk of the heap;
+ * an allocation fails exactly when the model says the budget is exhausted. At the end everything
+ * is freed and the full invariant checker must find one coalesced, fully free heap.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ALLOC_OVER_BUDGET, CHARGED, countUsed, PENDING, rebuildFreeLists } from '../src/alloc.js'
+import { INTERNALS } from '../src/cache.js'
+import { ScopeCache } from '../src/index.js'
+import { checkInvariants } from '../src/internals.js'
+import { blockBytes, H_CHARGED_B8, H_PENDING_B8, TAG_ITEM } from '../src/layout.js'
+
+const BUDGET = 64 * 1024
+
+interface Model {
+  live: Map<number, { size: number; pending: boolean }>
+  charged: number
+  pending: number
+}
+interface Real {
+  cache: ScopeCache
+}
+
+class Alloc implements fc.Command<Model, Real> {
+  constructor(readonly n: number, readonly pending: boolean) {}
+  check(): boolean {
+    return true
+  }
+  run(m: Model, r: Real): void {
+    const { heap } = r.cache[INTERNALS]()
+    const ref = heap.alloc(this.n, TAG_ITEM, this.pending ? PENDING : CHARGED)
+    const need = blockBytes(this.n)
+    if (ref <= 0) {
+      // over budget only when the model says so; "no space" cannot happen: the heap is 2× the budget
+      expect(ref).toBe(ALLOC_OVER_BUDGET)
+      expect(this.pending).toBe(false)
+      expect(m.charged + need).toBeGreaterThan(BUDGET)
+      return
+    }
+    const size = heap.sizeOf(ref)
+    expect(size).toBeGreaterThanOrEqual(need)
+    expect(size - need).toBeLessThan(16) // at most a remainder too small to split
+    for (const [other, o] of m.live) expect(ref * 8 + size <= other * 8 || other * 8 + o.size <= ref * 8).toBe(true)
+    m.live.set(ref, { size, pending: this.pending })
+    if (this.pending) m.pending += size
+    else m.charged += size
+    agree(m, r)
+  }
+  toString(): string {
+    return `alloc(${this.n}${this.pending ? ', pending' : ''})`
+  }
+}
+
+class Free implements fc.Command<Model, Real> {
+  constructor(readonly k: number) {}
+  check(m: Readonly<Model>): boolean {
+    return m.live.size > 0
+  }
+  run(m: Model, r: Real): void {
+    const ref = [...m.live.keys()][this.k % m.live.size]
+    const b = m.live.get(ref) as { size: number; pending: boolean }
+    r.cache[INTERNALS]().heap.free(ref)
+    m.live.delete(ref)
+    if (b.pending) m.pending -= b.size
+    else m.charged -= b.size
+    agree(m, r)
+  }
+  toString(): string {
+    return `free(#${this.k})`
+  }
+}
+
+class Rebuild implements fc.Command<Model, Real> {
+  check(): boolean {
+    return true
+  }
+  run(m: Model, r: Real): void {
+    rebuildFreeLists(r.cache[INTERNALS]().v.i32)
+    agree(m, r)
+  }
+  toString(): string {
+    return 'rebuildFreeLists()'
+  }
+}
+
+function agree(m: Model, r: Real): void {
+  const { i32 } = r.cache[INTERNALS]().v
+  expect(i32[H_CHARGED_B8] * 8).toBe(m.charged)
+  expect(i32[H_PENDING_B8] * 8).toBe(m.pending)
+  const walk = countUsed(i32)
+  expect(walk.charged8 * 8).toBe(m.charged)
+  expect(walk.pending8 * 8).toBe(m.pending)
+}
+
+describe('allocator vs a reference model', () => {
+  it('alloc/free/rebuild sequences keep blocks disjoint and the counters exact', () => {
+    const commands = [
+      fc.tuple(fc.oneof(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 121, max: 9000 })), fc.boolean()).map(([n, p]) => new Alloc(n, p)),
+      fc.nat().map((k) => new Free(k)),
+      fc.nat().map((k) => new Free(k)),
+      fc.constant(new Rebuild()),
+    ]
+    fc.assert(
+      fc.property(fc.commands(commands, { maxCommands: 200 }), (cmds) => {
+        const cache = ScopeCache.create({ maxStoreBytes: BUDGET })
+        const m: Model = { live: new Map(), charged: 0, pending: 0 }
+        const r: Real = { cache }
+        fc.modelRun(() => ({ model: m, real: r }), cmds)
+        for (const ref of [...m.live.keys()]) cache[INTERNALS]().heap.free(ref)
+        const report = checkInvariants(cache) // one coalesced free heap, counters at zero
+        expect(report.usedBlocks).toBe(0)
+        cache.close()
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
