@@ -27,10 +27,11 @@ import {
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
   S_READS_LO, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
-  T_BUSY, TAG_ITEM, TAG_NAME, blockBytes,
+  SCOPE_WORDS, T_BUSY, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
+  UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
 import { acquire, release } from './lock.js'
-import { emptyScope, reapThread } from './reaper.js'
+import { reapThread, repairTorn } from './reaper.js'
 import { createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { ScopeIndex } from './scope-index.js'
@@ -82,6 +83,9 @@ export interface Internals {
   threads: ThreadSlots
   token: number
   hashId(id: string): number
+  /** Roll-forward steps of a torn trim or delete (the reaper calls them with the scope locked). */
+  trimForward(rec: number, n: number, bytes: number): void
+  deleteForward(rec: number, pos: number, item: number): void
 }
 
 export class ScopeCache {
@@ -110,6 +114,8 @@ export class ScopeCache {
   /** Set when a write failed in a way the core could not clean up after (see noteFailure). */
   private dirty = false
   private readonly busyW: number
+  /** This thread's slot (its undo record lives there). */
+  private readonly slotW: number
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions): ScopeCache {
@@ -139,7 +145,8 @@ export class ScopeCache {
     this.maxItemBytes = cfg.maxItemBytes
     this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
     this.token = this.threads.claim(currentThreadId)
-    this.busyW = this.threads.at(tokenSlot(this.token)) + T_BUSY
+    this.slotW = this.threads.at(tokenSlot(this.token))
+    this.busyW = this.slotW + T_BUSY
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs)
     this.dir = new Directory(v, cfg, this.threads, this.token)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
@@ -184,6 +191,16 @@ export class ScopeCache {
     return {
       v: this.v, cfg: this.cfg, idx: this.idx, dir: this.dir, heap: this.heap, threads: this.threads, token: this.token,
       hashId: (id) => this.hashId(id),
+      trimForward: (rec, n, bytes) => {
+        const refs: number[] = []
+        for (let k = 0; k < n; k++) refs.push(this.idx.refAt(rec, k))
+        this.trimLocked(rec, refs, this.idHashes(refs), bytes)
+      },
+      deleteForward: (rec, pos, item) => {
+        // the entries shift is one copyWithin: done iff the entry at `pos` is no longer the item
+        const shifted = this.idx.refAt(rec, pos) !== item
+        this.removeAtLocked(rec, pos, item, shifted)
+      },
     }
   }
 
@@ -269,6 +286,7 @@ export class ScopeCache {
       const item = this.findLocked(rec, by)
       if (item < 0) return 0
       const pos = this.idx.findSeq(rec, this.idx.seqOf(item))
+      this.undo(rec, UNDO_DELETE, pos, item)
       this.publish(rec, () => {
         this.removeAtLocked(rec, pos, item)
         Atomics.sub(this.i32, H_ITEMS, 1)
@@ -296,13 +314,11 @@ export class ScopeCache {
       if (n === 0) return 0
       const freed: number[] = []
       for (let k = 0; k < n; k++) freed.push(this.idx.refAt(rec, k))
-      const hashes = freed.map((r) => (this.idx.idLen(r) > 0 ? this.hashId(this.readId(r) as string) : 0))
+      const hashes = this.idHashes(freed)
       const bytes = sumSizes(this.heap, freed)
+      this.undo(rec, UNDO_TRIM, n, bytes >> 3)
       this.publish(rec, () => {
-        for (let k = 0; k < n; k++) if (hashes[k] !== 0 || this.idx.idLen(freed[k]) > 0) this.untableLocked(rec, freed[k], hashes[k])
-        this.i32[rec + S_ENT_START] += n
-        this.i32[rec + S_COUNT] -= n
-        this.chargeScope(rec, -bytes)
+        this.trimLocked(rec, freed, hashes, bytes)
         Atomics.sub(this.i32, H_ITEMS, n)
       })
       fault('write:published')
@@ -875,20 +891,58 @@ export class ScopeCache {
    * (replace, drop, bulk), so the reaper can tell garbage from work in flight (reaper.ts).
    */
   private publish(rec: number, fn: () => void): void {
-    Atomics.add(this.i32, rec + S_VER, 1)
+    const { i32 } = this
+    Atomics.store(i32, this.slotW + T_UNDO_REC, rec + 1) // the undo record (see undo()) is now valid
+    Atomics.add(i32, rec + S_VER, 1)
     try {
       fault('publish:open')
       fn()
     } catch (e) {
       // Nothing in a window throws by design; if something did (a stack overflow), the indexes
-      // may be half-updated: empty the scope as the reaper would, rather than show it torn.
-      emptyScope(this[INTERNALS](), rec)
-      Atomics.add(this.i32, H_SCOPES_LOST, 1)
+      // may be half-updated: repair the scope from the undo record, as the reaper would.
+      if (!repairTorn(this[INTERNALS](), rec, tokenSlot(this.token))) Atomics.add(i32, H_SCOPES_LOST, 1)
       this.dirty = true
       throw e
     } finally {
-      Atomics.add(this.i32, rec + S_VER, 1)
+      Atomics.add(i32, rec + S_VER, 1)
+      Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
     }
+  }
+
+  /**
+   * Writes this thread's undo record for the next publish window on `rec`: a snapshot of the
+   * scope record and what to do with it if the thread dies inside the window — put it back
+   * (UNDO_RESTORE, plus up to two patched words outside the record, see patch()) or roll the
+   * operation forward from it (UNDO_TRIM, UNDO_DELETE). publish() makes it valid.
+   */
+  private undo(rec: number, op: number, a = 0, b = 0): void {
+    const { i32 } = this
+    const w = this.slotW
+    i32.copyWithin(w + T_UNDO_SNAP, rec, rec + SCOPE_WORDS)
+    i32[w + T_UNDO_OP] = op
+    i32[w + T_UNDO_A] = a
+    i32[w + T_UNDO_B] = b
+    i32[w + T_UNDO_PATCH] = -1
+    i32[w + T_UNDO_PATCH + 2] = -1
+  }
+
+  /** Saves word `index` (outside the scope record) into undo patch `k` before the window writes it. */
+  private patch(k: 0 | 1, index: number): void {
+    const w = this.slotW + T_UNDO_PATCH + k * 2
+    this.i32[w] = index
+    this.i32[w + 1] = this.i32[index]
+  }
+
+  private idHashes(refs: number[]): number[] {
+    return refs.map((r) => (this.idx.idLen(r) > 0 ? this.hashId(this.readId(r) as string) : 0))
+  }
+
+  /** Removes the oldest `refs.length` entries (inside a publish window, or rolling a torn trim forward). */
+  private trimLocked(rec: number, refs: number[], hashes: number[], bytes: number): void {
+    for (let k = 0; k < refs.length; k++) if (hashes[k] !== 0) this.untableLocked(rec, refs[k], hashes[k])
+    this.i32[rec + S_ENT_START] += refs.length
+    this.i32[rec + S_COUNT] -= refs.length
+    this.chargeScope(rec, -bytes)
   }
 
   private chargeScope(rec: number, bytes: number): void {
@@ -995,13 +1049,23 @@ export class ScopeCache {
       const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
       const h = id === null ? 0 : this.hashId(id)
       fault('insert:indexed')
+      // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
+      // word pair outside the record, so the undo record keeps its old value.
+      const idSlot = id === null ? -1 : ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
+      this.undo(rec, UNDO_RESTORE)
+      if (idSlot >= 0) {
+        this.patch(0, idSlot)
+        this.patch(1, idSlot + 1)
+      }
       published = true // from here on the blocks belong to the scope, even if publish throws
       this.publish(rec, () => {
         const w = ent * 2 + 2
         i32[w + (entStart + count) * 2] = seq - base
         i32[w + (entStart + count) * 2 + 1] = item
         if (id !== null) {
-          if (ScopeIndex.idInsert(i32, tab, tabCap, h, item)) used++
+          if (i32[idSlot + 1] === 0) used++
+          i32[idSlot] = h
+          i32[idSlot + 1] = item
           i32[rec + S_ID_REF] = tab
           i32[rec + S_ID_CAP] = tabCap
           i32[rec + S_ID_USED] = used
@@ -1040,14 +1104,15 @@ export class ScopeCache {
     fault('insert:allocated')
     this.commitOrFull(item, old)
     const pos = this.idx.findSeq(rec, seq)
-    const h = id === null ? 0 : this.hashId(id)
+    const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+    const idWord = id === null ? -1 : i32[rec + S_ID_REF] * 2 + 2 + this.idx.findId(rec, id, this.hashId(id)) * 2 + 1
     this.heap.adopt(old)
+    this.undo(rec, UNDO_RESTORE)
+    this.patch(0, entWord)
+    if (idWord >= 0) this.patch(1, idWord)
     this.publish(rec, () => {
-      i32[this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1] = item
-      if (id !== null) {
-        const at = this.idx.findId(rec, id, h)
-        i32[i32[rec + S_ID_REF] * 2 + 2 + at * 2 + 1] = item
-      }
+      i32[entWord] = item
+      if (idWord >= 0) i32[idWord] = item
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
       this.chargeScope(rec, itemSize - oldSize)
     })
@@ -1058,16 +1123,16 @@ export class ScopeCache {
   }
 
   /** Removes the live entry at `pos` (inside a publish window). */
-  private removeAtLocked(rec: number, pos: number, item: number): void {
+  private removeAtLocked(rec: number, pos: number, item: number, shifted = false): void {
     const { i32 } = this
     const count = i32[rec + S_COUNT]
     const start = i32[rec + S_ENT_START]
     const w = this.idx.entW(rec)
     if (pos < count / 2) {
       // shift the older side right by one and advance the start
-      i32.copyWithin(w + (start + 1) * 2, w + start * 2, w + (start + pos) * 2)
+      if (!shifted) i32.copyWithin(w + (start + 1) * 2, w + start * 2, w + (start + pos) * 2)
       i32[rec + S_ENT_START] = start + 1
-    } else {
+    } else if (!shifted) {
       i32.copyWithin(w + (start + pos) * 2, w + (start + pos + 1) * 2, w + (start + count) * 2)
     }
     i32[rec + S_COUNT] = count - 1
@@ -1162,6 +1227,9 @@ export class ScopeCache {
     this.heap.lock()
     this.heap.commitLocked(0, sumSizes(this.heap, out.blocks), -SCOPE_RECORD_BYTES * slots.length)
     this.heap.unlock()
+    // Undo record: "the scopes I hold are being dropped" — a reaper finishes the drop.
+    i32[this.slotW + T_UNDO_OP] = UNDO_DROP
+    Atomics.store(i32, this.slotW + T_UNDO_REC, 1)
     this.dir.beginChange()
     for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
     fault('drop:unpublishing')
@@ -1178,6 +1246,7 @@ export class ScopeCache {
     if (out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
     for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
     this.dir.endChange()
+    Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
     for (const s of slots) {
       release(i32, this.dir.rec(s) + S_LOCK, this.token)
       this.dir.putSlotLocked(s)
@@ -1311,6 +1380,11 @@ export class ScopeCache {
             }
           })
 
+          // Undo record: the touched records as they are, so a reaper can put them all back.
+          const undoRef = this.bulkUndo(touched)
+          i32[this.slotW + T_UNDO_OP] = UNDO_BULK
+          i32[this.slotW + T_UNDO_A] = undoRef
+          if (undoRef > 0) Atomics.store(i32, this.slotW + T_UNDO_REC, 1)
           this.dir.beginChange()
           for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
           fault('bulk:swapping')
@@ -1351,6 +1425,8 @@ export class ScopeCache {
           for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
           for (const s of fresh) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
           this.dir.endChange()
+          Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+          if (undoRef > 0) heap.free(undoRef)
           if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
         } finally {
           for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
@@ -1364,6 +1440,26 @@ export class ScopeCache {
       throw e
     }
     heap.freeAll(old)
+  }
+
+  /**
+   * Copies the records a bulk swap will change into a PENDING block of this thread's:
+   * [count, (record word index, its 32 words) × count]. 0 when the heap has no room (the swap then
+   * goes on without an undo record: a death inside it empties those scopes instead).
+   */
+  private bulkUndo(slots: number[]): number {
+    const { i32 } = this
+    const ref = this.heap.alloc((1 + slots.length * (1 + SCOPE_WORDS)) * 4, TAG_UNDO, PENDING)
+    if (ref <= 0) return 0
+    let w = ref * 2 + 2
+    i32[w++] = slots.length
+    for (const s of slots) {
+      const rec = this.dir.rec(s)
+      i32[w++] = rec
+      i32.copyWithin(w, rec, rec + SCOPE_WORDS)
+      w += SCOPE_WORDS
+    }
+    return ref
   }
 
   /** Allocates a group's name, items, entries and id table as PENDING blocks. */

@@ -66,12 +66,24 @@ export const H_FREE_HEADS = 96 // FL_COUNT × SL_COUNT words (8-byte-unit block 
 export const HEADER_WORDS = 96 + 26 * 16 // 512 words
 export const HEADER_BYTES = HEADER_WORDS * 4
 
-// ---- thread slots (16 words = one 64-byte line each, so T_BUSY stores never false-share) ----
+// ---- thread slots (64 words = 256 bytes, own cache lines, so a thread's stores never false-share) ----
 export const T_STATE = 0 // FREE | ALIVE | DEAD | REAPING
 export const T_THREAD_ID = 1
 export const T_EPOCH = 2 // bumped on every claim; part of the owner token
 export const T_BUSY = 3 // 1 while the thread is inside a write (it may own unreachable blocks)
-export const THREAD_WORDS = 16
+// The undo record of the publish window this thread has open (reaper.ts repairs a torn scope with it):
+export const T_UNDO_REC = 4 // word index of the scope record + 1 (0: no window open); stored last
+export const T_UNDO_OP = 5 // UNDO_RESTORE | UNDO_TRIM | UNDO_DELETE | UNDO_DROP
+export const T_UNDO_A = 6 // op argument: trim: items removed; delete: entry position
+export const T_UNDO_B = 7 // op argument: trim: bytes freed / 8; delete: the item's ref
+export const T_UNDO_PATCH = 8 // 2 × [word index (-1: unused), old value] of words outside the record
+export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
+export const THREAD_WORDS = 64
+export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
+export const UNDO_TRIM = 2 // roll forward: remove the first A entries
+export const UNDO_DELETE = 3 // roll forward: remove entry A (item B)
+export const UNDO_DROP = 4 // roll forward: the scopes this thread holds locked are being dropped
+export const UNDO_BULK = 5 // roll back a warm/rebuild swap: A = a PENDING block of [count, (rec, 32 words) × count]
 export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
 export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper
@@ -142,6 +154,7 @@ export const TAG_ITEM = 1
 export const TAG_ENTRIES = 2
 export const TAG_IDTAB = 3
 export const TAG_NAME = 4
+export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
 
 // ---- item block (bytes from the block start) -------------------------------------------------
 //   0  block header (8)     8  seq f64     16  ts f64     24  payload length u32

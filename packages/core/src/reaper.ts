@@ -3,7 +3,10 @@
  *
  * Why it can be simple: every write keeps four rules, so the heap itself tells what is garbage.
  *   1. Index changes happen inside one odd-S_VER window per scope (or one directory change);
- *      a scope whose window is still open when its writer died is *torn*.
+ *      a scope whose window is still open when its writer died is *torn*. Before opening it, the
+ *      writer fills the undo record in its thread slot: a snapshot of the scope record plus the
+ *      words outside it the window will change (or, for trim/delete/drop, what to roll forward;
+ *      for a warm/rebuild, a PENDING block holding every touched record).
  *   2. The counters (items, scopes, charged and pending bytes, per-scope bytes) are updated
  *      under the locks whose state they describe, so with every lock held they can be recomputed.
  *   3. A block a write makes unreachable is freed before the scope lock is released — unless the
@@ -19,8 +22,10 @@
  *      block chain, release it — so live writers waiting for it go on at once.
  *   c. Take the directory lock (from a dead token, or by waiting), then every scope lock in slot
  *      order (same), then the allocator lock: the store is now quiescent for writers; readers go on.
- *   d. Torn scopes are emptied, keeping their seq counter ("lost": the app re-warms them); a torn
- *      or dead-held directory is rebuilt from the scope records.
+ *   d. Torn scopes are repaired from the dead writer's undo record: put back (append, upsert,
+ *      update, counter, warm/rebuild) or rolled forward (trim, delete, drop). Only without a usable
+ *      record (a bulk swap that found no heap room for its undo block) is a scope emptied, keeping
+ *      its seq counter, and reported lost. A dead-held directory is rebuilt from the scope records.
  *   e. Mark every block reachable from a live scope (and clear its PENDING bit); free every other
  *      used block unless a live thread owns it as PENDING; recompute every counter from the heap.
  *   f. Release everything; REAPING → FREE.
@@ -33,9 +38,11 @@ import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
   H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START,
-  S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES,
-  SIZE_MASK, TAG_PENDING,
+  S_GEN, S_ID_CAP, S_LAST_ACCESS_TS_F, SCOPE_WORDS, UNDO_BULK, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER,
+  SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC,
+  T_UNDO_SNAP, TAG_PENDING, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
+import { tokenSlot } from './threads.js'
 import type { ReapReport } from './types.js'
 
 export function reapThread(x: Internals, threadId: number): ReapReport | null {
@@ -68,17 +75,17 @@ function holdsAnyLock(x: Internals, dead: (t: number) => boolean): boolean {
   return false
 }
 
-/** Takes a lock: over from a dead holder, or by waiting for a live one. true when taken over. */
-function take(x: Internals, lock: number, dead: (t: number) => boolean): boolean {
+/** Takes a lock: over from a dead holder (returns its token), or by waiting for a live one (0). */
+function take(x: Internals, lock: number, dead: (t: number) => boolean): number {
   const i32 = x.v.i32
   for (;;) {
     const holder = Atomics.load(i32, lock)
     if (dead(holder)) {
-      if (steal(i32, lock, holder, x.token)) return true
+      if (steal(i32, lock, holder, x.token)) return holder
       continue
     }
     acquire(i32, lock, x.token, x.cfg.lockLeaseMs, x.threads)
-    return false
+    return 0
   }
 }
 
@@ -96,13 +103,19 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
   }
 
   // (c) directory, every scope, allocator
-  const dirStolen = take(x, H_DIR_LOCK, dead)
+  const dirHolder = take(x, H_DIR_LOCK, dead)
+  const dirStolen = dirHolder !== 0
   if (dirStolen) report.locks++
   const held: number[] = []
+  const deadHolder = new Map<number, number>() // scope slot → the dead token that held it
   try {
     const hwm = i32[H_SCOPE_HWM]
     for (let s = 0; s < hwm; s++) {
-      if (take(x, dir.rec(s) + S_LOCK, dead)) report.locks++
+      const was = take(x, dir.rec(s) + S_LOCK, dead)
+      if (was !== 0) {
+        report.locks++
+        deadHolder.set(s, was)
+      }
       held.push(s)
     }
     heap.lock()
@@ -113,10 +126,11 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
       for (const s of held) {
         const rec = dir.rec(s)
         if ((Atomics.load(i32, rec + S_VER) & 1) === 0) continue
-        if (i32[rec + S_STATE] === SCOPE_LIVE) {
-          report.scopesLost.push(dir.nameAt(s))
-          emptyScope(x, rec)
-        }
+        // its window was opened by the thread that held its lock, or (a scope a bulk swap was
+        // creating, which it does not lock) by the one that held the directory
+        const holder = deadHolder.get(s) ?? dirHolder
+        const name = i32[rec + S_STATE] === SCOPE_LIVE ? dir.nameAt(s) : null
+        if (!repairTorn(x, rec, holder === 0 ? -1 : tokenSlot(holder)) && name !== null) report.scopesLost.push(name)
         Atomics.add(i32, rec + S_VER, 1)
       }
       if (dirTorn || dirStolen) {
@@ -166,6 +180,70 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
     release(i32, H_DIR_LOCK, token)
   }
   return report
+}
+
+/**
+ * Repairs a scope whose publish window was left open (its lock held by the caller), from the undo
+ * record of the thread that opened it (slot `holderSlot`): puts the snapshot back, or rolls a
+ * trim, delete or drop forward. Returns false when there was no usable record (a warm/rebuild
+ * swap, which keeps none): the scope is then emptied, its seq counter kept.
+ */
+export function repairTorn(x: Internals, rec: number, holderSlot: number): boolean {
+  const i32 = x.v.i32
+  const w = holderSlot >= 0 ? x.threads.at(holderSlot) : -1
+  const logged = w >= 0 ? Atomics.load(i32, w + T_UNDO_REC) : 0
+  const op = w >= 0 ? i32[w + T_UNDO_OP] : 0
+  if (logged !== 0 && op === UNDO_DROP) {
+    dropTorn(x, rec)
+    return true
+  }
+  if (logged !== 0 && op === UNDO_BULK) {
+    // a touched scope gets its record back; a scope the swap was creating goes away
+    if (!restoreFromBulk(x, rec, i32[w + T_UNDO_A])) dropTorn(x, rec)
+    return true
+  }
+  if (i32[rec + S_STATE] !== SCOPE_LIVE) return true // nothing visible to repair
+  if (logged !== rec + 1) {
+    emptyScope(x, rec)
+    return false
+  }
+  for (const [from, to] of RESTORED) for (let k = from; k < to; k++) i32[rec + k] = i32[w + T_UNDO_SNAP + k]
+  for (let p = 0; p < 2; p++) {
+    const at = i32[w + T_UNDO_PATCH + p * 2]
+    if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
+  }
+  if (op === UNDO_TRIM) x.trimForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
+  else if (op === UNDO_DELETE) x.deleteForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
+  return true
+}
+
+/** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs). */
+const RESTORED: [number, number][] = [[S_COUNT, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_WRITE_TS_F * 2 + 2]]
+
+/** Record words a bulk swap may change: S_GEN … S_BYTES_B8 and lastSeq … lastAccessTs. */
+const RESTORED_BULK: [number, number][] = [[S_GEN, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_ACCESS_TS_F * 2 + 2]]
+
+/** Puts a record back from a bulk swap's undo block; false when the record is not in it. */
+function restoreFromBulk(x: Internals, rec: number, undoRef: number): boolean {
+  const i32 = x.v.i32
+  let w = undoRef * 2 + 2
+  const n = i32[w++]
+  for (let k = 0; k < n; k++, w += 1 + SCOPE_WORDS) {
+    if (i32[w] !== rec) continue
+    for (const [from, to] of RESTORED_BULK) for (let j = from; j < to; j++) i32[rec + j] = i32[w + 1 + j]
+    return true
+  }
+  return false
+}
+
+/** Finishes a drop that died inside its directory change: the scope goes, its blocks are garbage. */
+function dropTorn(x: Internals, rec: number): void {
+  const i32 = x.v.i32
+  i32[rec + S_COUNT] = 0
+  i32[rec + S_ENT_REF] = 0
+  i32[rec + S_ID_REF] = 0
+  Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+  Atomics.add(i32, rec + S_GEN, 1)
 }
 
 /**

@@ -146,6 +146,16 @@ export class ScopeIndex {
   }
 
   /** Inserts into a table with room (writer only). Returns true when a fresh slot was used. */
+  /** Word index of the slot an insert of hash `h` would take (the first empty or tombstone). */
+  static idFreeSlot(i32: Int32Array, tref: number, cap: number, h: number): number {
+    const w = tref * 2 + 2
+    const mask = cap - 1
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const r = i32[w + i * 2 + 1]
+      if (r === 0 || r === ID_TOMB) return w + i * 2
+    }
+  }
+
   static idInsert(i32: Int32Array, tref: number, cap: number, h: number, ref: number): boolean {
     const w = tref * 2 + 2
     const mask = cap - 1
