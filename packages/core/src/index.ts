@@ -4,5 +4,5 @@ export type { ErrorCode, ErrorDetails, WireError } from './errors.js'
 export { RawJson, rawJson } from './payload.js'
 export { itemBytes, SCOPE_RECORD_BYTES } from './layout.js'
 export type {
-  GetTarget, Item, ItemMeta, ItemRef, Page, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
+  GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
 } from './types.js'

@@ -77,6 +77,7 @@ export const T_UNDO_OP = 5 // UNDO_RESTORE | UNDO_TRIM | UNDO_DELETE | UNDO_DROP
 export const T_UNDO_A = 6 // op argument: trim: items removed; delete: entry position
 export const T_UNDO_B = 7 // op argument: trim: bytes freed / 8; delete: the item's ref
 export const T_UNDO_PATCH = 8 // 2 × [word index (-1: unused), old value] of words outside the record
+export const T_FENCE = 12 // a word only this thread touches: its atomic RMW is a seqlock reader's fence on ARM
 export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
 export const THREAD_WORDS = 64
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
