@@ -4,11 +4,14 @@
  * and error code is compared, and after every command the invariant checker walks the store's
  * memory and the scope rows (item counts, lastSeq, read counts) and stats are compared too.
  * Tiny caps make the too-large, conflict, scope-full and (in the tight config) store-full paths
- * fire often. A first block checks the model itself on hand-written sequences.
+ * fire often; each configuration must reach a listed set of outcomes (store_full included in the
+ * tight one), so a drifted generator fails instead of silently testing less. A first block checks
+ * the model itself on hand-written sequences; a last one replays fixed edge-case sequences.
+ * The run seed is printed; replay with MODEL_SEED=<seed> (and MODEL_PATH=<path> from a failure).
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ScopeCache, ScopeCacheError } from '../src/index.js'
 import { checkInvariants } from '../src/internals.js'
 import { byteOrder, Model, ModelError, raw, rawTextOf, utf8 } from './model.js'
@@ -262,6 +265,8 @@ const RAW_OK = [
   'false',
   '"\\ud800"',
   '{ "nested" : { "deep" : [ 1.50, -2E+3, "x" ] } }',
+  '1e400', // valid JSON text; parses to Infinity
+  '"\\u00e9"',
 ]
 const RAW_BAD = ['null', ' null\n', '', '   ', '{', '[1,]', '007', "'x'", 'NaN', '"a\ud800"', '{"a":1}}', '\u00a01', '1 2', '\f1']
 
@@ -291,6 +296,9 @@ const anyPayloads = (goodPayloadArb: fc.Arbitrary<unknown>): fc.Arbitrary<unknow
 const okRefArb = fc.oneof(fc.record({ id: idArb }), fc.record({ seq: fc.integer({ min: 1, max: 20 }) }))
 const badRefs: unknown[] = [{}, { id: 'k1', seq: 1 }, { seq: 0 }, { seq: -1 }, { seq: 1.5 }, { id: '' }, { seq: NaN }]
 const refArb = fc.oneof({ weight: 20, arbitrary: okRefArb }, { weight: 1, arbitrary: fc.constantFrom(...badRefs) })
+
+/** head/tail `raw`: only `true` asks for JSON text; anything else parses. */
+const rawOptArb = fc.constantFrom<unknown>(undefined, undefined, true, true, false, 1)
 
 const maybe = <T>(a: fc.Arbitrary<T>, bad: T[]): fc.Arbitrary<T | undefined> =>
   fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 10, arbitrary: a }, { weight: 1, arbitrary: fc.constantFrom(...bad) })
@@ -549,12 +557,14 @@ function commandsFor(cfg: Cfg): fc.Arbitrary<fc.Command<Model, ScopeCache>> {
     .record({
       afterSeq: maybe(fc.integer({ min: 0, max: 20 }), [-1, 1.5, NaN]),
       limit: maybe(fc.integer({ min: 1, max: 10 }), [0, -1, 2.5, 10001, 1e6]),
+      raw: rawOptArb,
     })
     .map(compact)
   const tailOpts = fc
     .record({
       limit: maybe(fc.integer({ min: 1, max: 10 }), [0, -1, 2.5, 10001, 1e6]),
       offset: maybe(fc.integer({ min: 0, max: 10 }), [-1, 0.5, NaN]),
+      raw: rawOptArb,
     })
     .map(compact)
   const trimOpts = fc.oneof(
@@ -610,8 +620,20 @@ const CONFIGS: Cfg[] = [
 ]
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 300)
+// One printed seed per run; a failure report also carries fast-check's seed and shrink path.
+// Replay: MODEL_SEED=<seed> [MODEL_PATH=<path>] npx vitest run packages/core/test/model.test.ts
+const SEED = process.env.MODEL_SEED !== undefined ? Number(process.env.MODEL_SEED) | 0 : (Math.random() * 2 ** 31) | 0
+const REPLAY = process.env.MODEL_PATH !== undefined ? { path: process.env.MODEL_PATH, endOnFailure: true } : {}
+
+/** Outcomes every run of a configuration must reach, or the generator has drifted from the paths it is meant to test. */
+const MUST_SEE: Record<string, string[]> = {
+  common: ['append ok', 'append too_large', 'append conflict', 'append scope_full', 'append invalid_input', 'upsert ok', 'update ok', 'counterAdd ok', 'counterAdd conflict',
+    'delete ok', 'trim ok', 'dropScope ok', 'dropPrefix ok', 'flush ok', 'warm ok', 'warm scope_full', 'rebuild ok', 'head ok', 'tail ok', 'getMany ok', 'scopeList ok'],
+  tight: ['append store_full', 'upsert store_full', 'warm store_full'],
+}
 
 describe('ScopeCache vs model (fc.commands)', () => {
+  beforeAll(() => console.log(`model.test seed=${SEED} (replay with MODEL_SEED=${SEED})`))
   for (const cfg of CONFIGS) {
     it(`agrees with the model: ${cfg.name}`, () => {
       tally.clear()
@@ -630,9 +652,11 @@ describe('ScopeCache vs model (fc.commands)', () => {
             return { model: new Model(cfg), real }
           }, cmds)
         }),
-        { numRuns: NUM_RUNS },
+        { numRuns: NUM_RUNS, seed: SEED, ...REPLAY },
       )
       prev?.close()
+      const missing = [...MUST_SEE.common, ...(cfg.roomy ? [] : MUST_SEE.tight)].filter((k) => !tally.has(k))
+      expect(missing, `outcomes never reached (MODEL_SEED=${SEED})`).toEqual([])
       if (process.env.MODEL_STATS) {
         console.log(`${cfg.name}: ${runs} runs, ${ran} commands run (avg ${(ran / Math.max(1, runs)).toFixed(1)}), peak stats.bytes ${peakBytes}`)
         console.log([...tally].sort().map(([k, v]) => `  ${k}: ${v}`).join('\n'))
@@ -678,6 +702,7 @@ describe('edge cases: ScopeCache vs model', () => {
     'raw JSON is stored byte-exact, trimmed': [
       ['append', 'r', raw(' \n{"b":1, "a":12345678901234567890}\t'), { id: 'o' }], ['getRaw', 'r', { id: 'o' }], ['getBytes', 'r', { id: 'o' }], ['get', 'r', { id: 'o' }],
       ['append', 'r', raw('"\\ud800"')], ['getRaw', 'r', { seq: 2 }], ['get', 'r', { seq: 2 }], ['append', 'r', raw('"a\ud800"')], ['append', 'r', raw('\u00a01')], ['append', 'r', raw('\f1')],
+      ['append', 'r', raw(' 1e400 ')], ['get', 'r', { seq: 3 }], ['head', 'r', { raw: true }], ['tail', 'r', { raw: true, limit: 2 }], ['head', 'r', { raw: 1 }],
     ],
     'head/tail windows and clamps': [
       ['append', 't', 1], ['append', 't', 2], ['append', 't', 3], ['delete', 't', { seq: 2 }],
