@@ -257,7 +257,7 @@ describe('threads share one store', () => {
   }, TIMEOUT)
 
   interface ScopesReport {
-    role: 'owner' | 'churn' | 'bulk' | 'reader'
+    role: 'owner' | 'churn' | 'bulk' | 'bulk-reader' | 'reader'
     k: number
     counts: Record<string, number>
     model?: [string, number, [number, string | null, string][]][]
@@ -272,10 +272,11 @@ describe('threads share one store', () => {
     const roles: [ScopesReport['role'], number, number][] = [
       ...Array.from({ length: owners }, (_, k): [ScopesReport['role'], number, number] => ['owner', k, ops(2500)]),
       ['churn', 0, ops(1500)],
-      ['bulk', 0, ops(1000)],
-      ...Array.from({ length: SOAK > 0 ? 3 : 2 }, (_, k): [ScopesReport['role'], number, number] => ['reader', k, ops(3000)]),
+      ['bulk', 0, ops(400)],
+      ['bulk-reader', 0, ops(20_000)],
+      ...Array.from({ length: SOAK > 0 ? 3 : 1 }, (_, k): [ScopesReport['role'], number, number] => ['reader', k, ops(3000)]),
     ]
-    const gate = new SharedArrayBuffer(4)
+    const gate = new SharedArrayBuffer(8) // [0] start barrier, [1] set when the bulk writer is done
     const started = performance.now()
     const reports = await all(
       roles.map(([role, k, ops], i) =>
@@ -284,9 +285,9 @@ describe('threads share one store', () => {
     const elapsed = performance.now() - started
     expect(reports.flatMap((r) => r.bad), why('violations seen by the workers')).toEqual([])
     for (const r of reports) expect(r.violations, why(`${r.role} ${r.k}`)).toBe(0)
-    for (const r of reports.filter((x) => x.role === 'reader')) {
-      expect(r.counts.items, why(`reader ${r.k} checked nothing`)).toBeGreaterThan(0)
-      expect(r.counts.wholeBatches, why(`reader ${r.k} never saw a whole warm batch`)).toBeGreaterThan(0)
+    for (const r of reports.filter((x) => x.role === 'reader' || x.role === 'bulk-reader')) {
+      expect(r.counts.items, why(`${r.role} ${r.k} checked nothing`)).toBeGreaterThan(0)
+      expect(r.counts.wholeBatches, why(`${r.role} ${r.k} never saw a whole warm batch`)).toBeGreaterThan(0)
     }
 
     // the store is exactly the union of the writers' models
@@ -312,7 +313,7 @@ describe('threads share one store', () => {
     const c = (role: string, key: string): number => reports.filter((r) => r.role === role).reduce((a, r) => a + r.counts[key], 0)
     console.log(
       `different scopes seed=${SEED}: owners ${c('owner', 'ops')} ops, churn ${c('churn', 'ops')} ops, bulk ${c('bulk', 'ops')} batches, ` +
-        `${c('owner', 'verified') + c('churn', 'verified') + c('bulk', 'verified')} full-scope comparisons, readers ${c('reader', 'ops')} iterations / ${c('reader', 'items')} items checked / ${c('reader', 'batchPages')} bulk pages (${c('reader', 'wholeBatches')} whole batches); ` +
+        `${c('owner', 'verified') + c('churn', 'verified') + c('bulk', 'verified')} full-scope comparisons, readers ${c('reader', 'ops')} iterations / ${c('reader', 'items')} items checked, bulk reader ${c('bulk-reader', 'batchPages') + c('reader', 'batchPages')} bulk pages (${c('bulk-reader', 'wholeBatches') + c('reader', 'wholeBatches')} whole batches); ` +
         `${expected.size} scopes, ${items} items at the end, ${Math.round(elapsed)} ms`,
     )
     cache.close()
