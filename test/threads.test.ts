@@ -8,6 +8,9 @@
  * failure's operation sequences with SCOPECACHE_SEED=<n> (the interleaving of threads is up to the
  * OS). Workers are bounded in operations and in every wait; none is terminated, every one closes
  * its handle, and every one's 'exit' is awaited.
+ *
+ * Soak mode (not in CI): SCOPECACHE_SOAK=1 (or test/soak.sh) runs the same tests with more
+ * threads and ~20× the operations, for minutes; SCOPECACHE_SOAK=<k> scales the operations by k.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
@@ -29,11 +32,17 @@ interface Common {
 }
 let common: Common
 
+const SOAK = process.env.SCOPECACHE_SOAK === undefined || process.env.SCOPECACHE_SOAK === '' || process.env.SCOPECACHE_SOAK === '0' ? 0 : process.env.SCOPECACHE_SOAK === '1' ? 20 : Number(process.env.SCOPECACHE_SOAK)
+if (!(SOAK >= 0 && Number.isFinite(SOAK))) throw new Error(`SCOPECACHE_SOAK=${process.env.SCOPECACHE_SOAK}: expected 1 or a positive scale factor`)
+/** Operation counts: as given in CI, times the soak factor when soaking. */
+const ops = (n: number): number => (SOAK > 0 ? Math.round(n * SOAK) : n)
+/** Per-test timeout: vitest's default in CI, an hour when soaking. */
+const TIMEOUT = SOAK > 0 ? 3_600_000 : undefined
 const SEED = process.env.SCOPECACHE_SEED !== undefined ? Number(process.env.SCOPECACHE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0
 const why = (what: string): string => `${what} (SCOPECACHE_SEED=${SEED})`
 
 beforeAll(async () => {
-  console.log(`threads.test seed=${SEED} (replay with SCOPECACHE_SEED=${SEED})`)
+  console.log(`threads.test seed=${SEED} (replay with SCOPECACHE_SEED=${SEED})${SOAK > 0 ? `, soak ×${SOAK}` : ''}`)
   // The workers run dist: it must exist, and a build older than its sources is worth a warning
   // (an mtime is only a hint: a checkout can touch sources without changing them).
   const src = new URL('../packages/core/src/', import.meta.url)
@@ -98,12 +107,12 @@ describe('threads share one store', () => {
     expect(cache.stats()).toMatchObject({ scopes: 1, items: 1 })
     checkInvariants(cache)
     cache.close()
-  })
+  }, TIMEOUT)
 
-  it('every append is visible to another thread as soon as a shared-memory signal says so (2000 rounds)', async () => {
+  it(`every append is visible to another thread as soon as a shared-memory signal says so (${ops(2000)} rounds)`, async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 4 << 20 })
     const signal = new SharedArrayBuffer(16)
-    const rounds = 2000
+    const rounds = ops(2000)
     const shared = { mode: 'rounds', scope: 'thread:rounds', rounds, signal }
     const [b, a] = await all<Record<string, any>>([
       spawn(cache, SIGNAL, { role: 'reader', ...shared }),
@@ -117,7 +126,7 @@ describe('threads share one store', () => {
     expect(cache.stats().items).toBe(rounds + 1)
     checkInvariants(cache)
     cache.close()
-  })
+  }, TIMEOUT)
 
   interface WriterReport {
     role: 'writer'
@@ -143,20 +152,20 @@ describe('threads share one store', () => {
 
   const stressCases = [
     // room to spare: every write must be acknowledged
-    { name: '8 MiB store', maxStoreBytes: 8 << 20, expectFull: false },
+    { name: `${SOAK > 0 ? 256 : 8} MiB store`, maxStoreBytes: (SOAK > 0 ? 256 : 8) << 20, expectFull: false },
     // about a third of what the writers would keep: store_full on every kind of write, rolled back
     // with nothing visible, while other threads keep reading and freeing
     { name: '160 KiB store, writes run into store_full', maxStoreBytes: 160 << 10, expectFull: true },
   ]
 
-  it.each(stressCases)('stress, $name: 3 writers and 3 readers on shared hot scopes; no torn read, no lost or phantom write, invariants hold', async ({ maxStoreBytes, expectFull }) => {
+  it.each(stressCases)(`stress, $name: ${SOAK > 0 ? 6 : 3} writers and ${SOAK > 0 ? 6 : 3} readers on shared hot scopes; no torn read, no lost or phantom write, invariants hold`, async ({ maxStoreBytes, expectFull }) => {
     const cache = ScopeCache.create({ maxStoreBytes, scopeMaxItems: 1_000_000 })
     const hot = ['hot:0', 'hot:1', 'hot:2']
     const counter = { scope: 'counters', id: 'shared' }
-    const writers = 3
-    const readers = 3
-    const writerOps = 3000
-    const readerOps = 3000
+    const writers = SOAK > 0 ? 6 : 3
+    const readers = SOAK > 0 ? 6 : 3
+    const writerOps = ops(3000)
+    const readerOps = ops(3000)
     const gate = new SharedArrayBuffer(4)
     const threads = writers + readers
     const base = { hot, writers, counter, gate, threads }
@@ -216,7 +225,7 @@ describe('threads share one store', () => {
         if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`counter: ${JSON.stringify(got)}, expected ${JSON.stringify(want)} (sum of acknowledged increments)`)
         continue
       }
-      if (!hot.includes(row.scope) && !/^own:\d$/.test(row.scope)) problems.push(`unexpected scope ${row.scope}`)
+      if (!hot.includes(row.scope) && !/^own:\d+$/.test(row.scope)) problems.push(`unexpected scope ${row.scope}`)
       const want = expected.get(row.scope) ?? new Map()
       const seen = new Set<string>()
       for (const [seq, id, text] of items) {
@@ -245,10 +254,10 @@ describe('threads share one store', () => {
         `${rsum('counterReads')} counter reads, ${rsum('lists')} listings), ${found} items at the end, ${Math.round(elapsed)} ms`,
     )
     cache.close()
-  })
+  }, TIMEOUT)
 
   interface ScopesReport {
-    role: 'owner' | 'churn' | 'reader'
+    role: 'owner' | 'churn' | 'bulk' | 'bulk-reader' | 'reader'
     k: number
     counts: Record<string, number>
     model?: [string, number, [number, string | null, string][]][]
@@ -256,16 +265,18 @@ describe('threads share one store', () => {
     bad: string[]
   }
 
-  it('threads writing to different scopes while one warms, trims and drops its own: each keeps exactly its own state, invariants hold', async () => {
+  it('threads writing to different scopes while others warm, trim and drop theirs: each keeps exactly its own state, no page mixes warm batches, invariants hold', async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 16 << 20, scopeMaxItems: 100_000 })
-    const owners = 3
+    const owners = SOAK > 0 ? 5 : 3
     const churnScopes = 6
     const roles: [ScopesReport['role'], number, number][] = [
-      ...Array.from({ length: owners }, (_, k): [ScopesReport['role'], number, number] => ['owner', k, 2500]),
-      ['churn', 0, 1500],
-      ['reader', 0, 3000],
+      ...Array.from({ length: owners }, (_, k): [ScopesReport['role'], number, number] => ['owner', k, ops(2500)]),
+      ['churn', 0, ops(1500)],
+      ['bulk', 0, ops(400)],
+      ['bulk-reader', 0, ops(20_000)],
+      ...Array.from({ length: SOAK > 0 ? 3 : 1 }, (_, k): [ScopesReport['role'], number, number] => ['reader', k, ops(3000)]),
     ]
-    const gate = new SharedArrayBuffer(4)
+    const gate = new SharedArrayBuffer(8) // [0] start barrier, [1] set when the bulk writer is done
     const started = performance.now()
     const reports = await all(
       roles.map(([role, k, ops], i) =>
@@ -274,6 +285,10 @@ describe('threads share one store', () => {
     const elapsed = performance.now() - started
     expect(reports.flatMap((r) => r.bad), why('violations seen by the workers')).toEqual([])
     for (const r of reports) expect(r.violations, why(`${r.role} ${r.k}`)).toBe(0)
+    for (const r of reports.filter((x) => x.role === 'reader' || x.role === 'bulk-reader')) {
+      expect(r.counts.items, why(`${r.role} ${r.k} checked nothing`)).toBeGreaterThan(0)
+      expect(r.counts.wholeBatches, why(`${r.role} ${r.k} never saw a whole warm batch`)).toBeGreaterThan(0)
+    }
 
     // the store is exactly the union of the writers' models
     const expected = new Map<string, { lastSeq: number; items: [number, string | null, string][] }>()
@@ -289,13 +304,18 @@ describe('threads share one store', () => {
     }
     expect(cache.stats(), why('stats')).toMatchObject({ scopes: expected.size, items })
     checkInvariants(cache)
+    // and, with the threads gone, rebuild leaves exactly what it was given
+    expect(cache.rebuild([{ scope: 'only', payload: 1 }, { scope: 'only', id: 'k', payload: 2 }])).toEqual({ scopes: 1, items: 2 })
+    expect(cache.scopeList().scopes.map((s) => [s.scope, s.itemCount, s.lastSeq])).toEqual([['only', 2, 2]])
+    expect(cache.stats()).toMatchObject({ scopes: 1, items: 2 })
+    checkInvariants(cache)
 
     const c = (role: string, key: string): number => reports.filter((r) => r.role === role).reduce((a, r) => a + r.counts[key], 0)
     console.log(
-      `different scopes seed=${SEED}: owners ${c('owner', 'ops')} ops, churn ${c('churn', 'ops')} ops, ` +
-        `${c('owner', 'verified') + c('churn', 'verified')} full-scope comparisons, reader ${c('reader', 'ops')} iterations / ${c('reader', 'items')} items checked; ` +
+      `different scopes seed=${SEED}: owners ${c('owner', 'ops')} ops, churn ${c('churn', 'ops')} ops, bulk ${c('bulk', 'ops')} batches, ` +
+        `${c('owner', 'verified') + c('churn', 'verified') + c('bulk', 'verified')} full-scope comparisons, readers ${c('reader', 'ops')} iterations / ${c('reader', 'items')} items checked, bulk reader ${c('bulk-reader', 'batchPages') + c('reader', 'batchPages')} bulk pages (${c('bulk-reader', 'wholeBatches') + c('reader', 'wholeBatches')} whole batches); ` +
         `${expected.size} scopes, ${items} items at the end, ${Math.round(elapsed)} ms`,
     )
     cache.close()
-  })
+  }, TIMEOUT)
 })

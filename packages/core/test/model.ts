@@ -213,8 +213,9 @@ export class Model {
     return { scope, id, seq, ts: TS }
   }
 
-  private out(scope: string, it: MItem): MItemOut {
-    return { scope, id: it.id, seq: it.seq, ts: TS, payload: JSON.parse(it.text) }
+  /** `raw`: the payload as its stored JSON text (head/tail `raw: true`), else parsed. */
+  private out(scope: string, it: MItem, raw = false): MItemOut {
+    return { scope, id: it.id, seq: it.seq, ts: TS, payload: raw ? it.text : JSON.parse(it.text) }
   }
 
   private hit(scope: string): void {
@@ -421,7 +422,7 @@ export class Model {
     return targets.map((t: { scope: string }) => this.get(t.scope, t))
   }
 
-  head(scope: string, opts: { afterSeq?: number; limit?: number } = {}): { items: MItemOut[]; truncated: boolean } {
+  head(scope: string, opts: { afterSeq?: number; limit?: number; raw?: boolean } = {}): { items: MItemOut[]; truncated: boolean } {
     const afterSeq = opts.afterSeq ?? 0
     const limit = opts.limit ?? 1000
     if (!isNonNegInt(afterSeq)) invalid('afterSeq must be a non-negative integer')
@@ -431,10 +432,10 @@ export class Model {
     const all = s.items.filter((i) => i.seq > afterSeq)
     const page = all.slice(0, Math.min(limit, 10000))
     if (page.length > 0) this.hit(scope)
-    return { items: page.map((i) => this.out(scope, i)), truncated: all.length > page.length }
+    return { items: page.map((i) => this.out(scope, i, opts.raw === true)), truncated: all.length > page.length }
   }
 
-  tail(scope: string, opts: { limit?: number; offset?: number } = {}): { items: MItemOut[]; truncated: boolean } {
+  tail(scope: string, opts: { limit?: number; offset?: number; raw?: boolean } = {}): { items: MItemOut[]; truncated: boolean } {
     const limit = opts.limit ?? 1000
     const offset = opts.offset ?? 0
     if (!isPosInt(limit)) invalid('limit must be a positive integer')
@@ -445,7 +446,7 @@ export class Model {
     const start = Math.max(0, end - Math.min(limit, 10000))
     const page = s.items.slice(start, end)
     if (page.length > 0) this.hit(scope)
-    return { items: page.map((i) => this.out(scope, i)), truncated: start > 0 }
+    return { items: page.map((i) => this.out(scope, i, opts.raw === true)), truncated: start > 0 }
   }
 
   stats(): { scopes: number; items: number; bytes: number; maxStoreBytes: number; lastWriteTs: number } {
