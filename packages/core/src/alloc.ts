@@ -64,6 +64,8 @@ export class Heap {
   private readonly maxCharged8: number
   /** This thread's slot + 1, pre-shifted into tag position. */
   private readonly ownerBits: number
+  /** Block size of this thread's last allocation attempt (for store_full details). */
+  refusedBytes = 0
 
   constructor(
     i32: Int32Array,
@@ -119,6 +121,7 @@ export class Heap {
     const { i32 } = this
     const size = blockBytes(n)
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
+    this.refusedBytes = size
     if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
     const b = this.takeFree(size)
     if (b < 0) return ALLOC_NO_SPACE
@@ -128,6 +131,7 @@ export class Heap {
     i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
+      this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
       this.freeLocked(b >> 3)
       return ALLOC_OVER_BUDGET
     }

@@ -826,7 +826,7 @@ export class ScopeCache {
         nameRef = this.heap.allocLocked(nameBytes, TAG_NAME, CHARGED)
         if (nameRef <= 0) {
           this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
-          throw storeFull(charged, added, this.cfg.maxStoreBytes)
+          throw storeFull(charged, SCOPE_RECORD_BYTES + this.heap.refusedBytes, this.cfg.maxStoreBytes)
         }
       } finally {
         this.heap.unlock()
@@ -966,7 +966,7 @@ export class ScopeCache {
   private allocOrFull(n: number, tag: number, mode: Mode): number {
     const ref = this.heap.alloc(n, tag, mode)
     if (ref > 0) return ref
-    throw storeFull(this.heap.chargedBytes(), blockBytes(n), this.cfg.maxStoreBytes)
+    throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes, this.cfg.maxStoreBytes)
   }
 
   /** Writes an item block (PENDING: charged only when committed). */
