@@ -806,7 +806,7 @@ export class ScopeCache {
 
   /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
   private createScope(scope: string): number {
-    const { i32, f64 } = this
+    const { i32 } = this
     const nameBytes = utf8Length(scope)
     this.dir.lock()
     try {
@@ -858,13 +858,7 @@ export class ScopeCache {
   private initRecord(rec: number, nameRef: number, nameBytes: number, nameBlock: number, ts: number): void {
     const { i32, f64 } = this
     const r2 = rec >> 1
-    i32[rec + S_COUNT] = 0
-    i32[rec + S_ENT_REF] = 0
-    i32[rec + S_ENT_CAP] = 0
-    i32[rec + S_ENT_START] = 0
-    i32[rec + S_ID_REF] = 0
-    i32[rec + S_ID_CAP] = 0
-    i32[rec + S_ID_USED] = 0
+    ScopeIndex.clear(i32, rec)
     i32[rec + S_NAME_REF] = nameRef
     i32[rec + S_NAME_LEN] = nameBytes
     i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + nameBlock) >> 3
@@ -1184,12 +1178,6 @@ export class ScopeCache {
   private readPayloadText(item: number): string {
     const a = this.idx.idStart(item) + this.idx.idLen(item)
     return this.buf.utf8Slice(a, a + this.idx.payloadLen(item))
-  }
-
-  /** Store-wide counters after a write: item count delta and last write time. */
-  private wrote(itemDelta: number, ts = nowMicros()): void {
-    if (itemDelta !== 0) Atomics.add(this.i32, H_ITEMS, itemDelta)
-    this.bumpLastWrite(ts)
   }
 
   private bumpLastWrite(ts: number): void {

@@ -37,11 +37,12 @@ import type { Internals } from './cache.js'
 import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
-  H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START,
-  S_GEN, S_ID_CAP, S_LAST_ACCESS_TS_F, SCOPE_WORDS, UNDO_BULK, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER,
-  SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC,
-  T_UNDO_SNAP, TAG_PENDING, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
+  H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_REF, S_GEN, S_ID_REF,
+  S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
+  SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
+  TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
+import { ScopeIndex } from './scope-index.js'
 import { tokenSlot } from './threads.js'
 import type { ReapReport } from './types.js'
 
@@ -254,13 +255,7 @@ export function emptyScope(x: Internals, rec: number): void {
   const had = x.v.i32[rec + S_COUNT]
   if (had > 0) Atomics.sub(x.v.i32, H_ITEMS, had)
   const { i32, f64 } = x.v
-  i32[rec + S_COUNT] = 0
-  i32[rec + S_ENT_REF] = 0
-  i32[rec + S_ENT_CAP] = 0
-  i32[rec + S_ENT_START] = 0
-  i32[rec + S_ID_REF] = 0
-  i32[rec + S_ID_CAP] = 0
-  i32[rec + S_ID_USED] = 0
+  ScopeIndex.clear(i32, rec)
   f64[(rec >> 1) + S_ENT_BASE_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
   i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + x.heap.sizeOf(i32[rec + S_NAME_REF])) >> 3
 }

@@ -19,7 +19,7 @@
 import { utf8Equals } from './keys.js'
 import {
   I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F,
-  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF,
+  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
 } from './layout.js'
 
 export class ScopeIndex {
@@ -146,6 +146,17 @@ export class ScopeIndex {
   }
 
   /** Inserts into a table with room (writer only). Returns true when a fresh slot was used. */
+  /** Detaches a scope record from its items and index arrays (count 0, no entries, no id table). */
+  static clear(i32: Int32Array, rec: number): void {
+    i32[rec + S_COUNT] = 0
+    i32[rec + S_ENT_REF] = 0
+    i32[rec + S_ENT_CAP] = 0
+    i32[rec + S_ENT_START] = 0
+    i32[rec + S_ID_REF] = 0
+    i32[rec + S_ID_CAP] = 0
+    i32[rec + S_ID_USED] = 0
+  }
+
   /** Word index of the slot an insert of hash `h` would take (the first empty or tombstone). */
   static idFreeSlot(i32: Int32Array, tref: number, cap: number, h: number): number {
     const w = tref * 2 + 2
