@@ -259,7 +259,13 @@ export class ScopeCache {
     })
   }
 
+  /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */
   counterAdd(scope: string, id: string, by = 1): number {
+    return this.counter(scope, id, by).value
+  }
+
+  /** counterAdd that also says whether this call created the counter (what `/counter_add` answers). */
+  counter(scope: string, id: string, by = 1): { created: boolean; value: number } {
     this.open()
     checkScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
@@ -270,7 +276,7 @@ export class ScopeCache {
       if (at < 0) {
         const p = preparePayload(by)
         this.insertLocked(scope, rec, id, p, this.checkSize(id, p), false)
-        return by
+        return { created: true, value: by }
       }
       const old = this.idx.idRefAt(rec, at)
       const current = parseJsonInteger(this.readPayloadText(old))
@@ -279,7 +285,7 @@ export class ScopeCache {
       if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
       const p = preparePayload(next)
       this.replaceLocked(scope, rec, old, id, p, this.checkSize(id, p), false)
-      return next
+      return { created: false, value: next }
     })
   }
 
@@ -414,10 +420,12 @@ export class ScopeCache {
 
   // ================================================================================ reads ====
 
-  get<P = unknown>(scope: string, ref: ItemRef): Item<P> | undefined {
+  /** The item, payload parsed; with `raw: true` the payload is its JSON text (one read, no parse). */
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: { raw?: boolean }): Item<P> | undefined {
     const by = checkRef(ref)
-    if (!this.readOne(scope, by, 'parsed')) return undefined
-    return this.itemFromOut(scope, 'parsed') as Item<P>
+    const format: Format = opts?.raw === true ? 'raw' : 'parsed'
+    if (!this.readOne(scope, by, format)) return undefined
+    return this.itemFromOut(scope, format) as Item<P>
   }
 
   /** The payload's JSON text, exactly as stored. */
@@ -432,14 +440,15 @@ export class ScopeCache {
     return this.readOne(scope, by, 'bytes') ? (this.out.bytes as Uint8Array) : undefined
   }
 
-  getMany<P = unknown>(targets: readonly GetTarget[]): (Item<P> | undefined)[] {
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: { raw?: boolean }): (Item<P> | undefined)[] {
     if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
     if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
     const refs = targets.map((t) => {
       if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
       return checkRef(t)
     })
-    return targets.map((t, i) => (this.readOne(t.scope, refs[i], 'parsed') ? (this.itemFromOut(t.scope, 'parsed') as Item<P>) : undefined))
+    const format: Format = opts?.raw === true ? 'raw' : 'parsed'
+    return targets.map((t, i) => (this.readOne(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
@@ -601,24 +610,23 @@ export class ScopeCache {
   }
 
   private readPage(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
-    let texts: string[] = []
-    let metas: ItemMeta[] = []
+    let items: Item[] = []
     let truncated = false
     const r = this.validated(scope, (rec) => {
       if (!this.idx.entriesSane(rec)) return RETRY
       const [from, to, more] = window(rec)
-      texts = []
-      metas = []
+      items = []
       truncated = more
       for (let k = from; k < to; k++) {
         if (!this.copyOut(this.idx.refAt(rec, k), 'raw', undefined)) return RETRY
-        texts.push(this.out.text)
-        metas.push({ scope, id: this.out.id, seq: this.out.seq, ts: this.out.ts })
+        const o = this.out
+        items.push({ scope, id: o.id, seq: o.seq, ts: o.ts, payload: o.text })
       }
-      return metas.length > 0 ? HIT : MISS
+      return items.length > 0 ? HIT : MISS
     })
     if (r === NO_SCOPE) return { items: [], truncated: false }
-    const items = metas.map((m, i) => ({ ...m, payload: raw ? texts[i] : JSON.parse(texts[i]) }))
+    // parsed only once the copy is known to be whole (a torn copy must never reach JSON.parse)
+    if (!raw) for (const it of items) it.payload = JSON.parse(it.payload as string)
     return { items, truncated }
   }
 

@@ -94,6 +94,27 @@ describe('append and get', () => {
   })
 })
 
+describe('raw reads and counter details', () => {
+  it('get and getMany with raw: true return the stored JSON text with the item meta, in one read', () => {
+    const c = make()
+    const m = c.append('s', rawJson('{ "b":1,  "a":2 }'), { id: 'x' })
+    c.append('s', 'str')
+    expect(c.get('s', { id: 'x' }, { raw: true })).toEqual({ scope: 's', id: 'x', seq: 1, ts: m.ts, payload: '{ "b":1,  "a":2 }' })
+    expect(c.get('s', { seq: 2 }, { raw: true })?.payload).toBe('"str"')
+    expect(c.get('s', { seq: 9 }, { raw: true })).toBeUndefined()
+    expect(c.getMany([{ scope: 's', id: 'x' }, { scope: 'nope', seq: 1 }, { scope: 's', seq: 2 }], { raw: true }).map((it) => it?.payload)).toEqual([
+      '{ "b":1,  "a":2 }', undefined, '"str"',
+    ])
+  })
+
+  it('counter() says whether this call created the counter', () => {
+    const c = make()
+    expect(c.counter('n', 'hits', 3)).toEqual({ created: true, value: 3 })
+    expect(c.counter('n', 'hits', -1)).toEqual({ created: false, value: 2 })
+    expect(c.counterAdd('n', 'hits')).toBe(3)
+  })
+})
+
 describe('caps', () => {
   it('scope_full at scopeMaxItems names the scope; replace still works at the cap', () => {
     const c = make({ scopeMaxItems: 3 })
