@@ -972,8 +972,8 @@ export class ScopeCache {
   }
 
   /** Writes an item block (PENDING: charged only when committed). */
-  private writeItem(id: string | null, p: Prepared, size: number, seq: number, ts: number): number {
-    const ref = this.allocOrFull(size - 8, TAG_ITEM, PENDING)
+  private writeItem(id: string | null, p: Prepared, size: number, seq: number, ts: number, mode: Mode = PENDING): number {
+    const ref = this.allocOrFull(size - 8, TAG_ITEM, mode)
     this.fillItem(ref, id, p, seq, ts)
     return ref
   }
@@ -1016,10 +1016,10 @@ export class ScopeCache {
     if (count >= this.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: this.cfg.scopeMaxItems }])
     const seq = f64[r2 + S_LAST_SEQ_F] + 1
     const ts = nowMicros()
-    const item = this.writeItem(id, p, size, seq, ts)
+    // charged at once: a new item has no old one whose bytes it could reuse (one allocator round trip)
+    const item = this.writeItem(id, p, size, seq, ts, CHARGED)
     const itemSize = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
     fault('insert:allocated')
-    this.commitOrFull(item, 0)
     const fresh: number[] = [] // index arrays allocated for this append
     let published = false
     try {
