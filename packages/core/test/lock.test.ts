@@ -7,13 +7,14 @@
  *   - progress under contention: every contender finishes its acquisitions within the lease;
  *   - readers never wait for a writer: while a thread holds a scope's lock, other threads still
  *     read that scope, and write other scopes.
- * Workers load the BUILT core (dist/), as vitest does not transform worker files.
+ * Workers load the BUILT core (dist/), as vitest does not transform worker files; this file uses the
+ * source, which is the same code over the same memory layout.
  */
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import { ScopeCache, ScopeCacheError } from '../dist/index.js'
-import { checkInvariants } from '../dist/internals.js'
-import { acquire, release } from '../dist/lock.js'
+import { ScopeCache, ScopeCacheError } from '../src/index.js'
+import { checkInvariants } from '../src/internals.js'
+import { acquire, release } from '../src/lock.js'
 
 const LOCK_WORKER = new URL('./fixtures/lock-worker.mjs', import.meta.url)
 const CRASH_WORKER = new URL('../../../test/fixtures/recovery-worker.mjs', import.meta.url)
