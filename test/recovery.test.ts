@@ -220,6 +220,31 @@ describe('a thread that dies inside the core', () => {
   })
 })
 
+describe('a reap that must wait', () => {
+  it('gives stolen locks back when a live holder outlasts the lease, and repairs the torn scope on the retry', async () => {
+    const cache = ScopeCache.create({ ...OPTIONS, lockLeaseMs: 150 })
+    prefill(cache)
+    const before = snapshot(cache)
+    // a live thread holds 'other' for 4 leases (it is slow, not dead)
+    const holdSignal = new SharedArrayBuffer(8)
+    const holder = new Worker(CRASH, { workerData: { handle: cache.handle, signal: holdSignal, point: 'write:locked', mode: 'pause', op: 'appendOther', hit: 1, pauseMs: 600 } })
+    cache.watch(holder)
+    const holderExit = new Promise((r) => holder.once('exit', r))
+    for (let i = 0; i < 5000 && Atomics.load(new Int32Array(holdSignal), 0) === 0; i++) await sleep(1)
+    // meanwhile a writer dies inside its publish window on 'victim': the first reap times out on 'other'
+    const { reached } = await crash(cache, { point: 'publish:open', op: 'append', modes: ['terminate'] }, 'terminate')
+    expect(reached).toBe(true)
+    await holderExit
+    for (let i = 0; i < 200 && cache.recoveryStats().deadThreadsReaped === 0; i++) await sleep(10) // the retry
+    expect(cache.recoveryStats()).toEqual({ deadThreadsReaped: 1, scopesLost: 0 })
+    const now = snapshot(cache)
+    expect(JSON.stringify(now.get('victim'))).toBe(JSON.stringify(before.get('victim'))) // rolled back, not emptied
+    expect(now.get('other')?.items.map((it) => it[2])).toEqual(['{"n":"o1"}', '{"n":"late"}']) // the slow writer finished
+    expect(() => checkInvariants(cache)).not.toThrow()
+    cache.close()
+  })
+})
+
 describe('threads killed at random moments while others work', () => {
   it('keeps every invariant, loses no acknowledged write of a live thread, recycles thread slots', async () => {
     const TRIALS = Number(process.env.SCOPECACHE_KILLS ?? 120)

@@ -32,7 +32,7 @@ import {
 } from './layout.js'
 import { acquire, release } from './lock.js'
 import { reapThread, repairTorn } from './reaper.js'
-import { createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
+import { createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { ScopeIndex } from './scope-index.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
@@ -43,13 +43,6 @@ import type {
 import { isValidKey, keyProblem, utf8Length } from './validate.js'
 
 const MAX_OPTIMISTIC = 64
-/**
- * A seqlock reader's plain loads must not be satisfied after its closing load of S_VER. x86 never
- * reorders loads with loads; ARM may, and V8's Atomics.load there is only a load-acquire, which
- * does not hold back earlier loads. An atomic read-modify-write (release) on a word of this
- * thread's own slot does, for ~5 ns; x86 skips it (SCOPECACHE_FENCE=1 forces it, to test that path).
- */
-const WEAK_ORDER = (process.arch !== 'x64' && process.arch !== 'ia32') || process.env.SCOPECACHE_FENCE === '1'
 // what a read visitor reports
 const HIT = 1
 const MISS = 0
@@ -101,6 +94,8 @@ export class ScopeCache {
   readonly maxStoreBytes: number
   readonly scopeMaxItems: number
   readonly maxItemBytes: number
+  /** Thread slots: how many handles may be attached at once. */
+  readonly maxThreads: number
 
   private readonly v: Views
   private readonly i32: Int32Array
@@ -150,12 +145,13 @@ export class ScopeCache {
     this.maxStoreBytes = cfg.maxStoreBytes
     this.scopeMaxItems = cfg.scopeMaxItems
     this.maxItemBytes = cfg.maxItemBytes
+    this.maxThreads = cfg.maxThreads
     this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
     this.token = this.threads.claim(currentThreadId)
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs)
-    this.dir = new Directory(v, cfg, this.threads, this.token)
+    this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
   }
 
@@ -173,13 +169,18 @@ export class ScopeCache {
 
   /** Recovers what a dead thread (by threadId) held; retried later if a lock stays busy. */
   private reap(threadId: number, onReap?: (report: ReapReport) => void, attempt = 0): void {
-    if (this.closed) return
+    if (this.closed) return // a closed handle has no thread slot to reap with: keep it open while workers live
     let report: ReapReport | null
     try {
       report = reapThread(this[INTERNALS](), threadId)
     } catch (e) {
-      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout') || attempt >= 50) throw e
-      setTimeout(() => this.reap(threadId, onReap, attempt + 1), 10)
+      // Runs from an 'exit' listener or a timer: never throw there. A lock that stays busy past the
+      // lease is retried with backoff; anything else is a bug, reported once.
+      if (e instanceof ScopeCacheError && e.code === 'lock_timeout') {
+        setTimeout(() => this.reap(threadId, onReap, attempt + 1), Math.min(1000, 10 * 2 ** attempt)).unref()
+      } else {
+        process.emitWarning(`scopecache: recovering dead thread ${threadId} failed: ${(e as Error)?.stack ?? String(e)}`)
+      }
       return
     }
     if (report !== null && onReap !== undefined) onReap(report)
@@ -741,12 +742,14 @@ export class ScopeCache {
 
   /**
    * The core cleans up after its own rejections (invalid input, full, conflict), but an
-   * exception from anywhere else (a stack overflow at the call site, a lock timeout mid-write)
-   * may have left blocks this thread owns unreachable. Then the thread stays marked busy for
-   * good, so that when it exits the reaper sweeps up after it.
+   * exception from anywhere else (a stack overflow at the call site) — or a lock timeout once a
+   * write has started allocating (writeBusy, bulkCommit, finishDrop mark that) — may have left
+   * blocks this thread owns unreachable. Then the thread stays marked busy for good, so that when
+   * it exits the reaper sweeps up after it. A lock timeout before anything was allocated (a read's
+   * fallback, a write waiting for its scope) owns nothing and marks nothing.
    */
   private noteFailure(e: unknown): void {
-    if (!(e instanceof ScopeCacheError) || e.code === 'lock_timeout') this.dirty = true
+    if (!(e instanceof ScopeCacheError)) this.dirty = true
   }
 
   private hashId(id: string): number {
@@ -788,7 +791,12 @@ export class ScopeCache {
       }
       const gen = this.dir.gen
       const rec = this.dir.rec(slot)
-      this.lockScope(rec)
+      try {
+        this.lockScope(rec)
+      } catch (e) {
+        if (created) this.rollbackCreated(slot, gen) // may time out too: then an empty scope stays
+        throw e
+      }
       if (i32[rec + S_GEN] !== gen || i32[rec + S_STATE] !== SCOPE_LIVE) {
         release(i32, rec + S_LOCK, this.token)
         this.dir.forget(scope)
@@ -799,6 +807,7 @@ export class ScopeCache {
       try {
         result = fn(slot, rec)
       } catch (e) {
+        if (e instanceof ScopeCacheError && e.code === 'lock_timeout') this.dirty = true // mid-write: may own garbage
         release(i32, rec + S_LOCK, this.token)
         if (created) this.rollbackCreated(slot, gen)
         throw e
@@ -954,7 +963,7 @@ export class ScopeCache {
 
   /** Removes the oldest `refs.length` entries (inside a publish window, or rolling a torn trim forward). */
   private trimLocked(rec: number, refs: number[], hashes: number[], bytes: number): void {
-    for (let k = 0; k < refs.length; k++) if (hashes[k] !== 0) this.untableLocked(rec, refs[k], hashes[k])
+    for (let k = 0; k < refs.length; k++) if (this.idx.idLen(refs[k]) > 0) this.untableLocked(rec, refs[k], hashes[k])
     this.i32[rec + S_ENT_START] += refs.length
     this.i32[rec + S_COUNT] -= refs.length
     this.chargeScope(rec, -bytes)
@@ -1265,7 +1274,7 @@ export class ScopeCache {
 
   /** Frees what a drop unpublished (outside the directory lock; the blocks are ours). */
   private finishDrop(d: Dropped, counts = true): void {
-    this.heap.freeAll(d.blocks)
+    this.freeOrMarkDirty(d.blocks)
     if (counts) this.bumpLastWrite(nowMicros())
   }
 
@@ -1393,7 +1402,7 @@ export class ScopeCache {
           const undoRef = this.bulkUndo(touched)
           i32[this.slotW + T_UNDO_OP] = UNDO_BULK
           i32[this.slotW + T_UNDO_A] = undoRef
-          if (undoRef > 0) Atomics.store(i32, this.slotW + T_UNDO_REC, 1)
+          Atomics.store(i32, this.slotW + T_UNDO_REC, undoRef > 0 ? 1 : 0)
           this.dir.beginChange()
           for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
           fault('bulk:swapping')
@@ -1445,10 +1454,20 @@ export class ScopeCache {
       }
       this.bumpLastWrite(ts)
     } catch (e) {
-      if (!committed) heap.freeAll(pending)
+      if (!committed) this.freeOrMarkDirty(pending)
       throw e
     }
-    heap.freeAll(old)
+    this.freeOrMarkDirty(old)
+  }
+
+  /** Frees blocks this thread owns; if the allocator stays busy past the lease, leaves them to the reaper. */
+  private freeOrMarkDirty(refs: number[]): void {
+    try {
+      this.heap.freeAll(refs)
+    } catch (e) {
+      this.dirty = true
+      throw e
+    }
   }
 
   /**

@@ -17,7 +17,7 @@ import {
   DIR_TOMB, H_DIR_LOCK, H_DIR_USED, H_DIR_VER, H_SCOPE_FREE, H_SCOPE_HWM, S_GEN, S_HASH, S_NAME_LEN,
   S_NAME_REF, S_NEXT_FREE, S_STATE, SCOPE_LIVE, SCOPE_WORDS,
 } from './layout.js'
-import type { Config, Views } from './memory.js'
+import { WEAK_ORDER, type Config, type Views } from './memory.js'
 
 const GEN_UNIT = 2 ** 22 // cache value = slot + gen × GEN_UNIT
 const CACHE_MAX = 65_536
@@ -35,6 +35,8 @@ export class Directory {
     private readonly cfg: Config,
     private readonly live: Liveness,
     private readonly token: number,
+    /** A word of this thread's slot, for the weak-order fence (memory.ts WEAK_ORDER). */
+    private readonly fenceWord: number,
   ) {
     this.i32 = v.i32
     this.u8 = v.u8
@@ -78,6 +80,7 @@ export class Directory {
       if ((dv & 1) !== 0) continue
       const slot = this.probe(name, h)
       const gen = slot >= 0 ? i32[this.rec(slot) + S_GEN] : 0
+      if (WEAK_ORDER) Atomics.add(i32, this.fenceWord, 0)
       if (Atomics.load(i32, H_DIR_VER) === dv) {
         this.gen = gen
         return slot

@@ -7,7 +7,7 @@
  *   region          size                                   what
  *   --------------  -------------------------------------  ----------------------------------------
  *   header          HEADER_BYTES (2 KiB)                   options, region offsets, counters, locks
- *   thread slots    maxThreads × 16                        who is attached (owner tokens for locks)
+ *   thread slots    maxThreads × 256                       who is attached: tokens, busy flag, undo record
  *   scope table     scopeSlots × SCOPE_RECORD_BYTES (128)  one record per scope (2 × maxScopes slots)
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
@@ -78,6 +78,7 @@ export const T_UNDO_A = 6 // op argument: trim: items removed; delete: entry pos
 export const T_UNDO_B = 7 // op argument: trim: bytes freed / 8; delete: the item's ref
 export const T_UNDO_PATCH = 8 // 2 × [word index (-1: unused), old value] of words outside the record
 export const T_FENCE = 12 // a word only this thread touches: its atomic RMW is a seqlock reader's fence on ARM
+export const T_REAPER = 13 // REAPING: the token of the reaper (if it dies, another reap takes the slot over)
 export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
 export const THREAD_WORDS = 64
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
@@ -89,6 +90,7 @@ export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
 export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper
 export const THREAD_REAPING = 3 // a reaper is recovering what it held
+export const THREAD_CLAIMING = 4 // being claimed: its fields are not the new thread's yet
 
 // ---- scope record (32 words = 128 bytes, 2 cache lines) -------------------------------------
 // line 1: read by every reader, written only by the scope's writer
@@ -190,7 +192,12 @@ export const DEFAULTS = {
   lockLeaseMs: 1000,
 } as const
 
-/** The largest budget one buffer can address (8-byte refs in int32, heap = 2 × budget). */
-export const MAX_STORE_BYTES = 3 * 1024 * 1024 * 1024
+/**
+ * The largest budget: every byte offset of the buffer must fit a signed 32-bit int (the core
+ * shifts offsets with `>>`), and the buffer holds 2 × the budget of heap plus the scope table
+ * (resolveConfig checks the total too, for a large explicit maxScopes).
+ */
+export const MAX_STORE_BYTES = 768 * 1024 * 1024
+export const MAX_BUFFER_BYTES = 2 ** 31 - 64
 export const MAX_THREADS = 2047 // token = epoch << 11 | slot+1
 export const MAX_SCOPES = 1 << 22

@@ -10,7 +10,7 @@ import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
   H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
   H_LEASE_MS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_SCOPES,
-  MAX_STORE_BYTES, MAX_THREADS, SCOPE_WORDS, THREAD_WORDS,
+  MAX_BUFFER_BYTES, MAX_STORE_BYTES, MAX_THREADS, SCOPE_WORDS, THREAD_WORDS,
 } from './layout.js'
 import type { ScopeCacheOptions } from './types.js'
 
@@ -40,6 +40,14 @@ export interface Config {
   lockLeaseMs: number
 }
 
+/**
+ * A seqlock reader's plain loads must not be satisfied after its closing load of the version word.
+ * x86 never reorders loads with loads; ARM may, and V8's Atomics.load there is only a load-acquire,
+ * which does not hold back earlier loads. An atomic read-modify-write on a word of the reader's own
+ * thread slot (T_FENCE) does, for ~5 ns; x86 skips it (SCOPECACHE_FENCE=1 forces it, to test that path).
+ */
+export const WEAK_ORDER = (process.arch !== 'x64' && process.arch !== 'ia32') || process.env.SCOPECACHE_FENCE === '1'
+
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)))
 
 function intOption(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
@@ -65,6 +73,9 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const heapStartB = Math.ceil(((dirW + dirCap * 2) * 4) / 64) * 64
   const heapBytes = Math.ceil((maxStoreBytes * 2 + (1 << 20)) / 64) * 64
   const heapEndB = heapStartB + heapBytes
+  if (heapEndB > MAX_BUFFER_BYTES) {
+    throw new ScopeCacheError('invalid_input', `scopecache: invalid input: a store of maxStoreBytes ${maxStoreBytes} and maxScopes ${maxScopes} needs ${heapEndB} bytes of shared memory, over the ${MAX_BUFFER_BYTES} one store can address; lower either`)
+  }
   const seed = (Math.random() * 0x7fffffff) | 0
   return {
     maxStoreBytes, scopeMaxItems, maxItemBytes, maxScopes, scopeSlots, maxThreads,

@@ -51,8 +51,9 @@ export function reapThread(x: Internals, threadId: number): ReapReport | null {
   threads.markDead(threadId)
   const mine: number[] = []
   for (let s = 0; s < threads.count; s++) {
-    if (threads.threadIdOf(threads.tokenOf(s)) === threadId && threads.beginReap(s)) mine.push(s)
+    if (threads.threadIdOf(threads.tokenOf(s)) === threadId && threads.beginReap(s, x.token)) mine.push(s)
   }
+  for (const s of threads.orphans()) if (!mine.includes(s) && threads.beginReap(s, x.token)) mine.push(s)
   if (mine.length === 0) return null
   const i32 = x.v.i32
   try {
@@ -109,6 +110,7 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
   if (dirStolen) report.locks++
   const held: number[] = []
   const deadHolder = new Map<number, number>() // scope slot → the dead token that held it
+  let done = false
   try {
     const hwm = i32[H_SCOPE_HWM]
     for (let s = 0; s < hwm; s++) {
@@ -176,46 +178,61 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
     } finally {
       heap.unlock()
     }
+    done = true
   } finally {
-    for (const s of held) release(i32, dir.rec(s) + S_LOCK, token)
-    release(i32, H_DIR_LOCK, token)
+    // An aborted reap (a wait ran out) hands stolen locks back to their dead holders: a torn scope
+    // must never be released to a live thread, and the next reap must see whose undo record it needs.
+    for (const s of held) {
+      const was = deadHolder.get(s)
+      if (!done && was !== undefined) steal(i32, dir.rec(s) + S_LOCK, token, was)
+      else release(i32, dir.rec(s) + S_LOCK, token)
+    }
+    if (!done && dirStolen) steal(i32, H_DIR_LOCK, token, dirHolder)
+    else release(i32, H_DIR_LOCK, token)
   }
   return report
 }
 
 /**
  * Repairs a scope whose publish window was left open (its lock held by the caller), from the undo
- * record of the thread that opened it (slot `holderSlot`): puts the snapshot back, or rolls a
- * trim, delete or drop forward. Returns false when there was no usable record (a warm/rebuild
- * swap, which keeps none): the scope is then emptied, its seq counter kept.
+ * record of the thread that opened it (slot `holderSlot`, else any dead thread's record on it):
+ * puts the snapshot back, rolls a trim, delete or drop forward, or rolls a warm/rebuild back.
+ * Returns false when there was no usable record (a bulk swap that found no heap room for its
+ * undo block): the scope is then emptied, its seq counter kept.
  */
 export function repairTorn(x: Internals, rec: number, holderSlot: number): boolean {
   const i32 = x.v.i32
-  const w = holderSlot >= 0 ? x.threads.at(holderSlot) : -1
-  const logged = w >= 0 ? Atomics.load(i32, w + T_UNDO_REC) : 0
-  const op = w >= 0 ? i32[w + T_UNDO_OP] : 0
-  if (logged !== 0 && op === UNDO_DROP) {
-    dropTorn(x, rec)
-    return true
-  }
-  if (logged !== 0 && op === UNDO_BULK) {
-    // a touched scope gets its record back; a scope the swap was creating goes away
-    if (!restoreFromBulk(x, rec, i32[w + T_UNDO_A])) dropTorn(x, rec)
-    return true
+  const { threads } = x
+  // the holder's record first; then any dead thread's (a reaper that died mid-sweep leaves the
+  // torn scope's lock in its own hand, while the record sits in its victim's slot)
+  const candidates = [holderSlot]
+  for (let s = 0; s < threads.count; s++) if (s !== holderSlot && !threads.slotAlive(s)) candidates.push(s)
+  for (const slot of candidates) {
+    if (slot < 0) continue
+    const w = threads.at(slot)
+    const logged = Atomics.load(i32, w + T_UNDO_REC)
+    const op = i32[w + T_UNDO_OP]
+    if (logged === rec + 1) {
+      for (const [from, to] of RESTORED) for (let k = from; k < to; k++) i32[rec + k] = i32[w + T_UNDO_SNAP + k]
+      for (let p = 0; p < 2; p++) {
+        const at = i32[w + T_UNDO_PATCH + p * 2]
+        if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
+      }
+      if (op === UNDO_TRIM) x.trimForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
+      else if (op === UNDO_DELETE) x.deleteForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
+      return true
+    }
+    if (logged !== 1) continue
+    if (op === UNDO_BULK && restoreFromBulk(x, rec, i32[w + T_UNDO_A])) return true
+    // a scope the holder's bulk swap was creating, or one its drop was removing: it goes
+    if (slot === holderSlot && (op === UNDO_BULK || op === UNDO_DROP)) {
+      dropTorn(x, rec)
+      return true
+    }
   }
   if (i32[rec + S_STATE] !== SCOPE_LIVE) return true // nothing visible to repair
-  if (logged !== rec + 1) {
-    emptyScope(x, rec)
-    return false
-  }
-  for (const [from, to] of RESTORED) for (let k = from; k < to; k++) i32[rec + k] = i32[w + T_UNDO_SNAP + k]
-  for (let p = 0; p < 2; p++) {
-    const at = i32[w + T_UNDO_PATCH + p * 2]
-    if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
-  }
-  if (op === UNDO_TRIM) x.trimForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
-  else if (op === UNDO_DELETE) x.deleteForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
-  return true
+  emptyScope(x, rec)
+  return false
 }
 
 /** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs). */

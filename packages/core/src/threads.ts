@@ -2,9 +2,12 @@
  * Thread slots: every attached thread claims one, and its token (slot + epoch) is what it
  * writes into lock words and, as slot + 1, into the tag word of every heap block it owns.
  *
- *   FREE ──claim──▶ ALIVE ──close()──▶ FREE
- *                     │
- *                     └─'exit' seen by watch()──▶ DEAD ──reaper──▶ REAPING ──▶ FREE
+ *   FREE ──claim──▶ CLAIMING ──▶ ALIVE ──close()──▶ FREE
+ *                                  │
+ *                                  └─'exit' seen by watch()──▶ DEAD ──reaper──▶ REAPING ──▶ FREE
+ *
+ * CLAIMING keeps a slot whose T_THREAD_ID still names its previous thread out of markDead's reach
+ * until the new id is written. A REAPING slot whose reaper died is taken over by the next reap.
  *
  * A slot is reused only once it is FREE again, so blocks and locks a dead thread left under its
  * slot are never mistaken for a new thread's. The epoch makes a reused slot's token differ from
@@ -12,7 +15,8 @@
  */
 import { ScopeCacheError } from './errors.js'
 import {
-  T_BUSY, T_EPOCH, T_STATE, T_THREAD_ID, THREAD_ALIVE, THREAD_DEAD, THREAD_FREE, THREAD_REAPING, THREAD_WORDS,
+  T_BUSY, T_EPOCH, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING, THREAD_DEAD, THREAD_FREE,
+  THREAD_REAPING, THREAD_WORDS,
 } from './layout.js'
 import type { Liveness } from './lock.js'
 
@@ -40,10 +44,12 @@ export class ThreadSlots implements Liveness {
     const { i32 } = this
     for (let s = 0; s < this.count; s++) {
       const w = this.at(s)
-      if (Atomics.load(i32, w + T_STATE) === THREAD_FREE && Atomics.compareExchange(i32, w + T_STATE, THREAD_FREE, THREAD_ALIVE) === THREAD_FREE) {
+      if (Atomics.load(i32, w + T_STATE) === THREAD_FREE && Atomics.compareExchange(i32, w + T_STATE, THREAD_FREE, THREAD_CLAIMING) === THREAD_FREE) {
         Atomics.store(i32, w + T_THREAD_ID, threadId)
         Atomics.store(i32, w + T_BUSY, 0)
+        Atomics.store(i32, w + T_UNDO_REC, 0)
         const epoch = (Atomics.add(i32, w + T_EPOCH, 1) + 1) & EPOCH_MASK
+        Atomics.store(i32, w + T_STATE, THREAD_ALIVE)
         return (epoch << SLOT_BITS) | (s + 1)
       }
     }
@@ -68,9 +74,30 @@ export class ThreadSlots implements Liveness {
     return out
   }
 
-  /** DEAD → REAPING; false when another reaper got there first. */
-  beginReap(slot: number): boolean {
-    return Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_DEAD, THREAD_REAPING) === THREAD_DEAD
+  /**
+   * DEAD → REAPING under `reaper`'s token; also takes over a REAPING slot whose reaper is no longer
+   * alive. false when a live reaper has it.
+   */
+  beginReap(slot: number, reaper: number): boolean {
+    const { i32 } = this
+    const w = this.at(slot)
+    if (Atomics.compareExchange(i32, w + T_STATE, THREAD_DEAD, THREAD_REAPING) === THREAD_DEAD) {
+      Atomics.store(i32, w + T_REAPER, reaper)
+      return true
+    }
+    const was = Atomics.load(i32, w + T_REAPER)
+    return Atomics.load(i32, w + T_STATE) === THREAD_REAPING && !this.isAlive(was) &&
+      Atomics.compareExchange(i32, w + T_REAPER, was, reaper) === was
+  }
+
+  /** Slots left REAPING by a reaper that died: any reap finishes them. */
+  orphans(): number[] {
+    const out: number[] = []
+    for (let s = 0; s < this.count; s++) {
+      const w = this.at(s)
+      if (Atomics.load(this.i32, w + T_STATE) === THREAD_REAPING && !this.isAlive(Atomics.load(this.i32, w + T_REAPER))) out.push(s)
+    }
+    return out
   }
 
   /** REAPING → DEAD again (the reap could not finish and will be retried). */
@@ -80,6 +107,7 @@ export class ThreadSlots implements Liveness {
 
   endReap(slot: number): void {
     Atomics.store(this.i32, this.at(slot) + T_BUSY, 0)
+    Atomics.store(this.i32, this.at(slot) + T_UNDO_REC, 0)
     Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_REAPING, THREAD_FREE)
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { itemBytes, rawJson, ScopeCache, ScopeCacheError, type ErrorCode } from '../src/index.js'
-import { checkInvariants } from '../src/internals.js'
+import { checkInvariants, INTERNALS } from '../src/internals.js'
 
 let open: ScopeCache[] = []
 const make = (o: Parameters<typeof ScopeCache.create>[0] = {}): ScopeCache => {
@@ -112,6 +112,30 @@ describe('raw reads and counter details', () => {
     expect(c.counter('n', 'hits', 3)).toEqual({ created: true, value: 3 })
     expect(c.counter('n', 'hits', -1)).toEqual({ created: false, value: 2 })
     expect(c.counterAdd('n', 'hits')).toBe(3)
+  })
+})
+
+describe('ids whose hash is 0', () => {
+  it('trim removes them from the id table like any other (no dangling entry)', () => {
+    const c = make({ maxStoreBytes: 256 * 1024 })
+    const x = c[INTERNALS]()
+    // find an id that hashes to 0 under this store's seed (FNV-1a: make the last step land on 0)
+    const A = 'abcdefghijklmnopqrstuvwxyz0123456789'
+    const seed = x.cfg.seed ^ 0x5bd1e995
+    let id = ''
+    for (let n = 0; id === ''; n++) {
+      let p = ''
+      for (let j = 0, k = n; j < 6; j++, k = Math.floor(k / 36)) p += A[k % 36]
+      let h = 0x811c9dc5 ^ seed
+      for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193)
+      if (h >= 0x30 && h <= 0x7a && A.includes(String.fromCharCode(h))) id = p + String.fromCharCode(h)
+    }
+    expect(x.hashId(id)).toBe(0)
+    c.append('s', { n: 'old' }, { id })
+    c.append('s', { n: 'keep' }, { id: 'keep' })
+    expect(c.trim('s', { keep: 1 })).toBe(1)
+    expect(c.get('s', { id })).toBeUndefined()
+    expect(c.upsert('s', id, { n: 'again' }).created).toBe(true)
   })
 })
 

@@ -15,6 +15,8 @@ import { describe, expect, it } from 'vitest'
 import { ScopeCache, ScopeCacheError } from '../src/index.js'
 import { checkInvariants } from '../src/internals.js'
 import { acquire, release } from '../src/lock.js'
+import { T_STATE, THREAD_CLAIMING, THREAD_FREE, THREAD_WORDS } from '../src/layout.js'
+import { ThreadSlots } from '../src/threads.js'
 
 const LOCK_WORKER = new URL('./fixtures/lock-worker.mjs', import.meta.url)
 const CRASH_WORKER = new URL('../../../test/fixtures/recovery-worker.mjs', import.meta.url)
@@ -83,6 +85,22 @@ describe('lock', () => {
     release(i32, 0, 1000)
     expect((await done).timeouts).toBe(0)
     expect(i32[2]).toBe(1)
+  })
+})
+
+describe('thread slots', () => {
+  it('a slot being claimed is out of markDead’s reach (its thread id still names the previous thread)', () => {
+    const i32 = new Int32Array(new SharedArrayBuffer(2 * THREAD_WORDS * 4))
+    const slots = new ThreadSlots(i32, 0, 2)
+    const x = slots.claim(7)
+    slots.release(x) // thread 7 closed its handle; its 'exit' comes later
+    Atomics.store(i32, T_STATE, THREAD_CLAIMING) // thread 9 is between its claim CAS and writing its id
+    expect(slots.markDead(7)).toEqual([])
+    Atomics.store(i32, T_STATE, THREAD_FREE)
+    const y = slots.claim(9)
+    expect(slots.markDead(7)).toEqual([])
+    expect(slots.isAlive(y)).toBe(true)
+    expect(slots.isAlive(x)).toBe(false) // the old token never looks alive again
   })
 })
 
