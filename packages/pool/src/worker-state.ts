@@ -1,0 +1,50 @@
+/**
+ * Per-worker state, created once when a pool worker starts: the store attached from the handle
+ * in `workerData` (sent once, never per task), and the control channel to the owner, whose
+ * port is announced to the owner with this thread's id in one `Hello` message. Attaching first
+ * and announcing right after keeps the window in which the owner cannot yet reap this thread's
+ * slot down to one postMessage.
+ */
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads'
+import { ScopeCache } from '@scopecache/core'
+import { connect, type ClientChannel } from './control-channel.js'
+import { PoolError } from './errors.js'
+import { BOOT_KEY, type Boot, type ControlApi, type Hello } from './protocol.js'
+
+export interface WorkerState {
+  boot: Boot
+  cache: ScopeCache
+  control: ClientChannel<ControlApi>
+}
+
+let state: WorkerState | undefined
+
+/** The state of this pool worker, or undefined when this thread is not one. */
+export function poolWorkerState(): WorkerState | undefined {
+  if (state === undefined && parentPort !== null && isBoot(readBoot())) state = start(readBoot() as Boot)
+  return state
+}
+
+export function requireState(what: string): WorkerState {
+  const s = poolWorkerState()
+  if (s === undefined) {
+    throw new PoolError('not_in_pool', `${what}() works only inside a worker of createCachePool()`)
+  }
+  return s
+}
+
+function start(boot: Boot): WorkerState {
+  const cache = ScopeCache.attach(boot.handle)
+  const { port1, port2 } = new MessageChannel()
+  const hello: Hello = { __scopecachePoolHello: 1, threadId, port: port2 }
+  ;(parentPort as NonNullable<typeof parentPort>).postMessage(hello, [port2])
+  return { boot, cache, control: connect<ControlApi>(port1) }
+}
+
+function readBoot(): unknown {
+  return typeof workerData === 'object' && workerData !== null ? (workerData as Record<string, unknown>)[BOOT_KEY] : undefined
+}
+
+function isBoot(v: unknown): v is Boot {
+  return typeof v === 'object' && v !== null && typeof (v as Boot).filename === 'string' && typeof (v as Boot).handle === 'object'
+}
