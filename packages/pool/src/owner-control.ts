@@ -19,6 +19,8 @@ export interface OwnerSide {
   /** Starts closing the pool; must not wait for running tasks (the caller is one of them). */
   requestShutdown(): void
   isClosing(): boolean
+  /** Told of every call as it arrives (the pool re-emits it as a `'control'` event). */
+  onCall(op: keyof ControlApi): void
 }
 
 export function ownerControlApi(owner: OwnerSide): ControlApi {
@@ -40,8 +42,9 @@ export function ownerControlApi(owner: OwnerSide): ControlApi {
     return [...(await owner.source({ scopes }))]
   }
 
-  const call = async <T>(fn: () => T | Promise<T>): Promise<Outcome<T>> => {
+  const call = async <T>(op: keyof ControlApi, fn: () => T | Promise<T>): Promise<Outcome<T>> => {
     try {
+      owner.onCall(op)
       if (owner.isClosing()) throw new PoolError('pool_closed', 'the pool is closing')
       return { ok: true, value: await fn() }
     } catch (err) {
@@ -50,17 +53,17 @@ export function ownerControlApi(owner: OwnerSide): ControlApi {
   }
 
   return {
-    warm: (scopes) => call(() => {
+    warm: (scopes) => call('warm', () => {
       if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => typeof s === 'string')) {
         throw new PoolError('invalid_input', 'warm() needs a non-empty array of scope names')
       }
       const key = 'warm\0' + [...scopes].sort().join('\0')
       return once(key, async () => owner.cache.warm(await fromSource(scopes)))
     }),
-    rebuild: () => call(() => once('rebuild', async () => owner.cache.rebuild(await fromSource(null)))),
-    flush: () => call(() => owner.cache.flush()),
-    stats: () => call(() => owner.stats()),
-    shutdown: () => call(() => {
+    rebuild: () => call('rebuild', () => once('rebuild', async () => owner.cache.rebuild(await fromSource(null)))),
+    flush: () => call('flush', () => owner.cache.flush()),
+    stats: () => call('stats', () => owner.stats()),
+    shutdown: () => call('shutdown', () => {
       owner.requestShutdown()
       return { closing: true as const }
     }),

@@ -49,7 +49,8 @@ export function createCachePool(options: CachePoolOptions): CachePool {
 
 /**
  * Events: `'workerAttached'` (threadId) when a worker attached and announced itself,
- * `'workerReaped'` (threadId) after a worker exited and its thread slot was marked dead.
+ * `'workerReaped'` (threadId) after a worker exited and its thread slot was marked dead,
+ * `'control'` (op) when a worker's control call arrives.
  */
 export class CachePool extends EventEmitter {
   /** The underlying piscina pool, for everything this wrapper does not re-export. */
@@ -61,6 +62,7 @@ export class CachePool extends EventEmitter {
   private readonly api: ControlApi
   private readonly watched = new WeakSet<Worker>()
   private readonly channels = new Map<number, { close(): void }>()
+  private readonly inFlight = new Set<Promise<unknown>>()
   private attached = 0
   private reaped = 0
   private closing: Promise<void> | undefined
@@ -85,6 +87,7 @@ export class CachePool extends EventEmitter {
       stats: () => this.stats(),
       requestShutdown: () => void this.close().catch((err: unknown) => this.emit('error', err)),
       isClosing: () => this.closing !== undefined,
+      onCall: (op) => this.emit('control', op),
     })
     this.piscina.on('message', (m: unknown) => {
       if (isHello(m)) this.onHello(m)
@@ -109,11 +112,16 @@ export class CachePool extends EventEmitter {
       name: name ?? this.name,
       task: payload,
     }
+    const running = this.piscina.run(envelope, { ...rest, transferList: list })
+    const settled = running.then(noop, noop)
+    this.inFlight.add(settled)
     let result: unknown
     try {
-      result = await this.piscina.run(envelope, { ...rest, transferList: list })
+      result = await running
     } catch (err) {
       throw mapPiscinaError(err)
+    } finally {
+      this.inFlight.delete(settled)
     }
     if (isFailure(result)) throw decodeError(result.__scopecachePoolError)
     return result as R
@@ -136,12 +144,15 @@ export class CachePool extends EventEmitter {
   }
 
   /**
-   * Drains queued and running tasks, stops every worker (their thread slots are freed for
-   * reuse), and closes the control channels. The store stays open and usable in this thread.
+   * Refuses new tasks, waits for queued and running ones (at most piscina's `closeTimeout`;
+   * `force` aborts the queued ones instead), stops every worker (their thread slots are freed
+   * for reuse), and closes the control channels. The store stays open and usable here.
    */
-  close(options?: { force?: boolean }): Promise<void> {
+  close(options: { force?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.watchAll()
+      // piscina's own close waits only for tasks already running and fails the queued ones.
+      if (options.force !== true) await drain(this.inFlight, this.piscina.options.closeTimeout)
       await this.piscina.close(options)
       for (const ch of this.channels.values()) ch.close()
       this.channels.clear()
@@ -194,6 +205,19 @@ export class CachePool extends EventEmitter {
     }
     return byId
   }
+}
+
+const noop = (): void => undefined
+
+async function drain(tasks: Set<Promise<unknown>>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+    timer.unref()
+  })
+  // Tasks queued while draining (none: run() refuses them) cannot extend the wait.
+  await Promise.race([Promise.all([...tasks]), timeout])
+  clearTimeout(timer)
 }
 
 function toPath(f: string | URL, what: string): string {
