@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url'
 import { encodeError } from './errors.js'
 import type { TaskEnvelope, TaskFailure } from './protocol.js'
-import { requireState } from './worker-state.js'
+import { poolWorkerStart, type StartResult } from './worker-state.js'
 
 type Handler = (task: unknown) => unknown
 
@@ -30,12 +30,15 @@ async function handlerOf(filename: string, name: string): Promise<Handler> {
   return fn as Handler
 }
 
-const { boot } = requireState('runner')
+const maybeStarted = poolWorkerStart()
+if (maybeStarted === undefined) throw new Error('@scopecache/pool runner: not loaded by createCachePool()')
+const started: StartResult = maybeStarted
 // Preload (and surface import errors on the first task, not as an unhandled rejection).
-load(boot.filename).catch(() => undefined)
+if (started.ok) load(started.state.boot.filename).catch(() => undefined)
 
 export default async function runTask(envelope: TaskEnvelope): Promise<unknown> {
   try {
+    if (!started.ok) throw started.error
     const fn = await handlerOf(envelope.filename, envelope.name)
     return await fn(envelope.task)
   } catch (err) {

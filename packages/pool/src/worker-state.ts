@@ -17,28 +17,37 @@ export interface WorkerState {
   control: ClientChannel<ControlApi>
 }
 
-let state: WorkerState | undefined
+/** Attaching can fail (e.g. `too_many_threads`): every task of this worker then fails with it. */
+export type StartResult = { ok: true; state: WorkerState } | { ok: false; boot: Boot; error: unknown }
 
-/** The state of this pool worker, or undefined when this thread is not one. */
-export function poolWorkerState(): WorkerState | undefined {
-  if (state === undefined && parentPort !== null && isBoot(readBoot())) state = start(readBoot() as Boot)
-  return state
+let started: StartResult | undefined
+
+/** How this pool worker started, or undefined when this thread is not one. */
+export function poolWorkerStart(): StartResult | undefined {
+  if (started === undefined && parentPort !== null && isBoot(readBoot())) started = start(readBoot() as Boot)
+  return started
 }
 
 export function requireState(what: string): WorkerState {
-  const s = poolWorkerState()
+  const s = poolWorkerStart()
   if (s === undefined) {
     throw new PoolError('not_in_pool', `${what}() works only inside a worker of createCachePool()`)
   }
-  return s
+  if (!s.ok) throw s.error
+  return s.state
 }
 
-function start(boot: Boot): WorkerState {
-  const cache = ScopeCache.attach(boot.handle)
+function start(boot: Boot): StartResult {
+  let cache: ScopeCache
+  try {
+    cache = ScopeCache.attach(boot.handle)
+  } catch (error) {
+    return { ok: false, boot, error }
+  }
   const { port1, port2 } = new MessageChannel()
   const hello: Hello = { __scopecachePoolHello: 1, threadId, port: port2 }
   ;(parentPort as NonNullable<typeof parentPort>).postMessage(hello, [port2])
-  return { boot, cache, control: connect<ControlApi>(port1) }
+  return { ok: true, state: { boot, cache, control: connect<ControlApi>(port1) } }
 }
 
 function readBoot(): unknown {
