@@ -92,6 +92,36 @@ describe('pool lifecycle', () => {
     expect(cache.stats().scopes).toBe(2)
   })
 
+  it('more workers die than the store has thread slots: each replacement still attaches', async () => {
+    // owner + 2 workers fill every slot; 6 deaths in a row only work if each dead slot is reused
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 3 })
+    const p = pool(cache, 2)
+    for (let i = 0; i < 6; i++) {
+      const gone = reaped(p)
+      await expect(p.run({ code: 1 }, { name: 'exitNow' })).rejects.toMatchObject({ code: 'worker_exited' })
+      await gone
+      await p.run({ scope: 'survivors', id: `r${i}`, payload: i }, { name: 'write' })
+    }
+    expect(cache.tail('survivors').items.map((it) => it.payload)).toEqual([0, 1, 2, 3, 4, 5])
+    expect(p.stats().pool.reapedWorkers).toBe(6)
+  })
+
+  it("atomics: 'disabled' lets a worker's timer run between tasks (the drain-worker setting)", async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const p = createCachePool({
+      cache, filename: new URL('./fixtures/pool-timer.mjs', import.meta.url),
+      minThreads: 1, maxThreads: 1, idleTimeout: Infinity, atomics: 'disabled',
+    })
+    open.push(p)
+    expect(await p.run(null)).toBe('pong')
+    // No task is running now; the counter still moves (bounded wait on the store, 10 s at most).
+    const ticks = () => (cache.get('timer', { id: 'ticks' })?.payload as number | undefined) ?? 0
+    const start = ticks()
+    const deadline = Date.now() + 10_000
+    while (ticks() < start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect(ticks()).toBeGreaterThanOrEqual(start + 3)
+  })
+
   it('a process that used a pool (tasks, control calls, close) exits on its own', async () => {
     const script = fileURLToPath(new URL('./fixtures/pool-exit.mjs', import.meta.url))
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -2,6 +2,7 @@
  * @scopecache/pool: workers of one pool and the owner thread share one store. Tasks run in real
  * piscina workers (built JS: packages/pool/dist and test/fixtures/pool-tasks.mjs).
  */
+import { createRequire } from 'node:module'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { createCachePool, type CachePool } from '../packages/pool/dist/index.js'
@@ -73,6 +74,18 @@ describe('createCachePool: one store for the owner and every worker', () => {
     // counters: increments from every worker add up exactly
     await Promise.all(Array.from({ length: 20 }, () => p.run({ scope: 'ctr', id: 'hits', times: 100 }, { name: 'counter' })))
     expect(cache.get('ctr', { id: 'hits' })?.payload).toBe(2000)
+  })
+
+  it('transferList and Piscina.move reach the task (the envelope does not hide them)', async () => {
+    // piscina is a dependency of the pool package, not of the workspace root
+    const { Piscina } = createRequire(new URL('../packages/pool/package.json', import.meta.url))('piscina') as typeof import('piscina')
+    const p = pool(ScopeCache.create({ maxStoreBytes: 1 << 20 }), 1)
+    const a = new ArrayBuffer(1024)
+    expect(await p.run(a, { name: 'byteLength', transferList: [a] })).toBe(1024)
+    expect(a.byteLength).toBe(0) // moved, not copied
+    const b = new ArrayBuffer(512)
+    expect(await p.run(Piscina.move(b), { name: 'byteLength' })).toBe(512)
+    expect(b.byteLength).toBe(0)
   })
 
   it("hands each worker the caller's own workerData", async () => {

@@ -30,14 +30,15 @@ async function handlerOf(filename: string, name: string): Promise<Handler> {
   return fn as Handler
 }
 
-const maybeStarted = poolWorkerStart()
-if (maybeStarted === undefined) throw new Error('@scopecache/pool runner: not loaded by createCachePool()')
-const started: StartResult = maybeStarted
+const first = poolWorkerStart()
+if (first === undefined) throw new Error('@scopecache/pool runner: not loaded by createCachePool()')
+let started: StartResult = first
 // Preload (and surface import errors on the first task, not as an unhandled rejection).
 if (started.ok) load(started.state.boot.filename).catch(() => undefined)
 
 export default async function runTask(envelope: TaskEnvelope): Promise<unknown> {
   try {
+    if (!started.ok) started = poolWorkerStart() as StartResult
     if (!started.ok) throw started.error
     const fn = await handlerOf(envelope.filename, envelope.name)
     return await fn(envelope.task)

@@ -22,9 +22,12 @@ export type StartResult = { ok: true; state: WorkerState } | { ok: false; boot: 
 
 let started: StartResult | undefined
 
-/** How this pool worker started, or undefined when this thread is not one. */
+/**
+ * How this pool worker started, or undefined when this thread is not one. A failed attach is
+ * tried again on the next call: the slot of a worker that just died may be freed a moment later.
+ */
 export function poolWorkerStart(): StartResult | undefined {
-  if (started === undefined && parentPort !== null && isBoot(readBoot())) started = start(readBoot() as Boot)
+  if ((started === undefined || !started.ok) && parentPort !== null && isBoot(readBoot())) started = start(readBoot() as Boot)
   return started
 }
 
