@@ -50,7 +50,8 @@ export function createCachePool(options: CachePoolOptions): CachePool {
 /**
  * Events: `'workerAttached'` (threadId) when a worker attached and announced itself,
  * `'workerReaped'` (threadId) after a worker exited and its thread slot was marked dead,
- * `'control'` (op) when a worker's control call arrives.
+ * `'control'` (op) when a worker's control call arrives, `'error'` for what piscina reports
+ * outside any task (listen to it: an unhandled 'error' event ends the process).
  */
 export class CachePool extends EventEmitter {
   /** The underlying piscina pool, for everything this wrapper does not re-export. */
@@ -89,11 +90,18 @@ export class CachePool extends EventEmitter {
       isClosing: () => this.closing !== undefined,
       onCall: (op) => this.emit('control', op),
     })
-    this.piscina.on('message', (m: unknown) => {
-      if (isHello(m)) this.onHello(m)
-    })
-    this.piscina.on('workerCreate', () => this.watchAll())
+    this.piscina.on('message', this.onMessage)
+    this.piscina.on('workerCreate', this.onWorkerCreate)
+    // A worker that fails outside any task (a throwing timer, say): piscina replaces it and
+    // reports here. Like any 'error' event, unhandled it ends the process.
+    this.piscina.on('error', this.onError)
   }
+
+  private readonly onMessage = (m: unknown): void => {
+    if (isHello(m)) this.onHello(m)
+  }
+  private readonly onWorkerCreate = (): void => void this.watchAll()
+  private readonly onError = (err: unknown): void => void this.emit('error', err)
 
   /** piscina's `run`: a task for the pool's module (or `options.filename`); errors keep their `code`. */
   async run<R = unknown>(task: unknown, options: CacheRunOptions = {}): Promise<R> {
@@ -156,8 +164,9 @@ export class CachePool extends EventEmitter {
       await this.piscina.close(options)
       for (const ch of this.channels.values()) ch.close()
       this.channels.clear()
-      this.piscina.removeAllListeners('message')
-      this.piscina.removeAllListeners('workerCreate')
+      this.piscina.off('message', this.onMessage)
+      this.piscina.off('workerCreate', this.onWorkerCreate)
+      this.piscina.off('error', this.onError)
     })()
     return this.closing
   }

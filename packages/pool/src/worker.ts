@@ -46,18 +46,19 @@ export function ownerControl(): OwnerControl {
   const channel = requireState('ownerControl').control
   const remote = channel.remote
   // A call still pending when the owner closes the channel would never settle: fail it instead.
-  const unwrap = async <T>(call: Promise<Outcome<T>>): Promise<T> => {
-    const out = await Promise.race([call, channel.closed.then((): typeof CLOSED => CLOSED)])
+  const unwrap = async <T>(call: () => Promise<Outcome<T>>): Promise<T> => {
+    if (!channel.isOpen) throw new PoolError('pool_closed', 'the pool owner closed the control channel')
+    const out = await Promise.race([call(), channel.closed.then((): typeof CLOSED => CLOSED)])
     if (out === CLOSED) throw new PoolError('pool_closed', 'the pool owner closed the control channel')
     if (out.ok) return out.value
     throw decodeError(out.error)
   }
   control = {
-    warm: (scopes) => unwrap(remote.warm(scopes)),
-    rebuild: () => unwrap(remote.rebuild()),
-    flush: () => unwrap(remote.flush()),
-    stats: () => unwrap(remote.stats()),
-    shutdown: () => unwrap(remote.shutdown()),
+    warm: (scopes) => unwrap(() => remote.warm(scopes)),
+    rebuild: () => unwrap(() => remote.rebuild()),
+    flush: () => unwrap(() => remote.flush()),
+    stats: () => unwrap(() => remote.stats()),
+    shutdown: () => unwrap(() => remote.shutdown()),
   }
   return control
 }

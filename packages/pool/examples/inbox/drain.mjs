@@ -31,4 +31,11 @@ export function drainNow() {
   return { batch: items.length, batches, shipped }
 }
 
-setInterval(drainNow, drainMs)
+setInterval(() => {
+  try {
+    drainNow()
+  } catch (err) {
+    // The batch stays in the buffer and is tried again next time; a throw here would end the worker.
+    console.error('drain failed, will retry:', err.code ?? err.name, err.message)
+  }
+}, drainMs)

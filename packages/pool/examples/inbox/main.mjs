@@ -38,6 +38,8 @@ const drain = createCachePool({
   workerData: { outFile, drainMs: 50 },
 })
 
+for (const p of [handlers, drain]) p.on('error', (err) => console.error('pool worker failed outside a task:', err))
+
 const ROUTES = [
   ['POST', /^\/threads\/([^/]+)\/messages$/, 'message', ['thread']],
   ['GET', /^\/threads\/([^/]+)$/, 'thread', ['thread']],
