@@ -106,6 +106,18 @@ describe('pool lifecycle', () => {
     expect(p.stats().pool.reapedWorkers).toBe(6)
   })
 
+  it('a worker retired by idleTimeout is reaped; the next task gets a fresh, attached worker', async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 2 }) // owner + 1 worker
+    const p = createCachePool({ cache, filename: TASKS, minThreads: 0, maxThreads: 1, idleTimeout: 20 })
+    open.push(p)
+    const gone = reaped(p)
+    const first = (await p.run('a')) as { threadId: number }
+    await gone // retired after 20 ms idle; its slot is the only one a new worker can take
+    const second = (await p.run('b')) as { threadId: number }
+    expect(second.threadId).not.toBe(first.threadId)
+    expect(p.stats().pool.reapedWorkers).toBe(1)
+  })
+
   it("atomics: 'disabled' lets a worker's timer run between tasks (the drain-worker setting)", async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
     const p = createCachePool({

@@ -76,6 +76,18 @@ describe('createCachePool: one store for the owner and every worker', () => {
     expect(cache.get('ctr', { id: 'hits' })?.payload).toBe(2000)
   })
 
+  for (const atomics of ['sync', 'async', 'disabled'] as const) {
+    it(`works in piscina's atomics: '${atomics}' mode (tasks, control calls)`, async () => {
+      const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+      cache.upsert('m', 'k', atomics)
+      const p = createCachePool({ cache, filename: TASKS, minThreads: 2, maxThreads: 2, atomics })
+      open.push(p)
+      const reads = (await Promise.all([0, 1, 2, 3].map(() => p.run({ scope: 'm', id: 'k' }, { name: 'read' })))) as Seen[]
+      expect(reads.map((r) => r.payload)).toEqual([atomics, atomics, atomics, atomics])
+      expect(await p.run({ op: 'stats' }, { name: 'control' })).toMatchObject({ ok: true, value: { store: { items: 1 } } })
+    })
+  }
+
   it('transferList and Piscina.move reach the task (the envelope does not hide them)', async () => {
     // piscina is a dependency of the pool package, not of the workspace root
     const { Piscina } = createRequire(new URL('../packages/pool/package.json', import.meta.url))('piscina') as typeof import('piscina')
