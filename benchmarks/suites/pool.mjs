@@ -44,7 +44,7 @@ const suite = {
     expose({ get: (id) => owner.get(id), getMany: (ids) => ids.map((id) => owner.get(id)) }, nodeEndpoint(cl.port1))
     await pool.run({ rawPort: raw.port2, comlinkPort: cl.port2 }, { name: 'connect', transferList: [raw.port2, cl.port2] })
 
-    const tasks = quick ? 3 : 7
+    const tasks = quick ? 3 : 15
     // rounds of 100 reads per task, chosen so that each task takes ~50-200 ms on this VM
     const paths = [
       ['scopecache.get', quick ? 200 : 1000],
@@ -97,7 +97,7 @@ const suite = {
         'one pool of 1 worker (createCachePool, default atomics); each task reads 100 ids per round from a fixed LCG, the same ids for every path',
         'ns/read = process.hrtime.bigint() around the task body inside the worker / reads; piscina dispatch is excluded (it is the same for every path)',
         'owner paths: the main thread holds a Map of the same payload objects and answers each message; replies are structured clones',
-        'lru-cache: filled once per worker before timing (its warm-up is not counted, nor is its memory: one copy per worker)',
+        'lru-cache: filled once per worker before timing (its warm-up is not counted, nor is its memory: one copy per worker); get returns the stored object itself, while scopecache get parses a fresh copy (getRaw returns the JSON text) and the owner paths return structured clones',
         `node ${process.version}, ${quick ? 'quick' : 'full'} mode, ${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       ],
       skipped: [],
