@@ -25,7 +25,7 @@ function load(filename: string): Promise<Record<string, unknown>> {
 
 async function handlerOf(filename: string, name: string): Promise<Handler> {
   const mod = await load(filename)
-  const fn = mod[name] ?? (name === 'default' ? mod : undefined)
+  const fn = mod[name]
   if (typeof fn !== 'function') throw new TypeError(`${filename} exports no function named '${name}'`)
   return fn as Handler
 }
