@@ -62,6 +62,17 @@ describe('errors thrown in pool workers keep their code', () => {
     expect(err.message).toMatch(/noSuchExport/)
   })
 
+  it("a task module that throws while loading: each task reports that error with its code", async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const p = createCachePool({ cache, filename: new URL('./fixtures/pool-throw-at-load.mjs', import.meta.url), maxThreads: 1 })
+    open.push(p)
+    for (let i = 0; i < 2; i++) {
+      const err = await rejection(p.run(i))
+      expect(err.message).toBe('config missing at load')
+      expect(err.code).toBe('E_LOAD')
+    }
+  })
+
   it('a worker that exits mid-task rejects its task with worker_exited', async () => {
     const p = pool(ScopeCache.create({ maxStoreBytes: 1 << 20 }))
     const err = await rejection(p.run({ code: 7 }, { name: 'exitNow' }))

@@ -106,6 +106,16 @@ describe('pool lifecycle', () => {
     expect(p.stats().pool.reapedWorkers).toBe(6)
   })
 
+  it('a worker that dies while starting (after attaching, before any task) frees its slot', async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 2 }) // owner + 1 worker
+    const dying = createCachePool({ cache, filename: new URL('./fixtures/pool-exit-at-load.mjs', import.meta.url), minThreads: 1, maxThreads: 1 })
+    dying.on('error', () => undefined) // piscina reports the crash outside any task
+    await once(dying, 'workerReaped')
+    await dying.close() // also stops (and reaps) a replacement piscina may be starting
+    const p = pool(cache, 1)
+    expect(await p.run('alive')).toMatchObject({ task: 'alive' })
+  })
+
   it('a worker retired by idleTimeout is reaped; the next task gets a fresh, attached worker', async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 2 }) // owner + 1 worker
     const p = createCachePool({ cache, filename: TASKS, minThreads: 0, maxThreads: 1, idleTimeout: 20 })

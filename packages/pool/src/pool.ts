@@ -2,9 +2,9 @@
  * `createCachePool`: a piscina pool whose every worker is attached to one store.
  *
  * The store's handle rides in piscina's `workerData`, so it is sent once per worker, at start,
- * never per task. Piscina loads this package's runner in every worker; the runner attaches,
- * announces its control port and thread id (`Hello`), and calls the task module's export for
- * each task. The owner `watch`es every worker's `Worker` object (from `piscina.threads`) so a
+ * never per task. Piscina loads this package's runner in every worker; the runner announces its
+ * thread id, attaches, hands over its control port (`Hello`), and calls the task module's export
+ * for each task. The owner `watch`es every worker's `Worker` object (from `piscina.threads`) so a
  * worker that exits — killed, crashed, aborted, or closed — has its thread slot marked dead and
  * any lock it held taken over by the next thread that needs it; piscina starts the replacement.
  *
@@ -21,7 +21,7 @@ import type { ScopeCache } from '@scopecache/core'
 import { serve } from './control-channel.js'
 import { decodeError, PoolError } from './errors.js'
 import { ownerControlApi, type CacheSource } from './owner-control.js'
-import { BOOT_KEY, type Boot, type ControlApi, type Hello, type PoolStats, type TaskEnvelope, type TaskFailure } from './protocol.js'
+import { BOOT_KEY, type Announce, type Boot, type ControlApi, type Hello, type PoolStats, type TaskEnvelope, type TaskFailure } from './protocol.js'
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>
 type RunOptions = NonNullable<Parameters<Piscina['run']>[1]>
@@ -98,7 +98,8 @@ export class CachePool extends EventEmitter {
   }
 
   private readonly onMessage = (m: unknown): void => {
-    if (isHello(m)) this.onHello(m)
+    if (isAnnounce(m)) this.watchAll()
+    else if (isHello(m)) this.onHello(m)
   }
   private readonly onWorkerCreate = (): void => void this.watchAll()
   private readonly onError = (err: unknown): void => void this.emit('error', err)
@@ -195,8 +196,8 @@ export class CachePool extends EventEmitter {
 
   /**
    * Watches every live worker not yet watched (threadId is valid only until 'exit'), and
-   * returns them by thread id. Called on every worker event and before closing, so a worker
-   * that attached is watched before it can exit unnoticed.
+   * returns them by thread id. Called when a worker announces itself (before it attaches), on
+   * every workerCreate, and before closing, so no worker that attached can exit unnoticed.
    */
   private watchAll(): Map<number, Worker> {
     const byId = new Map<number, Worker>()
@@ -234,6 +235,10 @@ function toPath(f: string | URL, what: string): string {
   if (typeof s === 'string' && s.startsWith('file:')) return fileURLToPath(s)
   if (typeof s === 'string' && isAbsolute(s)) return s
   throw new PoolError('invalid_input', `\`${what}\` must be an absolute path or a file: URL (got ${JSON.stringify(s)})`)
+}
+
+function isAnnounce(m: unknown): m is Announce {
+  return typeof m === 'object' && m !== null && (m as Announce).__scopecachePoolAnnounce === 1
 }
 
 function isHello(m: unknown): m is Hello {

@@ -17,6 +17,16 @@ export interface Boot {
 }
 export const BOOT_KEY = '__scopecachePool'
 
+/**
+ * Worker → owner, once, just before the worker attaches: lets the owner watch it first, so even a
+ * worker killed right after attaching is reaped (messages a worker posted reach the owner before
+ * its 'exit' event, while its threadId is still valid).
+ */
+export interface Announce {
+  __scopecachePoolAnnounce: 1
+  threadId: number
+}
+
 /** Worker → owner, once, right after the worker attached: its control port and thread id. */
 export interface Hello {
   __scopecachePoolHello: 1

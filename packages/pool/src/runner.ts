@@ -1,7 +1,7 @@
 /**
  * The module piscina loads in every worker of a cache pool. Loading it attaches the thread to
- * the store (worker-state.ts) and starts importing the default task module, so a worker is
- * attached before its first task. Each task names the module and export to call; a failure is
+ * the store (worker-state.ts) and imports the default task module, so a worker is attached and
+ * its module loaded before its first task. Each task names the module and export to call; a failure is
  * returned as a `TaskFailure` record instead of thrown, because piscina would structured-clone
  * a thrown error and lose its class and `code`.
  */
@@ -33,8 +33,10 @@ async function handlerOf(filename: string, name: string): Promise<Handler> {
 const first = poolWorkerStart()
 if (first === undefined) throw new Error('@scopecache/pool runner: not loaded by createCachePool()')
 let started: StartResult = first
-// Preload (and surface import errors on the first task, not as an unhandled rejection).
-if (started.ok) load(started.state.boot.filename).catch(() => undefined)
+// Load the task module now, before piscina calls this worker ready (piscina waits for this
+// module, top-level await included): its top level runs at worker start, as with plain piscina,
+// not on the first task. An import error is kept for the tasks to report, not thrown here.
+if (started.ok) await load(started.state.boot.filename).catch(() => undefined)
 
 export default async function runTask(envelope: TaskEnvelope): Promise<unknown> {
   try {

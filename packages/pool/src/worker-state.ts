@@ -1,15 +1,14 @@
 /**
  * Per-worker state, created once when a pool worker starts: the store attached from the handle
- * in `workerData` (sent once, never per task), and the control channel to the owner, whose
- * port is announced to the owner with this thread's id in one `Hello` message. Attaching first
- * and announcing right after keeps the window in which the owner cannot yet reap this thread's
- * slot down to one postMessage.
+ * in `workerData` (sent once, never per task), and the control channel to the owner. Before it
+ * attaches, the worker `Announce`s its thread id, so the owner watches it before it can hold
+ * anything in the store; after attaching, its `Hello` hands the owner the control port.
  */
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads'
 import { ScopeCache } from '@scopecache/core'
 import { connect, type ClientChannel } from './control-channel.js'
 import { PoolError } from './errors.js'
-import { BOOT_KEY, type Boot, type ControlApi, type Hello } from './protocol.js'
+import { BOOT_KEY, type Announce, type Boot, type ControlApi, type Hello } from './protocol.js'
 
 export interface WorkerState {
   boot: Boot
@@ -21,6 +20,7 @@ export interface WorkerState {
 export type StartResult = { ok: true; state: WorkerState } | { ok: false; boot: Boot; error: unknown }
 
 let started: StartResult | undefined
+let announced = false
 
 /**
  * How this pool worker started, or undefined when this thread is not one. A failed attach is
@@ -41,6 +41,12 @@ export function requireState(what: string): WorkerState {
 }
 
 function start(boot: Boot): StartResult {
+  const parent = parentPort as NonNullable<typeof parentPort>
+  if (!announced) {
+    const announce: Announce = { __scopecachePoolAnnounce: 1, threadId }
+    parent.postMessage(announce)
+    announced = true
+  }
   let cache: ScopeCache
   try {
     cache = ScopeCache.attach(boot.handle)
@@ -49,7 +55,7 @@ function start(boot: Boot): StartResult {
   }
   const { port1, port2 } = new MessageChannel()
   const hello: Hello = { __scopecachePoolHello: 1, threadId, port: port2 }
-  ;(parentPort as NonNullable<typeof parentPort>).postMessage(hello, [port2])
+  parent.postMessage(hello, [port2])
   return { ok: true, state: { boot, cache, control: connect<ControlApi>(port1) } }
 }
 
