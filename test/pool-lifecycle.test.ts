@@ -128,21 +128,23 @@ describe('pool lifecycle', () => {
     expect(p.stats().pool.reapedWorkers).toBe(1)
   })
 
-  it("atomics: 'disabled' lets a worker's timer run between tasks (the drain-worker setting)", async () => {
-    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
-    const p = createCachePool({
-      cache, filename: new URL('./fixtures/pool-timer.mjs', import.meta.url),
-      minThreads: 1, maxThreads: 1, idleTimeout: Infinity, atomics: 'disabled',
+  for (const atomics of ['disabled', 'async'] as const) {
+    it(`atomics: '${atomics}' lets a worker's timer run between tasks (the drain-worker setting)`, async () => {
+      const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+      const p = createCachePool({
+        cache, filename: new URL('./fixtures/pool-timer.mjs', import.meta.url),
+        minThreads: 1, maxThreads: 1, idleTimeout: Infinity, atomics,
+      })
+      open.push(p)
+      expect(await p.run(null)).toBe('pong')
+      // No task is running now; the counter still moves (bounded wait on the store, 10 s at most).
+      const ticks = () => (cache.get('timer', { id: 'ticks' })?.payload as number | undefined) ?? 0
+      const start = ticks()
+      const deadline = Date.now() + 10_000
+      while (ticks() < start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      expect(ticks()).toBeGreaterThanOrEqual(start + 3)
     })
-    open.push(p)
-    expect(await p.run(null)).toBe('pong')
-    // No task is running now; the counter still moves (bounded wait on the store, 10 s at most).
-    const ticks = () => (cache.get('timer', { id: 'ticks' })?.payload as number | undefined) ?? 0
-    const start = ticks()
-    const deadline = Date.now() + 10_000
-    while (ticks() < start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    expect(ticks()).toBeGreaterThanOrEqual(start + 3)
-  })
+  }
 
   it('a process that used a pool (tasks, control calls, close) exits on its own', async () => {
     const script = fileURLToPath(new URL('./fixtures/pool-exit.mjs', import.meta.url))
