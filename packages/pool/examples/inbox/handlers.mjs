@@ -1,0 +1,49 @@
+// Request handlers of the inbox example. They run in the workers of a cache pool: every worker
+// reads and writes the one store the main thread created, directly in shared memory.
+//
+//   thread:<id>   the messages of a conversation, oldest first (tail = the latest N)
+//   inbox:<user>  one entry per message addressed to <user> (tail = the inbox view)
+//   events        the write buffer: one event per write, drained in batches by drain.mjs
+import { threadId } from 'node:worker_threads'
+import { ownerControl, workerCache } from '@scopecache/pool/worker'
+
+const cache = workerCache() // attached once, when this worker started
+
+const SCOPE_KEY = /^[A-Za-z0-9_-]{1,64}$/
+
+/** One request, already parsed by the main thread: { method, route, params, query, body }. */
+export default async function handle(req) {
+  try {
+    return { handledBy: threadId, ...(await route(req)) }
+  } catch (err) {
+    // A store error carries a stable `code` and an HTTP status (scope_full -> 507 ...).
+    if (typeof err?.status === 'number') return { handledBy: threadId, status: err.status, body: { error: err.code, message: err.message } }
+    throw err
+  }
+}
+
+async function route({ method, route, params, query, body }) {
+  if (method === 'POST' && route === 'message') return postChatMessage(params.thread, body)
+  if (method === 'GET' && route === 'thread') return view(`thread:${params.thread}`, query)
+  if (method === 'GET' && route === 'inbox') return view(`inbox:${params.user}`, query)
+  if (method === 'GET' && route === 'stats') return { status: 200, body: await ownerControl().stats() }
+  return { status: 404, body: { error: 'not_found' } }
+}
+
+function postChatMessage(thread, body) {
+  const { from, to, text } = body ?? {}
+  if (!SCOPE_KEY.test(thread ?? '') || !SCOPE_KEY.test(from ?? '') || !SCOPE_KEY.test(to ?? '') || typeof text !== 'string' || text.length > 2000) {
+    return { status: 400, body: { error: 'invalid_input', message: 'need thread, from, to (1-64 of A-Z a-z 0-9 _ -) and text (<= 2000 chars)' } }
+  }
+  const msg = cache.append(`thread:${thread}`, { from, to, text, by: threadId })
+  cache.append(`inbox:${to}`, { thread, seq: msg.seq, from, preview: text.slice(0, 40), by: threadId })
+  // The write buffer: cheap to append here, shipped in batches by the drain worker.
+  cache.append('events', { type: 'message', thread, seq: msg.seq, from, to, ts: msg.ts })
+  return { status: 201, body: { thread, seq: msg.seq } }
+}
+
+function view(scope, query) {
+  const limit = Math.min(Math.max(Number.parseInt(query.limit ?? '20', 10) || 20, 1), 100)
+  const { items, truncated } = cache.tail(scope, { limit })
+  return { status: 200, body: { scope, items: items.map(({ seq, payload }) => ({ seq, ...payload })), older: truncated } }
+}
