@@ -1,1 +1,269 @@
-export {}
+/**
+ * `startServer`: the multi-threaded ScopeCache HTTP server. The main thread owns the store and
+ * supervises; N listener threads each attach to it and run their own node:http server on one port
+ * (SO_REUSEPORT, Node ≥ 22.12), so every thread answers reads straight from shared memory and no
+ * request crosses a thread boundary. Where Node lacks reusePort (Node 20) it serves from ONE
+ * listener thread rather than use the deprecated fd-sharing trick (`process.binding('tcp_wrap')`),
+ * and says so in the log. A Unix socket is always one listener thread (no SO_REUSEPORT for
+ * AF_UNIX). A listener thread that dies is reaped (`cache.watch`) and restarted, rate-limited.
+ */
+import { Worker } from 'node:worker_threads'
+import { ScopeCache } from '@scopecache/core'
+import { runInitCommand, type InitOutcome } from './init-command.js'
+import { clearStaleSocket, formatAddress, isLoopbackHost, ListenError, removeSocketFile, reusePortSupported } from './listen.js'
+import { createMetricsBufferIfAvailable, createRequestListener } from './server-handler.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
+import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
+import type { ListenerData, ListenTarget, ToListener, ToSupervisor } from './server-protocol.js'
+
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
+export { isLoopbackHost, reusePortSupported } from './listen.js'
+export { LOG_LEVELS, isLogLevel, createLogger, type Logger, type LogLevel } from './server-log.js'
+export type { InitOutcome } from './init-command.js'
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. Default 8080. Ignored with `socket`. */
+  port?: number
+  /** Default 127.0.0.1. A non-loopback host needs `allowRemote: true`. */
+  host?: string
+  allowRemote?: boolean
+  /** Listen on this Unix socket (mode 0660) instead of TCP. */
+  socket?: string
+  /** Listener threads wanted. Default 1. */
+  threads?: number
+  /** Store options (see @scopecache/core). */
+  scopeMaxItems?: number
+  maxStoreBytes?: number
+  maxItemBytes?: number
+  /** Executable run against a private socket before the public listener opens. */
+  initCommand?: string
+  /** Kill the init command after this long; 0 = no limit. Default 60 000. */
+  initTimeoutMs?: number
+  /** Per-listener-thread HTTP limits; unset fields keep DEFAULT_HTTP_LIMITS. */
+  limits?: Partial<HttpLimits>
+  /** Time in-flight requests get at shutdown before their connections are cut. Default 5 000. */
+  shutdownGraceMs?: number
+  logLevel?: LogLevel
+  /** Main-thread logger; default a pino logger at `logLevel` on stdout. Threads log with their own. */
+  logger?: Logger
+  /** Aborting it during boot (a signal) kills the init command and makes startServer reject. */
+  signal?: AbortSignal
+  /** Called when no listener thread is left and none can be restarted. */
+  onFatal?: (err: Error) => void
+  /** The listener-thread module; default ./server-worker.js next to this file (bundlers: see the cli). */
+  workerUrl?: URL
+}
+
+export interface RunningServer {
+  /** Where it listens: `http://127.0.0.1:8080` or `unix:/path`. */
+  readonly address: string
+  readonly port: number | undefined
+  /** Listener threads serving now. */
+  readonly threads: number
+  readonly init: InitOutcome | undefined
+  readonly cache: ScopeCache
+  /** Graceful stop: stop accepting, drain within the grace period, end the threads, remove the socket file. */
+  close(): Promise<void>
+  /** @internal for tests: the live listener threads. */
+  readonly workers: readonly Worker[]
+}
+
+export class ServerStartError extends Error {
+  override readonly name = 'ServerStartError'
+  constructor(readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+const RESTART_WINDOW_MS = 60_000
+const RESTARTS_PER_WINDOW = 5
+const RESTART_DELAY_MS = 200
+
+interface Slot {
+  index: number
+  worker: Worker | undefined
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logLevel = options.logLevel ?? 'info'
+  if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
+  const log = options.logger ?? createLogger(logLevel)
+  const host = options.host ?? '127.0.0.1'
+  const wanted = options.threads ?? 1
+  if (!Number.isInteger(wanted) || wanted < 1) throw new ServerStartError('invalid_option', `threads must be an integer ≥ 1, got ${wanted}`)
+  if (options.socket === undefined && !isLoopbackHost(host) && options.allowRemote !== true) {
+    throw new ServerStartError('remote_refused', `refusing to listen on non-loopback host ${host} without allowRemote`)
+  }
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits }
+  const graceMs = options.shutdownGraceMs ?? 5_000
+  const workerUrl = options.workerUrl ?? new URL('./server-worker.js', import.meta.url)
+
+  const cache = ScopeCache.create({
+    scopeMaxItems: options.scopeMaxItems,
+    maxStoreBytes: options.maxStoreBytes,
+    maxItemBytes: options.maxItemBytes,
+  })
+  const metricsBuffer = createMetricsBufferIfAvailable()
+
+  let init: InitOutcome | undefined
+  if (options.initCommand !== undefined && options.initCommand !== '') {
+    init = await runInitCommand({
+      command: options.initCommand,
+      timeoutMs: options.initTimeoutMs ?? 60_000,
+      listener: createRequestListener(cache, { threadIndex: 0, metricsBuffer, logger: log }),
+      limits,
+      log,
+      signal: options.signal,
+    })
+  }
+  if (options.signal?.aborted) {
+    cache.close()
+    throw new ServerStartError('aborted', 'startup aborted')
+  }
+
+  const reuse = options.socket === undefined && wanted > 1 && reusePortSupported()
+  if (options.socket === undefined && wanted > 1 && !reuse) {
+    log.warn({ node: process.versions.node, wanted }, `listen({ reusePort }) needs Node ≥ 22.12 on Linux/BSD: serving from 1 thread, not ${wanted}`)
+  } else if (options.socket !== undefined && wanted > 1) {
+    log.warn({ wanted }, `a Unix socket is served by 1 thread, not ${wanted}`)
+  }
+
+  let shuttingDown = false
+  const restarts: number[] = []
+  const slots: Slot[] = []
+
+  const spawnListener = (index: number, target: ListenTarget): Promise<{ worker: Worker; port: number | undefined }> =>
+    new Promise((resolve, reject) => {
+      const data: ListenerData = { index, handle: cache.handle, metricsBuffer, target, limits, logLevel }
+      const worker = new Worker(workerUrl, { workerData: data })
+      cache.watch(worker)
+      let listening = false
+      worker.on('message', (m: ToSupervisor) => {
+        if (m.type === 'listening') {
+          listening = true
+          resolve({ worker, port: m.port })
+        } else if (m.type === 'listen-failed') {
+          void worker.terminate()
+          reject(new ListenError(m.code, m.message))
+        }
+      })
+      worker.on('error', (err) => log.error({ thread: index, err }, 'listener thread crashed'))
+      worker.once('exit', (code) => {
+        if (!listening) {
+          reject(new ListenError('thread_exit', `listener thread ${index} exited with code ${code} before listening`))
+          return
+        }
+        const slot = slots.find((s) => s.worker === worker)
+        if (slot === undefined || shuttingDown) return
+        slot.worker = undefined
+        log.error({ thread: index, exitCode: code }, 'listener thread died')
+        scheduleRestart(slot)
+      })
+    })
+
+  // Set once the first listener is bound: what a restarted thread listens on (the real port).
+  let target: ListenTarget
+  const scheduleRestart = (slot: Slot) => {
+    const now = Date.now()
+    while (restarts.length > 0 && now - restarts[0]! > RESTART_WINDOW_MS) restarts.shift()
+    if (restarts.length >= RESTARTS_PER_WINDOW) {
+      log.error({ thread: slot.index }, `not restarting: ${RESTARTS_PER_WINDOW} restarts within ${RESTART_WINDOW_MS / 1000} s`)
+      checkAlive()
+      return
+    }
+    restarts.push(now)
+    setTimeout(() => {
+      if (shuttingDown) return
+      spawnListener(slot.index, target).then(
+        ({ worker }) => {
+          if (shuttingDown) void worker.terminate()
+          else {
+            slot.worker = worker
+            log.info({ thread: slot.index }, 'listener thread restarted')
+          }
+        },
+        (err: Error) => {
+          log.error({ thread: slot.index, err: err.message }, 'listener thread restart failed')
+          scheduleRestart(slot)
+        },
+      )
+    }, RESTART_DELAY_MS)
+  }
+
+  const checkAlive = () => {
+    if (slots.every((s) => s.worker === undefined)) options.onFatal?.(new Error('no listener thread left and restarts exhausted'))
+  }
+
+  // First listener alone (it resolves port 0 for the others), then the rest on the same port.
+  let first: ListenTarget
+  if (options.socket !== undefined) {
+    await clearStaleSocket(options.socket).catch((err: ListenError) => {
+      cache.close()
+      throw new ServerStartError(err.code ?? 'listen_failed', err.message)
+    })
+    first = { kind: 'unix', path: options.socket, mode: 0o660 }
+  } else {
+    first = { kind: 'tcp', host, port: options.port ?? 8080, reusePort: reuse }
+  }
+  let port: number | undefined
+  try {
+    const l = await spawnListener(1, first)
+    port = l.port
+    slots.push({ index: 1, worker: l.worker })
+  } catch (err) {
+    cache.close()
+    const e = err as ListenError
+    throw new ServerStartError(e.code ?? 'listen_failed', `cannot listen on ${describeTarget(first)}: ${e.message}`)
+  }
+  target = first.kind === 'tcp' ? { ...first, port: port! } : first
+  if (reuse) {
+    const others = await Promise.allSettled(Array.from({ length: wanted - 1 }, (_, i) => spawnListener(i + 2, target)))
+    others.forEach((r, i) => {
+      if (r.status === 'fulfilled') slots.push({ index: i + 2, worker: r.value.worker })
+      else log.warn({ thread: i + 2, err: (r.reason as Error).message }, 'extra listener thread could not listen; serving without it')
+    })
+  }
+  const address = target.kind === 'unix' ? formatAddress(target) : formatAddress({ kind: 'tcp', host, port: port! })
+  log.info({ address, threads: slots.length, node: process.versions.node }, 'listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    address,
+    port,
+    get threads() {
+      return slots.filter((s) => s.worker !== undefined).length
+    },
+    init,
+    cache,
+    get workers() {
+      return slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]))
+    },
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true
+        const live = slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]))
+        await Promise.all(live.map((w) => stopListener(w, graceMs)))
+        if (target.kind === 'unix') removeSocketFile(target.path)
+        cache.close()
+        log.info({}, 'stopped')
+      })()
+      return closing
+    },
+  }
+}
+
+function describeTarget(t: ListenTarget): string {
+  return t.kind === 'unix' ? t.path : `${t.host}:${t.port}`
+}
+
+/** Asks a listener to drain; terminates it if it has not exited within grace + 2 s. */
+function stopListener(w: Worker, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => void w.terminate(), graceMs + 2_000)
+    w.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    w.postMessage({ type: 'shutdown', graceMs } satisfies ToListener)
+  })
+}
