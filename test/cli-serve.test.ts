@@ -252,12 +252,18 @@ describe('scopecache serve environment', () => {
       SCOPECACHE_THREADS: '1',
       SCOPECACHE_LOG_LEVEL: 'loud', // invalid, but the flag wins so it is never read
       SCOPECACHE_SCOPE_MAX_ITEMS: '2',
+      SCOPECACHE_MAX_STORE_MB: '3',
+      SCOPECACHE_MAX_ITEM_MB: '0.5',
     })
     const { address, threads } = await cli.listening()
     expect(address).toBe(`http://127.0.0.1:${port}`)
     expect(threads).toBe(1)
     for (const id of ['a', 'b']) expect((await request({ base: address }, 'POST', '/append', { scope: 'cap', id, payload: 1 })).status).toBe(200)
-    expect((await request({ base: address }, 'POST', '/append', { scope: 'cap', id: 'c', payload: 1 })).status).not.toBe(200)
+    expect((await request({ base: address }, 'POST', '/append', { scope: 'cap', id: 'c', payload: 1 })).status).toBe(507)
+    const help = (await request({ base: address }, 'GET', '/help')).body
+    expect(help).toContain('scope_max_items: 2\n')
+    expect(help).toContain(`max_store_bytes: ${3 * 1024 * 1024}\n`)
+    expect(help).toContain(`max_item_bytes: ${512 * 1024}\n`)
     expect((await cli.stop()).code).toBe(0)
   })
 })

@@ -12,7 +12,7 @@ export interface ListenerData {
   /** 1-based; sent back in the `x-scopecache-thread` response header. */
   index: number
   handle: ScopeCacheHandle
-  metricsBuffer: SharedArrayBuffer | undefined
+  metricsBuffer: SharedArrayBuffer
   target: ListenTarget
   limits: HttpLimits
   logLevel: LogLevel

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import { ScopeCache } from '@scopecache/core'
 import { runInitCommand, type InitOutcome } from './init-command.js'
 import { clearStaleSocket, formatAddress, isLoopbackHost, ListenError, removeSocketFile, reusePortSupported } from './listen.js'
-import { createMetricsBufferIfAvailable, createRequestListener } from './server-handler.js'
+import { createMetricsBuffer, createRequestListener } from './server-handler.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
 import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
 import type { ListenerData, ListenTarget, ToListener, ToSupervisor } from './server-protocol.js'
@@ -103,7 +103,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxStoreBytes: options.maxStoreBytes,
     maxItemBytes: options.maxItemBytes,
   })
-  const metricsBuffer = createMetricsBufferIfAvailable()
+  const metricsBuffer = createMetricsBuffer()
 
   let init: InitOutcome | undefined
   if (options.initCommand !== undefined && options.initCommand !== '') {
