@@ -3,7 +3,6 @@
  * over defaults. One table drives parsing, the environment and --help, so they cannot drift apart.
  * Every bad value is a UsageError (exit code 2) naming the flag or variable and what it accepts.
  */
-import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { isLogLevel, isLoopbackHost, LOG_LEVELS, type ServerOptions } from '@scopecache/http/server'
 
@@ -26,9 +25,9 @@ interface Setting {
 export const SETTINGS: readonly Setting[] = [
   { flag: 'port', env: ['SCOPECACHE_PORT'], kind: 'port', arg: 'N', help: 'TCP port (0 = any free port)', dflt: '8080' },
   { flag: 'host', env: ['SCOPECACHE_HOST'], kind: 'string', arg: 'ADDR', help: 'address to bind; non-loopback needs --allow-remote', dflt: '127.0.0.1' },
-  { flag: 'allow-remote', env: ['SCOPECACHE_ALLOW_REMOTE'], kind: 'bool', arg: '', help: 'allow a non-loopback --host (there is no authentication: anyone who reaches the port reads and writes everything)' },
+  { flag: 'allow-remote', env: ['SCOPECACHE_ALLOW_REMOTE'], kind: 'bool', arg: '', help: 'allow a non-loopback --host (no authentication: see Security)' },
   { flag: 'socket', env: ['SCOPECACHE_SOCKET', 'SCOPECACHE_SOCKET_PATH'], kind: 'string', arg: 'PATH', help: 'listen on this Unix socket (mode 0660) instead of TCP; 1 thread' },
-  { flag: 'threads', env: ['SCOPECACHE_THREADS'], kind: 'int', arg: 'N', help: 'listener threads (more than 1 needs Node >= 22.12)', dflt: 'available cores' },
+  { flag: 'threads', env: ['SCOPECACHE_THREADS'], kind: 'int', arg: 'N', help: 'listener threads (more than 1 needs Node >= 22.12)', dflt: 'cores, or 1 without reusePort' },
   { flag: 'scope-max-items', env: ['SCOPECACHE_SCOPE_MAX_ITEMS'], kind: 'int', arg: 'N', help: 'items per scope', dflt: '100000' },
   { flag: 'max-store-mb', env: ['SCOPECACHE_MAX_STORE_MB'], kind: 'mb', arg: 'MB', help: 'store byte budget in MiB', dflt: '100' },
   { flag: 'max-item-mb', env: ['SCOPECACHE_MAX_ITEM_MB'], kind: 'mb', arg: 'MB', help: 'bytes per item in MiB', dflt: '1' },
@@ -126,7 +125,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeCom
       host,
       allowRemote: pick<boolean>('allow-remote') ?? false,
       socket: pick<string>('socket'),
-      threads: pick<number>('threads') ?? availableParallelism(),
+      threads: pick<number>('threads') ?? 'auto',
       scopeMaxItems: pick<number>('scope-max-items'),
       maxStoreBytes: pick<number>('max-store-mb'),
       maxItemBytes: pick<number>('max-item-mb'),

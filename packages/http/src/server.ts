@@ -7,6 +7,7 @@
  * and says so in the log. A Unix socket is always one listener thread (no SO_REUSEPORT for
  * AF_UNIX). A listener thread that dies is reaped (`cache.watch`) and restarted, rate-limited.
  */
+import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ScopeCache } from '@scopecache/core'
 import { runInitCommand, type InitOutcome } from './init-command.js'
@@ -29,8 +30,8 @@ export interface ServerOptions {
   allowRemote?: boolean
   /** Listen on this Unix socket (mode 0660) instead of TCP. */
   socket?: string
-  /** Listener threads wanted. Default 1. */
-  threads?: number
+  /** Listener threads wanted; 'auto' = one per core where reusePort works, else 1. Default 1. */
+  threads?: number | 'auto'
   /** Store options (see @scopecache/core). */
   scopeMaxItems?: number
   maxStoreBytes?: number
@@ -89,7 +90,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
   const log = options.logger ?? createLogger(logLevel)
   const host = options.host ?? '127.0.0.1'
-  const wanted = options.threads ?? 1
+  const wanted: number =
+    options.threads !== 'auto' ? (options.threads ?? 1) : options.socket === undefined && reusePortSupported() ? availableParallelism() : 1
   if (!Number.isInteger(wanted) || wanted < 1) throw new ServerStartError('invalid_option', `threads must be an integer ≥ 1, got ${wanted}`)
   if (options.socket === undefined && !isLoopbackHost(host) && options.allowRemote !== true) {
     throw new ServerStartError('remote_refused', `refusing to listen on non-loopback host ${host} without allowRemote`)
@@ -224,7 +226,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })
   }
   const address = target.kind === 'unix' ? formatAddress(target) : formatAddress({ kind: 'tcp', host, port: port! })
-  log.info({ address, threads: slots.length, node: process.versions.node }, 'listening')
+  log.info({ address, threads: slots.length, reusePort: reuse, node: process.versions.node }, 'listening')
 
   let closing: Promise<void> | undefined
   return {
