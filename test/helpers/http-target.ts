@@ -10,6 +10,7 @@ import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { ScopeCache, type ScopeCacheOptions } from '../../packages/core/dist/index.js'
 import { clientErrorHandler, createHandler, type HandlerOptions } from '../../packages/http/src/index.js'
+import { startCliTarget } from '../fixtures/cli-target.js'
 
 export interface TargetResponse {
   status: number
@@ -32,14 +33,17 @@ export interface Target {
 }
 
 export interface TargetOptions {
-  via?: 'handler'
+  /** 'cli' / 'cli-socket': the built `scopecache serve` over TCP / a Unix socket (test/fixtures/cli-target.ts). */
+  via?: 'handler' | 'cli' | 'cli-socket'
   /** Options of the store the target creates. */
   cache?: ScopeCacheOptions
   handler?: HandlerOptions
 }
 
 export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
-  const via = opts.via ?? 'handler'
+  // SCOPECACHE_TEST_TARGET=cli|cli-socket runs the same suites against the built `scopecache serve`.
+  const via = opts.via ?? (process.env['SCOPECACHE_TEST_TARGET'] as TargetOptions['via']) ?? 'handler'
+  if (via === 'cli' || via === 'cli-socket') return startCliTarget(via, opts, clientFor)
   if (via !== 'handler') throw new Error(`unknown target ${String(via)}`)
   const cache = ScopeCache.create(opts.cache)
   const server = http.createServer(createHandler(cache, opts.handler))
