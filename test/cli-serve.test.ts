@@ -216,6 +216,7 @@ describe('scopecache usage errors (exit 2)', () => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [['serve', '--port', '70000'], {}, /--port: "70000" is not a port number/],
     [['serve', '--threads', '0'], {}, /--threads: "0" is not a positive integer/],
+    [['serve', '--threads', '500'], {}, /--threads: at most 128/],
     [['serve', '--log-level', 'loud'], {}, /--log-level: "loud" is not one of fatal, error/],
     [['serve', '--max-store-mb', '0'], {}, /--max-store-mb: "0" is not a positive number of MiB/],
     [['serve', '--frobnicate'], {}, /Unknown option '--frobnicate'/],

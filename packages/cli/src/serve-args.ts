@@ -40,6 +40,8 @@ export const SETTINGS: readonly Setting[] = [
 const INT_RE = /^\d+$/
 const DECIMAL_RE = /^\d+(\.\d+)?$/
 const MIB = 1024 * 1024
+/** Listener threads; the store has 256 thread slots and the main thread takes one. */
+const MAX_THREADS = 128
 
 type Value = string | number | boolean
 
@@ -114,6 +116,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeCom
   if (pick('socket') === undefined && !isLoopbackHost(host) && pick('allow-remote') !== true) {
     throw new UsageError(`--host ${host} is not a loopback address; add --allow-remote to accept clients from other machines (there is no authentication)`)
   }
+  if ((pick<number>('threads') ?? 1) > MAX_THREADS) throw new UsageError(`--threads: at most ${MAX_THREADS}`)
   const itemBytes = pick<number>('max-item-mb') ?? MIB
   const storeBytes = pick<number>('max-store-mb') ?? 100 * MIB
   if (itemBytes > storeBytes) throw new UsageError('--max-item-mb must not exceed --max-store-mb')

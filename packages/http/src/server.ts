@@ -91,7 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.logger ?? createLogger(logLevel)
   const host = options.host ?? '127.0.0.1'
   const wanted: number =
-    options.threads !== 'auto' ? (options.threads ?? 1) : options.socket === undefined && reusePortSupported() ? availableParallelism() : 1
+    options.threads !== 'auto' ? (options.threads ?? 1) : options.socket === undefined && reusePortSupported() ? Math.min(availableParallelism(), 128) : 1
   if (!Number.isInteger(wanted) || wanted < 1) throw new ServerStartError('invalid_option', `threads must be an integer ≥ 1, got ${wanted}`)
   if (options.socket === undefined && !isLoopbackHost(host) && options.allowRemote !== true) {
     throw new ServerStartError('remote_refused', `refusing to listen on non-loopback host ${host} without allowRemote`)
