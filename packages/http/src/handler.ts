@@ -158,13 +158,27 @@ const HEADERS_TOO_LARGE = rawAnswer('431 Request Header Fields Too Large', 'the 
 
 /**
  * A `clientError` listener for the server: a request Node's parser refuses (bad request line or
- * headers, a body longer than its Content-Length read as the next request, a timeout) gets a
- * JSON error instead of Node's bare one; a connection the client already closed is left alone.
+ * headers, a timeout) gets a JSON error instead of Node's bare one; a connection the client already
+ * closed is left alone. When the garbage follows a request that is still being answered (a body
+ * longer than its Content-Length), that request keeps its own answer and the connection closes
+ * after it: a raw 400 there would hide the outcome of a write that did happen. A request whose
+ * body can no longer arrive is dropped unanswered.
  * `server.on('clientError', clientErrorHandler)`.
  */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || err.code === 'HPE_CLOSED_CONNECTION' || !socket.writable) {
     socket.destroy()
+    return
+  }
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (inFlight && !inFlight.writableEnded) {
+    if (!inFlight.req.complete) {
+      // its body can no longer arrive (the client half-closed mid-body): no answer, nothing written
+      socket.destroy()
+      return
+    }
+    inFlight.shouldKeepAlive = false
+    inFlight.once('close', () => socket.destroy())
     return
   }
   socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT : err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : BAD_REQUEST)
