@@ -212,6 +212,31 @@ describe('scopecache serve shutdown', () => {
   })
 })
 
+describe('scopecache serve signals', () => {
+  it('SIGINT stops it like SIGTERM (exit 0)', async () => {
+    const cli = runCli(['serve', '--port', '0', '--threads', '1'])
+    await cli.listening()
+    expect(await cli.stop('SIGINT')).toEqual({ code: 0, signal: null })
+  })
+
+  it('a second signal while draining exits at once with code 1', async () => {
+    const cli = runCli(['serve', '--port', '0', '--threads', '1'])
+    const { address } = await cli.listening()
+    const sock = net.connect(Number(new URL(address).port), '127.0.0.1')
+    sock.on('error', () => {})
+    await new Promise((r) => sock.once('connect', r))
+    sock.write('POST /append HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{') // never finished: keeps the drain busy
+    await new Promise((r) => setTimeout(r, 100))
+    cli.proc.kill('SIGTERM')
+    await cli.waitFor(/"shutting down"/)
+    const t0 = Date.now()
+    cli.proc.kill('SIGTERM')
+    expect((await cli.exited).code).toBe(1)
+    expect(Date.now() - t0).toBeLessThan(2_000)
+    sock.destroy()
+  })
+})
+
 describe('scopecache usage errors (exit 2)', () => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [['serve', '--port', '70000'], {}, /--port: "70000" is not a port number/],

@@ -47,6 +47,22 @@ describe('listener threads', () => {
     expect(r.status).toBe(200)
     expect(JSON.parse(r.body)).toEqual({ a: 1 })
   })
+
+  it('stops restarting after 5 restarts within a minute and reports the server dead', async () => {
+    let fatal: Error | undefined
+    const s = await start({ onFatal: (err) => (fatal = err) })
+    for (let round = 0; round <= 5; round++) {
+      const w = s.workers[0]!
+      await w.terminate()
+      if (round === 5) break
+      const end = Date.now() + 5_000
+      while (!(s.workers.length === 1 && s.workers[0] !== w) && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      expect(s.workers[0]).not.toBe(w)
+    }
+    await new Promise((r) => setTimeout(r, 400))
+    expect(s.threads).toBe(0)
+    expect(fatal?.message).toMatch(/no listener thread left/)
+  })
 })
 
 describe('HTTP hardening', () => {
