@@ -8,14 +8,15 @@
  * AF_UNIX). A listener thread that dies is reaped (`cache.watch`) and restarted, rate-limited.
  */
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { ScopeCache } from '@scopecache/core'
 import { runInitCommand, type InitOutcome } from './init-command.js'
 import { clearStaleSocket, formatAddress, isLoopbackHost, ListenError, removeSocketFile, reusePortSupported } from './listen.js'
 import { createMetricsBuffer, createRequestListener } from './server-handler.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
 import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
-import type { ListenerData, ListenTarget, ToListener, ToSupervisor } from './server-protocol.js'
+import type { ListenTarget } from './server-protocol.js'
+import { ListenerSupervisor } from './server-supervisor.js'
 
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
 export { isLoopbackHost, reusePortSupported } from './listen.js'
@@ -76,15 +77,6 @@ export class ServerStartError extends Error {
   }
 }
 
-const RESTART_WINDOW_MS = 60_000
-const RESTARTS_PER_WINDOW = 5
-const RESTART_DELAY_MS = 200
-
-interface Slot {
-  index: number
-  worker: Worker | undefined
-}
-
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logLevel = options.logLevel ?? 'info'
   if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
@@ -99,6 +91,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits }
   const graceMs = options.shutdownGraceMs ?? 5_000
   const workerUrl = options.workerUrl ?? new URL('./server-worker.js', import.meta.url)
+
+  // Before the init command runs: a socket path that cannot be used fails the boot at once.
+  if (options.socket !== undefined) {
+    await clearStaleSocket(options.socket).catch((err: ListenError) => {
+      throw new ServerStartError(err.code ?? 'listen_failed', err.message)
+    })
+  }
 
   const cache = ScopeCache.create({
     scopeMaxItems: options.scopeMaxItems,
@@ -130,121 +129,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log.warn({ wanted }, `a Unix socket is served by 1 thread, not ${wanted}`)
   }
 
-  let shuttingDown = false
-  const restarts: number[] = []
-  const slots: Slot[] = []
-
-  const spawnListener = (index: number, target: ListenTarget): Promise<{ worker: Worker; port: number | undefined }> =>
-    new Promise((resolve, reject) => {
-      const data: ListenerData = { index, handle: cache.handle, metricsBuffer, target, limits, logLevel }
-      const worker = new Worker(workerUrl, { workerData: data })
-      cache.watch(worker)
-      let listening = false
-      worker.on('message', (m: ToSupervisor) => {
-        if (m.type === 'listening') {
-          listening = true
-          resolve({ worker, port: m.port })
-        } else if (m.type === 'listen-failed') {
-          void worker.terminate()
-          reject(new ListenError(m.code, m.message))
-        }
-      })
-      worker.on('error', (err) => log.error({ thread: index, err }, 'listener thread crashed'))
-      worker.once('exit', (code) => {
-        if (!listening) {
-          reject(new ListenError('thread_exit', `listener thread ${index} exited with code ${code} before listening`))
-          return
-        }
-        const slot = slots.find((s) => s.worker === worker)
-        if (slot === undefined || shuttingDown) return
-        slot.worker = undefined
-        log.error({ thread: index, exitCode: code }, 'listener thread died')
-        scheduleRestart(slot)
-      })
-    })
-
-  // Set once the first listener is bound: what a restarted thread listens on (the real port).
+  const listeners = new ListenerSupervisor({ workerUrl, cache, metricsBuffer, limits, logLevel, log, onFatal: options.onFatal })
+  const first: ListenTarget =
+    options.socket !== undefined ? { kind: 'unix', path: options.socket, mode: 0o660 } : { kind: 'tcp', host, port: options.port ?? 8080, reusePort: reuse }
   let target: ListenTarget
-  const scheduleRestart = (slot: Slot) => {
-    const now = Date.now()
-    while (restarts.length > 0 && now - restarts[0]! > RESTART_WINDOW_MS) restarts.shift()
-    if (restarts.length >= RESTARTS_PER_WINDOW) {
-      log.error({ thread: slot.index }, `not restarting: ${RESTARTS_PER_WINDOW} restarts within ${RESTART_WINDOW_MS / 1000} s`)
-      checkAlive()
-      return
-    }
-    restarts.push(now)
-    setTimeout(() => {
-      if (shuttingDown) return
-      spawnListener(slot.index, target).then(
-        ({ worker }) => {
-          if (shuttingDown) void worker.terminate()
-          else {
-            slot.worker = worker
-            log.info({ thread: slot.index }, 'listener thread restarted')
-          }
-        },
-        (err: Error) => {
-          log.error({ thread: slot.index, err: err.message }, 'listener thread restart failed')
-          scheduleRestart(slot)
-        },
-      )
-    }, RESTART_DELAY_MS)
-  }
-
-  const checkAlive = () => {
-    if (slots.every((s) => s.worker === undefined)) options.onFatal?.(new Error('no listener thread left and restarts exhausted'))
-  }
-
-  // First listener alone (it resolves port 0 for the others), then the rest on the same port.
-  let first: ListenTarget
-  if (options.socket !== undefined) {
-    await clearStaleSocket(options.socket).catch((err: ListenError) => {
-      cache.close()
-      throw new ServerStartError(err.code ?? 'listen_failed', err.message)
-    })
-    first = { kind: 'unix', path: options.socket, mode: 0o660 }
-  } else {
-    first = { kind: 'tcp', host, port: options.port ?? 8080, reusePort: reuse }
-  }
-  let port: number | undefined
   try {
-    const l = await spawnListener(1, first)
-    port = l.port
-    slots.push({ index: 1, worker: l.worker })
+    target = await listeners.start(first, reuse ? wanted : 1)
   } catch (err) {
     cache.close()
-    const e = err as ListenError
-    throw new ServerStartError(e.code ?? 'listen_failed', `cannot listen on ${describeTarget(first)}: ${e.message}`)
+    const where = first.kind === 'unix' ? first.path : `${first.host}:${first.port}`
+    throw new ServerStartError((err as ListenError).code ?? 'listen_failed', `cannot listen on ${where}: ${(err as Error).message}`)
   }
-  target = first.kind === 'tcp' ? { ...first, port: port! } : first
-  if (reuse) {
-    const others = await Promise.allSettled(Array.from({ length: wanted - 1 }, (_, i) => spawnListener(i + 2, target)))
-    others.forEach((r, i) => {
-      if (r.status === 'fulfilled') slots.push({ index: i + 2, worker: r.value.worker })
-      else log.warn({ thread: i + 2, err: (r.reason as Error).message }, 'extra listener thread could not listen; serving without it')
-    })
-  }
-  const address = target.kind === 'unix' ? formatAddress(target) : formatAddress({ kind: 'tcp', host, port: port! })
-  log.info({ address, threads: slots.length, reusePort: reuse, node: process.versions.node }, 'listening')
+  const address = formatAddress(target.kind === 'unix' ? target : { kind: 'tcp', host, port: target.port })
+  log.info({ address, threads: listeners.threads, reusePort: reuse, node: process.versions.node }, 'listening')
 
   let closing: Promise<void> | undefined
   return {
     address,
-    port,
+    port: target.kind === 'tcp' ? target.port : undefined,
     get threads() {
-      return slots.filter((s) => s.worker !== undefined).length
+      return listeners.threads
     },
     init,
     cache,
     get workers() {
-      return slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]))
+      return listeners.workers
     },
     close() {
       closing ??= (async () => {
-        shuttingDown = true
-        const live = slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]))
-        await Promise.all(live.map((w) => stopListener(w, graceMs)))
+        await listeners.stop(graceMs)
         if (target.kind === 'unix') removeSocketFile(target.path)
         cache.close()
         log.info({}, 'stopped')
@@ -252,20 +165,4 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return closing
     },
   }
-}
-
-function describeTarget(t: ListenTarget): string {
-  return t.kind === 'unix' ? t.path : `${t.host}:${t.port}`
-}
-
-/** Asks a listener to drain; terminates it if it has not exited within grace + 2 s. */
-function stopListener(w: Worker, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => void w.terminate(), graceMs + 2_000)
-    w.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    w.postMessage({ type: 'shutdown', graceMs } satisfies ToListener)
-  })
 }
