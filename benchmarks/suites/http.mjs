@@ -4,6 +4,7 @@
 // it falls back to autocannon, in this process (noted, and it saturates sooner). Server and load
 // generator share the machine's cores, as in the Go figure this is compared with.
 import { spawn, spawnSync } from 'node:child_process'
+import http from 'node:http'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startServer } from '@scopecache/http/server'
@@ -88,7 +89,7 @@ const suite = {
     const figures = {}
     for (const threads of [...new Set([1, cores])]) {
       progress(`http: starting server with ${threads} thread(s)`)
-      const server = await startServer({ port: 0, threads, logLevel: 'warn' })
+      const server = await startServer({ port: 0, threads, logLevel: 'silent' })
       try {
         for (let i = 0; i < ITEMS; i++) server.cache.append(SCOPE, payloadFor(i), { id: `item:${String(i).padStart(6, '0')}` })
         const url = server.address
@@ -111,7 +112,29 @@ const suite = {
         await server.close()
       }
     }
-    if (rows.length === 2) {
+    // Same run, same load generator: bare node:http answering a constant ~100-byte body from the
+    // main thread, i.e. the HTTP stack alone; what the store + handler add is the gap to it.
+    {
+      const body = Buffer.from(JSON.stringify(payloadFor(42)))
+      const bare = http.createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+        res.end(body)
+      })
+      await new Promise((r) => bare.listen(0, '127.0.0.1', r))
+      try {
+        const url = `http://127.0.0.1:${bare.address().port}`
+        await load(url, 1, connections)
+        progress(`http: bare node:http baseline: ${seconds} s of load`)
+        const r = await load(url, seconds, connections)
+        rows.push(['bare node:http, constant body (baseline)', r.rps, r.p50, r.p99, r.errors, +(r.rps / GO_RPS).toFixed(2), loadavg()[0].toFixed(2)])
+        figures['http.rps.bare_node_http'] = r.rps
+        figures['http.ratio_vs_bare.1thread'] = +(figures['http.rps.1thread'] / r.rps).toFixed(3)
+      } finally {
+        bare.closeAllConnections()
+        await new Promise((r) => bare.close(r))
+      }
+    }
+    if (cores > 1) {
       figures['http.scaling'] = +(rows[1][1] / rows[0][1]).toFixed(2)
       notes.push(`scaling ${cores} threads ÷ 1 thread: ${figures['http.scaling']}×`)
     }
