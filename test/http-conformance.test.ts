@@ -252,6 +252,8 @@ describe('writes and their acknowledgements', () => {
       expect(f.bodyText).toMatch(/^\{"ok":true,"scopes":2,"items":3,"freed_mb":\d+\.\d{4}\}\n$/)
       const f2 = await local.request('POST', '/flush')
       expect(f2.bodyText).toBe('{"ok":true,"scopes":0,"items":0,"freed_mb":0.0000}\n')
+      // its body is ignored, whatever it holds
+      expect((await local.request('POST', '/flush', Buffer.from([0xff, 0x7b]))).status).toBe(200)
       expect(json(await p('/append', { scope: 'n1', payload: 1 })).item.seq).toBe(1)
       expect(json(await local.request('GET', '/stats')).last_write_ts).toBeGreaterThan(st.last_write_ts)
       checkInvariants(local.cache as ScopeCache)

@@ -80,8 +80,7 @@ export class HttpApi {
         this.cap(ep.body),
         (bytes) => {
           try {
-            const text = decodeBody(bytes)
-            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(text), t0)
+            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(decodeBody(bytes)), t0)
           } catch (e) {
             this.fail(res, e, ep.index, t0, true)
           }
