@@ -42,9 +42,11 @@ export async function runInitCommand(o: InitCommandOptions): Promise<InitOutcome
   const socketPath = join(dir, 'init.sock')
   const server = createHardenedServer(o.listener, o.limits, o.log)
   try {
-    await listenUnix(server, socketPath, PRIVATE_SOCKET_MODE)
     o.log.info({ command: o.command }, `init: running ${o.command}`)
-    const outcome = await runToEnd(o, socketPath, started)
+    const outcome = await listenUnix(server, socketPath, PRIVATE_SOCKET_MODE).then(
+      () => runToEnd(o, socketPath, started),
+      (err: Error): InitOutcome => ({ status: 'failed', ms: Date.now() - started, exitCode: null, signal: null, error: `cannot bind the private socket ${socketPath}: ${err.message}` }),
+    )
     if (outcome.status === 'completed') o.log.info({ command: o.command, ms: outcome.ms }, `init: ${o.command}: completed`)
     else o.log.error({ command: o.command, ...outcome }, `init: ${o.command}: ${describe(outcome)}`)
     return outcome
