@@ -33,12 +33,11 @@ port.on('message', async (m: ToListener) => {
 
 try {
   const t = data.target
-  if (t.kind === 'tcp') {
-    post({ type: 'listening', port: await listenTcp(server, t.host, t.port, t.reusePort) })
-  } else {
-    await listenUnix(server, t.path, t.mode)
-    post({ type: 'listening', port: undefined })
-  }
+  let bound: number | undefined
+  if (t.kind === 'tcp') bound = await listenTcp(server, t.host, t.port, t.reusePort)
+  else await listenUnix(server, t.path, t.mode)
+  server.on('error', (err) => log.error({ err }, 'server error')) // after listening: e.g. EMFILE at accept
+  post({ type: 'listening', port: bound })
 } catch (err) {
   const e = err instanceof ListenError ? err : new ListenError('unknown', String(err))
   cache.close()
