@@ -17,6 +17,8 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  splitting: true, // the command and the worker share one chunk of common code (store, handler, pino)
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'node20',
   define: { SCOPECACHE_VERSION: JSON.stringify(version) },
   banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
