@@ -2,9 +2,10 @@
 // dist/server-worker.mjs: esbuild does not follow `new Worker(new URL(...))` (evanw/esbuild#312), so the
 // worker is its own entry point, taken from @scopecache/http's built dist, and the CLI passes its URL
 // (resolved next to the bundle at runtime) to startServer.
-import { readFileSync } from 'node:fs'
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 
+rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true }) // no stale chunks
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
 
 await build({
@@ -26,6 +27,5 @@ await build({
 })
 // The shebang goes on the command only (a worker file does not need one).
 const bin = new URL('./dist/scopecache.mjs', import.meta.url)
-const { writeFileSync, chmodSync } = await import('node:fs')
 writeFileSync(bin, '#!/usr/bin/env node\n' + readFileSync(bin, 'utf8'))
 chmodSync(bin, 0o755)
