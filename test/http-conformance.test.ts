@@ -230,6 +230,8 @@ describe('writes and their acknowledgements', () => {
     await expectError(await post('/warm', { items: [{ scope: a, seq: 3, payload: 1 }] }), 400,
       `scope '${a}', item at index 0: scopecache: invalid input: the 'seq' field is managed by the cache and must not be provided to the '/warm' endpoint`)
     await expectError(await post('/warm', { items: [{ scope: a }] }), 400, /item at index 0: .*the 'payload' field is required/)
+    await expectError(await post('/warm', { items: [{ scope: a, payload: 1 }, { payload: 1 }] }), 400,
+      "scope '', item at index 1: scopecache: invalid input: the 'scope' field is required for the '/warm' endpoint")
     await expectError(await post('/warm', { items: [1] }), 400, 'the request body must contain valid JSON')
     await expectError(await post('/warm', { items: { scope: a } }), 400, 'the request body must contain valid JSON')
     expect(json(await get(`/head?scope=${a}`)).items.length).toBe(3) // failed warms left no trace

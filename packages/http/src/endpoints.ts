@@ -355,6 +355,7 @@ function bulkItems(b: JsonObject, path: string): { scope: string; id: string | n
   const items = getObjects(b, 'items') ?? []
   return items.map((it, i) => {
     const scope = getString(it, 'scope') ?? ''
+    if (scope === '') throw new HttpError('invalid_input', `scope '', item at index ${i}: ${INVALID}the 'scope' field is required for the '${path}' endpoint`)
     try {
       noManaged(it, path)
     } catch (e) {
