@@ -12,7 +12,7 @@ import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } 
 import { checkKey, keyProblem } from './keys.js'
 import type { Limits } from './limits.js'
 import { intParam, param, uintParam, type Query } from './query.js'
-import { approxResponseMb, itemJson, mb, metaJson, scopeRowJson } from './wire.js'
+import { approxResponseMb, itemJson, itemJsonQuoted, mb, metaJson, quote, scopeRowJson } from './wire.js'
 
 /** Read/write tallies an endpoint reports (the metrics implement it). */
 export interface Tally {
@@ -196,20 +196,19 @@ function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
 /** `{"ok":true,"hit":…,"count":…[,"offset":…],"truncated":…,"items":[…],"approx_response_mb":…}` */
 function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; ts: number; payload: string }[], truncated: boolean, offset: string | null): string {
   const cap = ctx.limits.responseBytes
-  let size = 0
-  const parts: string[] = new Array(items.length)
-  for (let k = 0; k < items.length; k++) {
-    const it = items[k]
-    parts[k] = itemJson(scope, it.id, it.seq, it.ts, it.payload)
-    size += parts[k].length + 1
-    if (size > cap) throw responseTooLarge(size, cap)
-  }
-  if (items.length > 0) ctx.tally.hit()
+  const n = items.length
+  if (n > 0) ctx.tally.hit()
   else ctx.tally.miss()
-  const head = '{"ok":true,"hit":' + (items.length > 0) + ',"count":' + items.length + (offset === null ? '' : ',"offset":' + offset) +
-    ',"truncated":' + truncated + ',"items":[' + parts.join(',') + ']'
-  if (over(head, cap)) throw responseTooLarge(Buffer.byteLength(head), cap)
-  return head + ',"approx_response_mb":' + approxResponseMb(head.length) + OK_NL
+  let body = '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + (offset === null ? '' : ',"offset":' + offset) + ',"truncated":' + truncated + ',"items":['
+  const q = quote(scope)
+  for (let k = 0; k < n; k++) {
+    const it = items[k]
+    body += (k === 0 ? '' : ',') + itemJsonQuoted(q, it.id, it.seq, it.ts, it.payload)
+    if (body.length > cap) throw responseTooLarge(body.length, cap)
+  }
+  body += ']'
+  if (over(body, cap)) throw responseTooLarge(Buffer.byteLength(body), cap)
+  return body + ',"approx_response_mb":' + approxResponseMb(body.length) + OK_NL
 }
 
 function head(ctx: Ctx, path: string, q: Query): string {

@@ -27,7 +27,11 @@ export const metaJson = (m: ItemMeta): string =>
 
 /** A full item with its payload text spliced in. */
 export const itemJson = (scope: string, id: string | null, seq: number, ts: number, payload: string): string =>
-  '{"scope":' + quote(scope) + ',"id":' + (id === null ? 'null' : quote(id)) + ',"seq":' + seq + ',"ts":' + ts + ',"payload":' + payload + '}'
+  itemJsonQuoted(quote(scope), id, seq, ts, payload)
+
+/** The same with the scope already quoted (a page quotes its scope once). */
+export const itemJsonQuoted = (quotedScope: string, id: string | null, seq: number, ts: number, payload: string): string =>
+  '{"scope":' + quotedScope + ',"id":' + (id === null ? 'null' : quote(id)) + ',"seq":' + seq + ',"ts":' + ts + ',"payload":' + payload + '}'
 
 export const scopeRowJson = (r: ScopeInfo): string =>
   '{"scope":' + quote(r.scope) + ',"item_count":' + r.itemCount + ',"last_seq":' + r.lastSeq + ',"approx_scope_mb":' +
