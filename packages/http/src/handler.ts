@@ -51,8 +51,7 @@ export class HttpApi {
     this.logger = opts.logger
     this.ctx = { cache, limits: this.limits, tally: this.metrics }
     const width = Math.max(...PATHS.map(([p]) => p.length))
-    this.helpText = 'scopecache HTTP API (ScopeCache v0.8.32 compatible)\n' +
-      PATHS.map(([p, m, what]) => `${m.padEnd(4)} ${p.padEnd(width)}  ${what}`).join('\n') + '\n' + limitLines(this.limits) + '\n'
+    this.helpText = PATHS.map(([p, m, what]) => `${m.padEnd(4)} ${p.padEnd(width)}  ${what}`).join('\n') + '\n' + limitLines(this.limits) + '\n'
   }
 
   /** Answers one request. */
