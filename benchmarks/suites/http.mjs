@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import http from 'node:http'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startServer } from '@scopecache/http/server'
+import { reusePortSupported, startServer } from '@scopecache/http/server'
 
 const ITEMS = 50_000
 const SCOPE = 'bench'
@@ -87,7 +87,10 @@ const suite = {
 
     const rows = []
     const figures = {}
-    for (const threads of [...new Set([1, cores])]) {
+    const cases = [1]
+    if (cores > 1 && reusePortSupported()) cases.push(cores)
+    else if (cores > 1) skipped.push({ what: `${cores} listener threads`, why: `Node ${process.versions.node} has no listen({ reusePort }); the server serves from 1 thread there (run this suite under Node >= 22.12)` })
+    for (const threads of cases) {
       progress(`http: starting server with ${threads} thread(s)`)
       const server = await startServer({ port: 0, threads, logLevel: 'silent' })
       try {
@@ -99,7 +102,7 @@ const suite = {
         await load(url, 1, connections)
         progress(`http: ${threads} thread(s) requested, ${server.threads} serving: ${seconds} s of load`)
         const r = await load(url, seconds, connections)
-        const label = `${threads} thread${threads === 1 ? '' : 's'}${server.threads !== threads ? ` (served by ${server.threads}: no reusePort on Node ${process.versions.node})` : ''}`
+        const label = `${server.threads} thread${server.threads === 1 ? '' : 's'}`
         const key = `${threads}thread${threads === 1 ? '' : 's'}`
         rows.push([label, r.rps, r.p50, r.p99, r.errors, +(r.rps / GO_RPS).toFixed(2), loadavg()[0].toFixed(2)])
         figures[`http.rps.${key}`] = r.rps
@@ -134,7 +137,7 @@ const suite = {
         await new Promise((r) => bare.close(r))
       }
     }
-    if (cores > 1) {
+    if (cases.length > 1) {
       figures['http.scaling'] = +(rows[1][1] / rows[0][1]).toFixed(2)
       notes.push(`scaling ${cores} threads ÷ 1 thread: ${figures['http.scaling']}×`)
     }
