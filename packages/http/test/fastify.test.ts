@@ -23,7 +23,7 @@ function clientFor(host: string, port: number) {
 }
 const json = (r: Answer): any => JSON.parse(r.bodyText)
 
-const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxItemBytes: 4096 })
+const cache = ScopeCache.create({ maxStoreBytes: 8 << 20, maxItemBytes: 4096 })
 const app = Fastify()
 let c: ReturnType<typeof clientFor>
 
@@ -71,6 +71,19 @@ describe('fastify plugin', () => {
     }
     const bad = await c.request('POST', '/append', '{"scope":', { 'content-type': 'application/json' })
     expect(bad.bodyText).toBe('{"ok":false,"error":"the request body must contain valid JSON"}\n')
+  })
+
+  it('bulk bodies over fastify\'s own 1 MiB bodyLimit, with or without a content type, reach the API', async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => ({ scope: 'bulk', payload: 'p'.repeat(400) + i }))
+    const body = JSON.stringify({ items })
+    expect(body.length).toBeGreaterThan(1024 * 1024)
+    for (const headers of [{ 'content-type': 'application/json' }, {}] as Record<string, string>[]) {
+      const r = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/warm`, { method: 'POST', body: Buffer.from(body), headers })
+      expect(r.status).toBe(200)
+      expect(await r.text()).toBe('{"ok":true,"scopes":1}\n')
+    }
+    expect(JSON.parse((await c.request('GET', '/stats')).bodyText).items).toBeGreaterThanOrEqual(3000)
+    await c.request('POST', '/drop_scope', '{"scope":"bulk"}')
   })
 
   it('leaves the rest of the app alone', async () => {
