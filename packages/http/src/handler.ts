@@ -113,10 +113,11 @@ export class HttpApi {
 
   private send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, index: number, t0: number): void {
     if (res.headersSent || res.writableEnded) return
+    // counted before the answer leaves, so a scrape that follows an answer (on any thread) includes it
+    this.metrics.observe(index, performance.now() - t0)
     res.statusCode = status
     res.setHeader('content-type', type)
     res.end(body)
-    this.metrics.observe(index, performance.now() - t0)
   }
 
   private fail(res: ServerResponse, e: unknown, index: number, t0: number, isWrite: boolean): void {

@@ -133,7 +133,7 @@ export class Metrics {
 /** scopecache_request_duration_seconds{endpoint}: a prom-client-compatible metric over the shared buckets. */
 class DurationHistogram {
   readonly name = 'scopecache_request_duration_seconds'
-  readonly help = 'Time from request to handing the answer to the socket, by endpoint.'
+  readonly help = 'Time from request to its answer being ready (before it is written), by endpoint.'
   readonly type = 'histogram'
   readonly aggregator = 'sum'
   constructor(private readonly read: (slot: number) => number) {}
