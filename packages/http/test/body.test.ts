@@ -7,7 +7,7 @@ import { HttpError } from '../src/errors.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, parseBody } from '../src/json-body.js'
 import { intParam, INVALID_UTF8, parseQuery, uintParam } from '../src/query.js'
 import { keyProblem } from '../src/keys.js'
-import { mb, quote } from '../src/wire.js'
+import { intText, mb, quote } from '../src/wire.js'
 
 /** A fake request: a stream with headers. */
 function fakeReq(headers: Record<string, string> = {}): PassThrough & IncomingMessage {
@@ -217,6 +217,12 @@ describe('keys and wire', () => {
     expect(keyProblem('\u{1f600}'.repeat(64), 'scope')).toBeNull()
     expect(keyProblem('\u{1f600}'.repeat(64) + 'x', 'scope')).toBe("the 'scope' field must not exceed 256 bytes")
     expect(keyProblem('a\udc00', 'after')).toBe("the 'after' field must be valid UTF-8")
+  })
+
+  it('intText is String() for every non-negative safe integer', () => {
+    for (const n of [0, 1, 0x3fffffff, 0x40000000, 1e8, 1e15, 1796152339819793, 1000000000000001, Number.MAX_SAFE_INTEGER]) expect(intText(n)).toBe(String(n))
+    fc.assert(fc.property(fc.maxSafeNat(), (n) => intText(n) === String(n)), { seed: 3, numRuns: 2000 })
+    expect(intText(1796152339819793)).toBe('1796152339819793') // the memo
   })
 
   it('quote and mb', () => {
