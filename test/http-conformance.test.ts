@@ -8,9 +8,9 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
-import { checkInvariants } from '../packages/core/dist/internals.js'
 import { createHandler, createMetricsBuffer } from '../packages/http/src/index.js'
 import { clientFor, json, startTarget, type Target } from './helpers/http-target.js'
+import { invariants } from './helpers/store-checks.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const MB4 = /^\d+\.\d{4}$/
@@ -44,7 +44,7 @@ beforeAll(async () => {
   t = await startTarget({ cache: { maxStoreBytes: 16 * 1024 * 1024 } })
 })
 afterAll(async () => {
-  if (t.cache) checkInvariants(t.cache)
+  invariants(t)
   await t.close()
 })
 
@@ -258,7 +258,7 @@ describe('writes and their acknowledgements', () => {
       expect((await local.request('POST', '/flush', Buffer.from([0xff, 0x7b]))).status).toBe(200)
       expect(json(await p('/append', { scope: 'n1', payload: 1 })).item.seq).toBe(1)
       expect(json(await local.request('GET', '/stats')).last_write_ts).toBeGreaterThan(st.last_write_ts)
-      checkInvariants(local.cache as ScopeCache)
+      invariants(local)
     } finally {
       await local.close()
     }
@@ -461,7 +461,7 @@ describe('caps', () => {
     c = await startTarget({ cache: { maxStoreBytes: 64 * 1024, scopeMaxItems: 3, maxItemBytes: 4096 } })
   })
   afterAll(async () => {
-    checkInvariants(c.cache as ScopeCache)
+    invariants(c)
     await c.close()
   })
   const cpost = (path: string, body: unknown) => c.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
@@ -494,7 +494,7 @@ describe('caps', () => {
     const text = (await cpost('/append', `{"scope":"fill0","payload":${chunk}}`)).bodyText
     expect(text).toMatch(/^\{"ok":false,"error":"store is at byte capacity","approx_store_mb":\d+\.\d{4},"added_mb":\d+\.\d{4},"max_store_mb":0\.0625\}\n$/)
     expect((await c.request('GET', '/get?scope=big&seq=1')).status).toBe(404)
-    checkInvariants(c.cache as ScopeCache)
+    invariants(c)
   })
 
   it('response cap: 507 response_too_large with its fields', async () => {

@@ -7,9 +7,8 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { checkInvariants } from '../packages/core/dist/internals.js'
-import type { ScopeCache } from '../packages/core/dist/index.js'
 import { startTarget, type Target } from './helpers/http-target.js'
+import { invariants, storeItems } from './helpers/store-checks.js'
 
 const SEED = 20261201
 const RUNS = 1500
@@ -186,8 +185,7 @@ function expectJsonError(status: number, body: string, what: string): void {
 
 it(`malformed requests get JSON 4xx answers and leave no partial write (seed ${SEED}, ${RUNS} runs)`, async () => {
   console.log(`http-fuzz: fast-check seed ${SEED}, ${RUNS} runs`)
-  const cache = t.cache as ScopeCache
-  let expected = 0
+  let expected = await storeItems(t)
   let runs = 0
   const kinds = new Map<string, number>()
   await fc.assert(
@@ -213,13 +211,13 @@ it(`malformed requests get JSON 4xx answers and leave no partial write (seed ${S
           for (const ans of answers) expectJsonError(ans.status, ans.body, what)
         }
       }
-      expect(cache.stats().items).toBe(expected)
-      if (runs % 250 === 0) checkInvariants(cache)
+      expect(await storeItems(t)).toBe(expected)
+      if (runs % 250 === 0) invariants(t)
     }),
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
   )
-  checkInvariants(cache)
-  expect(cache.stats().items).toBe(expected)
+  invariants(t)
+  expect(await storeItems(t)).toBe(expected)
   expect(kinds.get('truncated') ?? 0).toBeGreaterThan(10)
   expect(kinds.get('raw') ?? 0).toBeGreaterThan(10)
   // the server keeps serving
@@ -229,15 +227,14 @@ it(`malformed requests get JSON 4xx answers and leave no partial write (seed ${S
 }, 60_000)
 
 it('a body longer than its Content-Length: the declared request is answered (and applied), the rest closes the connection', async () => {
-  const cache = t.cache as ScopeCache
-  const before = cache.stats().items
+  const before = await storeItems(t)
   const body = '{"scope":"cl","payload":1}'
   const text = await t.raw(`POST /append HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GARBAGE / HTTP/1.1\r\n\r\n`)
   const answers = parseRaw(text)
   expect(answers.length).toBe(1)
   expect(answers[0].status).toBe(200)
   expect(JSON.parse(answers[0].body).item).toMatchObject({ scope: 'cl', seq: 1 })
-  expect(cache.stats().items).toBe(before + 1)
+  expect(await storeItems(t)).toBe(before + 1)
   // garbage on a fresh connection: a JSON 400
   const bad = parseRaw(await t.raw('NOT HTTP\r\n\r\n'))
   expect(bad.map((a) => a.status)).toEqual([400])
