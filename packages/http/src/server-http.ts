@@ -5,9 +5,12 @@
  * a stuck request by `requestTimeout`, idle keep-alive sockets by `keepAliveTimeout`, one greedy
  * client by `maxRequestsPerSocket` (which also lets the kernel re-spread long-lived connections over
  * reusePort threads), and fd exhaustion by `maxConnections`. The lenient parser is never enabled.
+ * Requests the parser refuses are answered by the handler package's `clientErrorHandler` (JSON 400 /
+ * 408 / 431; an in-flight request followed by garbage keeps its own answer, then the socket closes).
  */
 import http from 'node:http'
 import type { Socket } from 'node:net'
+import { clientErrorHandler } from './handler.js'
 import type { Logger } from './server-log.js'
 
 export interface HttpLimits {
@@ -34,9 +37,6 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = {
   maxConnections: 4_096,
 }
 
-/** Client errors that are the client's own hang-up: answering them would write into a closed pipe. */
-const SILENT_CLIENT_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'HPE_CLOSED_CONNECTION'])
-
 export function createHardenedServer(listener: http.RequestListener, limits: HttpLimits, log: Logger): http.Server {
   const server = http.createServer(
     {
@@ -50,35 +50,15 @@ export function createHardenedServer(listener: http.RequestListener, limits: Htt
   server.keepAliveTimeout = limits.keepAliveTimeoutMs
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket
   server.maxConnections = limits.maxConnections
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, log))
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    log.debug({ code: err.code }, 'client error')
+    // Bytes after a `Connection: close` request: that request is still being answered and Node closes
+    // the socket after it. Leave it alone; destroying it here would drop the answer to a write that
+    // did happen (RELIABILITY.md §3.2; test/cli-server-api.test.ts).
+    if (err.code === 'HPE_CLOSED_CONNECTION') return
+    clientErrorHandler(err, socket)
+  })
   return server
-}
-
-function onClientError(err: NodeJS.ErrnoException, socket: Socket, log: Logger): void {
-  const code = err.code ?? 'unknown'
-  // HPE_CLOSED_CONNECTION: bytes after a `Connection: close` request. That request is still being
-  // answered and the socket closes after it; a 400 here would tell the client its write failed.
-  if (code === 'HPE_CLOSED_CONNECTION') return
-  if (SILENT_CLIENT_ERRORS.has(code) || !socket.writable || headersAlreadySent(socket)) {
-    socket.destroy()
-    return
-  }
-  const [status, reason, message] =
-    code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
-    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request took too long to arrive']
-    : [400, 'Bad Request', 'malformed HTTP request']
-  log.debug({ code, status }, 'client error')
-  const body = JSON.stringify({ ok: false, error: message }) + '\n'
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n\r\n${body}`,
-  )
-}
-
-/** True when a response on this socket has started: a status line can no longer be written. */
-function headersAlreadySent(socket: Socket): boolean {
-  const res = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-  return res?.headersSent === true
 }
 
 /**
