@@ -1,1 +1,11 @@
-export {}
+/** @scopecache/http: the ScopeCache-compatible HTTP API over a shared scopecache store. */
+export { clientErrorHandler, createHandler, HttpApi } from './handler.js'
+export type { Handler, HandlerLogger, HandlerOptions } from './handler.js'
+export { ENDPOINT_NAMES, PATHS } from './endpoints.js'
+export { ERROR_CODES, HttpError } from './errors.js'
+export type { HttpErrorCode } from './errors.js'
+export { resolveLimits } from './limits.js'
+export type { Limits } from './limits.js'
+export { BUCKETS, createMetricsBuffer, Metrics } from './metrics.js'
+export { scopecachePlugin } from './fastify.js'
+export type { ScopecachePluginOptions } from './fastify.js'

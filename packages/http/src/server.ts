@@ -1,1 +1,168 @@
-export {}
+/**
+ * `startServer`: the multi-threaded ScopeCache HTTP server. The main thread owns the store and
+ * supervises; N listener threads each attach to it and run their own node:http server on one port
+ * (SO_REUSEPORT, Node ≥ 22.12), so every thread answers reads straight from shared memory and no
+ * request crosses a thread boundary. Where Node lacks reusePort (Node 20) it serves from ONE
+ * listener thread rather than use the deprecated fd-sharing trick (`process.binding('tcp_wrap')`),
+ * and says so in the log. A Unix socket is always one listener thread (no SO_REUSEPORT for
+ * AF_UNIX). A listener thread that dies is reaped (`cache.watch`) and restarted, rate-limited.
+ */
+import { availableParallelism } from 'node:os'
+import type { Worker } from 'node:worker_threads'
+import { ScopeCache } from '@scopecache/core'
+import { runInitCommand, type InitOutcome } from './init-command.js'
+import { clearStaleSocket, formatAddress, isLoopbackHost, ListenError, removeSocketFile, reusePortSupported } from './listen.js'
+import { createMetricsBuffer, createRequestListener } from './server-handler.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
+import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
+import type { ListenTarget } from './server-protocol.js'
+import { ListenerSupervisor } from './server-supervisor.js'
+
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
+export { isLoopbackHost, reusePortSupported } from './listen.js'
+export { LOG_LEVELS, isLogLevel, createLogger, type Logger, type LogLevel } from './server-log.js'
+export type { InitOutcome } from './init-command.js'
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. Default 8080. Ignored with `socket`. */
+  port?: number
+  /** Default 127.0.0.1. A non-loopback host needs `allowRemote: true`. */
+  host?: string
+  allowRemote?: boolean
+  /** Listen on this Unix socket (mode 0660) instead of TCP. */
+  socket?: string
+  /** Listener threads wanted; 'auto' = one per core where reusePort works, else 1. Default 1. */
+  threads?: number | 'auto'
+  /** Store options (see @scopecache/core). */
+  scopeMaxItems?: number
+  maxStoreBytes?: number
+  maxItemBytes?: number
+  /** Executable run against a private socket before the public listener opens. */
+  initCommand?: string
+  /** Kill the init command after this long; 0 = no limit. Default 60 000. */
+  initTimeoutMs?: number
+  /** Per-listener-thread HTTP limits; unset fields keep DEFAULT_HTTP_LIMITS. */
+  limits?: Partial<HttpLimits>
+  /** Time in-flight requests get at shutdown before their connections are cut. Default 5 000. */
+  shutdownGraceMs?: number
+  logLevel?: LogLevel
+  /** Main-thread logger; default a pino logger at `logLevel` on stdout. Threads log with their own. */
+  logger?: Logger
+  /** Aborting it during boot (a signal) kills the init command and makes startServer reject. */
+  signal?: AbortSignal
+  /** Called when no listener thread is left and none can be restarted. */
+  onFatal?: (err: Error) => void
+  /** The listener-thread module; default ./server-worker.js next to this file (bundlers: see the cli). */
+  workerUrl?: URL
+}
+
+export interface RunningServer {
+  /** Where it listens: `http://127.0.0.1:8080` or `unix:/path`. */
+  readonly address: string
+  readonly port: number | undefined
+  /** Listener threads serving now. */
+  readonly threads: number
+  readonly init: InitOutcome | undefined
+  readonly cache: ScopeCache
+  /** Graceful stop: stop accepting, drain within the grace period, end the threads, remove the socket file. */
+  close(): Promise<void>
+  /** @internal for tests: the live listener threads. */
+  readonly workers: readonly Worker[]
+}
+
+export class ServerStartError extends Error {
+  override readonly name = 'ServerStartError'
+  constructor(readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logLevel = options.logLevel ?? 'info'
+  if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
+  const log = options.logger ?? createLogger(logLevel)
+  const host = options.host ?? '127.0.0.1'
+  const wanted: number =
+    options.threads !== 'auto' ? (options.threads ?? 1) : options.socket === undefined && reusePortSupported() ? Math.min(availableParallelism(), 128) : 1
+  if (!Number.isInteger(wanted) || wanted < 1) throw new ServerStartError('invalid_option', `threads must be an integer ≥ 1, got ${wanted}`)
+  if (options.socket === undefined && !isLoopbackHost(host) && options.allowRemote !== true) {
+    throw new ServerStartError('remote_refused', `refusing to listen on non-loopback host ${host} without allowRemote`)
+  }
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits }
+  const graceMs = options.shutdownGraceMs ?? 5_000
+  const workerUrl = options.workerUrl ?? new URL('./server-worker.js', import.meta.url)
+
+  // Before the init command runs: a socket path that cannot be used fails the boot at once.
+  if (options.socket !== undefined) {
+    await clearStaleSocket(options.socket).catch((err: ListenError) => {
+      throw new ServerStartError(err.code ?? 'listen_failed', err.message)
+    })
+  }
+
+  const cache = ScopeCache.create({
+    scopeMaxItems: options.scopeMaxItems,
+    maxStoreBytes: options.maxStoreBytes,
+    maxItemBytes: options.maxItemBytes,
+  })
+  const metricsBuffer = createMetricsBuffer()
+
+  let init: InitOutcome | undefined
+  if (options.initCommand !== undefined && options.initCommand !== '') {
+    init = await runInitCommand({
+      command: options.initCommand,
+      timeoutMs: options.initTimeoutMs ?? 60_000,
+      listener: createRequestListener(cache, { threadIndex: 0, metricsBuffer, logger: log }),
+      limits,
+      log,
+      signal: options.signal,
+    })
+  }
+  if (options.signal?.aborted) {
+    cache.close()
+    throw new ServerStartError('aborted', 'startup aborted')
+  }
+
+  const reuse = options.socket === undefined && wanted > 1 && reusePortSupported()
+  if (options.socket === undefined && wanted > 1 && !reuse) {
+    log.warn({ node: process.versions.node, wanted }, `listen({ reusePort }) needs Node ≥ 22.12 on Linux/BSD: serving from 1 thread, not ${wanted}`)
+  } else if (options.socket !== undefined && wanted > 1) {
+    log.warn({ wanted }, `a Unix socket is served by 1 thread, not ${wanted}`)
+  }
+
+  const listeners = new ListenerSupervisor({ workerUrl, cache, metricsBuffer, limits, logLevel, log, onFatal: options.onFatal })
+  const first: ListenTarget =
+    options.socket !== undefined ? { kind: 'unix', path: options.socket, mode: 0o660 } : { kind: 'tcp', host, port: options.port ?? 8080, reusePort: reuse }
+  let target: ListenTarget
+  try {
+    target = await listeners.start(first, reuse ? wanted : 1)
+  } catch (err) {
+    cache.close()
+    const where = first.kind === 'unix' ? first.path : `${first.host}:${first.port}`
+    throw new ServerStartError((err as ListenError).code ?? 'listen_failed', `cannot listen on ${where}: ${(err as Error).message}`)
+  }
+  const address = formatAddress(target.kind === 'unix' ? target : { kind: 'tcp', host, port: target.port })
+  log.info({ address, threads: listeners.threads, reusePort: reuse, node: process.versions.node }, 'listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    address,
+    port: target.kind === 'tcp' ? target.port : undefined,
+    get threads() {
+      return listeners.threads
+    },
+    init,
+    cache,
+    get workers() {
+      return listeners.workers
+    },
+    close() {
+      closing ??= (async () => {
+        await listeners.stop(graceMs)
+        if (target.kind === 'unix') removeSocketFile(target.path)
+        cache.close()
+        log.info({}, 'stopped')
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Request bodies, read with a hard cap while they stream in: a declared Content-Length over the
+ * cap is refused before a byte is read, and a body that grows past it is refused at cap + 1 with
+ * the chunks so far dropped (the rest is discarded as it arrives, never buffered, until the
+ * connection closes). `done` runs only when the whole declared body has arrived, so a client
+ * that disconnects early gets nothing written. Text is decoded with a fatal UTF-8 decoder
+ * (Node's default decoding would silently replace bad bytes with U+FFFD) that keeps a BOM, so a
+ * BOM is then a JSON syntax error rather than silently dropped.
+ */
+import type { IncomingMessage } from 'node:http'
+import { HttpError, MSG } from './errors.js'
+
+const EMPTY = new Uint8Array(0)
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const noop = (): void => {}
+
+export const bodyTooLarge = (cap: number): HttpError => new HttpError('body_too_large', MSG.bodyTooLarge(cap))
+
+/**
+ * Collects the body of `req` up to `cap` bytes. Exactly one of `done` / `fail` is called, or
+ * neither if the request is aborted before its body is complete.
+ */
+export function readBody(
+  req: IncomingMessage,
+  cap: number,
+  done: (body: Uint8Array) => void,
+  fail: (e: HttpError) => void,
+): void {
+  req.on('error', noop) // a reset connection: no body, no answer
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > cap) {
+    req.resume() // discard what is already in flight; the answer closes the connection
+    fail(bodyTooLarge(cap))
+    return
+  }
+  let chunks: Buffer[] = []
+  let size = 0
+  let over = false
+  req.on('data', (chunk: Buffer) => {
+    if (over) return
+    size += chunk.length
+    if (size > cap) {
+      over = true
+      chunks = []
+      fail(bodyTooLarge(cap))
+      return
+    }
+    chunks.push(chunk)
+  })
+  req.on('end', () => {
+    if (over) return
+    done(size === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+  })
+}
+
+/** The body as text; invalid UTF-8 anywhere is a 400. */
+export function decodeBody(bytes: Uint8Array): string {
+  if (bytes.length === 0) return ''
+  try {
+    return decoder.decode(bytes)
+  } catch {
+    throw new HttpError('invalid_input', MSG.badUtf8Body)
+  }
+}

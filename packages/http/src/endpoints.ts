@@ -1,0 +1,475 @@
+/**
+ * Every endpoint of the HTTP API (CONTRACT.md, with REFERENCE v0.8.32 for what it leaves open):
+ * what it takes, what it checks before the core does (the checks whose messages the reference
+ * words differently from the core), and the exact response text. An endpoint returns its 200
+ * body — a JSON string, raw bytes (`/get`, `/render`), or null for a raw miss (404, empty) — and
+ * throws an HttpError or a core error for everything else; the handler turns those into answers.
+ */
+import { rawJson, type ScopeCache } from '@scopecache/core'
+import { badField, badRequest, HttpError, INVALID, responseTooLarge } from './errors.js'
+import { readItem } from './item-read.js'
+import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
+import { checkKey, keyProblem } from './keys.js'
+import type { Limits } from './limits.js'
+import { intParam, param, uintParam, type Query } from './query.js'
+import { approxResponseMb, itemJson, itemJsonQuoted, mb, metaJson, quote, scopeRowJson } from './wire.js'
+
+/** Read/write tallies an endpoint reports (the metrics implement it). */
+export interface Tally {
+  hit(): void
+  miss(): void
+  write(): void
+}
+
+export interface Ctx {
+  cache: ScopeCache
+  limits: Limits
+  tally: Tally
+}
+
+export type BodyKind = 'none' | 'single' | 'bulk' | 'get_many' | 'ignored'
+
+export interface Endpoint {
+  /** Canonical name: the metrics label and the index into ENDPOINT_NAMES. */
+  name: string
+  index: number
+  method: 'GET' | 'POST'
+  body: BodyKind
+  run(ctx: Ctx, path: string, q: Query, body: JsonObject | null): string | Uint8Array | null
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+const DEFAULT_LIMIT = 1000
+const MAX_LIMIT = 10_000
+const MAX_TARGETS = 1000
+const OK_NL = '}\n'
+
+// ------------------------------------------------------------------------------ checks ----
+
+const required = (field: string, path: string): HttpError => badField(`the '${field}' field is required for the '${path}' endpoint`)
+
+function bodyScope(b: JsonObject, path: string): string {
+  const scope = getString(b, 'scope')
+  if (scope === undefined || scope === '') throw required('scope', path)
+  return scope
+}
+
+const optionalId = (b: JsonObject): string | undefined => {
+  const id = getString(b, 'id')
+  return id === '' ? undefined : id
+}
+
+/** `seq` and `ts` belong to the cache: non-zero on a write is a 400 (0 counts as absent). */
+function noManaged(b: JsonObject, path: string, seqToo = true): void {
+  if (seqToo && (getUint(b, 'seq') ?? 0) !== 0) throw badField(`the 'seq' field is managed by the cache and must not be provided to the '${path}' endpoint`)
+  if ((getInt(b, 'ts') ?? 0) !== 0) throw badField(`the 'ts' field is managed by the cache and must not be provided to the '${path}' endpoint`)
+}
+
+function payload(b: JsonObject): ReturnType<typeof rawJson> {
+  const p = getRaw(b, 'payload')
+  if (p === undefined) throw badField("the 'payload' field is required")
+  return rawJson(p)
+}
+
+/** Exactly one of id / seq in a body; a seq past 2^53−1 (which no item has) is returned as Infinity. */
+function bodyRef(b: JsonObject, path: string): { id: string } | { seq: number } {
+  const id = optionalId(b)
+  const seq = getUint(b, 'seq') || undefined
+  if ((id === undefined) === (seq === undefined)) throw badField(`exactly one of 'id' or 'seq' must be provided for the '${path}' endpoint`)
+  return id !== undefined ? { id } : { seq: seq as number }
+}
+
+function queryScope(q: Query, path: string): string {
+  const scope = param(q, 'scope')
+  if (scope === undefined) throw required('scope', path)
+  checkKey(scope, 'scope')
+  return scope
+}
+
+function queryRef(q: Query): { id: string } | { seq: number } {
+  const id = param(q, 'id')
+  const seq = uintParam(q, 'seq', "the 'seq' parameter must be a valid unsigned integer")
+  if ((id === undefined) === (seq === undefined)) throw badRequest("exactly one of 'id' or 'seq' must be provided")
+  if (seq === 0) throw badRequest("the 'seq' parameter must be a positive integer")
+  if (id !== undefined) {
+    checkKey(id, 'id')
+    return { id }
+  }
+  return { seq: seq as number }
+}
+
+function limitParam(q: Query): number {
+  const limit = intParam(q, 'limit', "the 'limit' parameter must be a positive integer")
+  if (limit === undefined) return DEFAULT_LIMIT
+  if (limit <= 0) throw badRequest("the 'limit' parameter must be a positive integer")
+  return Math.min(limit, MAX_LIMIT)
+}
+
+function envelopeParam(q: Query): boolean {
+  const v = param(q, 'envelope')
+  if (v === undefined || v === 'false' || v === '0') return false
+  if (v === 'true' || v === '1') return true
+  throw badRequest("the 'envelope' parameter must be one of true, 1, false, 0")
+}
+
+/** A stored JSON-string payload decoded one level (`"a\u00e9"` → `aé`); any other payload verbatim. */
+function rendered(bytes: Uint8Array): Uint8Array {
+  if (bytes[0] !== 0x22) return bytes
+  return Buffer.from(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as string, 'utf8')
+}
+
+/** Byte length of `s` is over `cap`? (chars ≤ bytes ≤ 3 × chars, so most answers need no count.) */
+const over = (s: string, cap: number): boolean => s.length > cap || (s.length * 3 > cap && Buffer.byteLength(s) > cap)
+
+// ---------------------------------------------------------------------------- reads ----
+
+function get(ctx: Ctx, path: string, q: Query, envelope: boolean): string | Uint8Array | null {
+  const scope = queryScope(q, path)
+  const ref = queryRef(q)
+  const reachable = !('seq' in ref) || ref.seq <= MAX_SAFE
+  if (!envelope) {
+    const bytes = reachable ? ctx.cache.getBytes(scope, ref) : undefined
+    if (bytes === undefined) {
+      ctx.tally.miss()
+      return null
+    }
+    ctx.tally.hit()
+    return rendered(bytes)
+  }
+  const it = reachable ? readItem(ctx.cache, scope, ref) : undefined
+  if (it === undefined) {
+    ctx.tally.miss()
+    return '{"ok":true,"hit":false,"count":0,"item":null,"approx_response_mb":' + approxResponseMb(80) + OK_NL
+  }
+  ctx.tally.hit()
+  const head = '{"ok":true,"hit":true,"count":1,"item":' + itemJson(scope, it.id, it.seq, it.ts, it.text)
+  return head + ',"approx_response_mb":' + approxResponseMb(head.length) + OK_NL
+}
+
+function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
+  const envelope = envelopeParam(q)
+  const targets = getObjects(b, 'targets')
+  if (targets === undefined || targets.length === 0) throw badField(`the 'targets' field must be a non-empty array for the '${path}' endpoint`)
+  if (targets.length > MAX_TARGETS) throw badField(`the 'targets' array must not hold more than ${MAX_TARGETS} targets`)
+  const refs = targets.map((t, i) => {
+    const at = (reason: string): HttpError => badField(`target at index ${i}: ${reason}`)
+    const scope = getString(t, 'scope')
+    if (scope === undefined || scope === '') throw at("the 'scope' field is required")
+    const sp = keyProblem(scope, 'scope')
+    if (sp !== null) throw at(sp)
+    const id = optionalId(t)
+    const seq = getUint(t, 'seq') || undefined
+    if ((id === undefined) === (seq === undefined)) throw at("exactly one of 'id' or 'seq' must be provided")
+    if (id !== undefined) {
+      const ip = keyProblem(id, 'id')
+      if (ip !== null) throw at(ip)
+    }
+    return { scope, id, seq }
+  })
+  const cap = ctx.limits.responseBytes
+  const parts: string[] = []
+  let size = 0
+  for (const r of refs) {
+    const ref = r.id !== undefined ? { id: r.id } : { seq: r.seq as number }
+    const reachable = r.id !== undefined || (r.seq as number) <= MAX_SAFE
+    let part: string
+    if (envelope) {
+      const it = reachable ? readItem(ctx.cache, r.scope, ref) : undefined
+      part = it === undefined ? '{"hit":false,"item":null}' : '{"hit":true,"item":' + itemJson(r.scope, it.id, it.seq, it.ts, it.text) + '}'
+      if (it === undefined) ctx.tally.miss()
+      else ctx.tally.hit()
+    } else {
+      const text = reachable ? ctx.cache.getRaw(r.scope, ref) : undefined
+      part = text ?? 'null'
+      if (text === undefined) ctx.tally.miss()
+      else ctx.tally.hit()
+    }
+    size += part.length + 1
+    if (size > cap) throw responseTooLarge(size, cap)
+    parts.push(part)
+  }
+  const body = envelope ? '{"ok":true,"count":' + refs.length + ',"results":[' + parts.join(',') + ']}\n' : '[' + parts.join(',') + ']\n'
+  if (over(body, cap)) throw responseTooLarge(Buffer.byteLength(body), cap)
+  return body
+}
+
+/** `{"ok":true,"hit":…,"count":…[,"offset":…],"truncated":…,"items":[…],"approx_response_mb":…}` */
+function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; ts: number; payload: string }[], truncated: boolean, offset: string | null): string {
+  const cap = ctx.limits.responseBytes
+  const n = items.length
+  if (n > 0) ctx.tally.hit()
+  else ctx.tally.miss()
+  let body = '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + (offset === null ? '' : ',"offset":' + offset) + ',"truncated":' + truncated + ',"items":['
+  const q = quote(scope)
+  for (let k = 0; k < n; k++) {
+    const it = items[k]
+    body += (k === 0 ? '' : ',') + itemJsonQuoted(q, it.id, it.seq, it.ts, it.payload)
+    if (body.length > cap) throw responseTooLarge(body.length, cap)
+  }
+  body += ']'
+  if (over(body, cap)) throw responseTooLarge(Buffer.byteLength(body), cap)
+  return body + ',"approx_response_mb":' + approxResponseMb(body.length) + OK_NL
+}
+
+function head(ctx: Ctx, path: string, q: Query): string {
+  const scope = queryScope(q, path)
+  if (q.has('offset')) throw badRequest("the 'offset' parameter is not supported on /head; use 'after_seq' instead, or call /tail for position-based paging")
+  const after = uintParam(q, 'after_seq', "the 'after_seq' parameter must be a valid unsigned integer") ?? 0
+  const limit = limitParam(q)
+  const p = ctx.cache.head<string>(scope, { afterSeq: Math.min(after, MAX_SAFE), limit, raw: true })
+  return page(ctx, scope, p.items, p.truncated, null)
+}
+
+function tail(ctx: Ctx, path: string, q: Query): string {
+  const scope = queryScope(q, path)
+  const limit = limitParam(q)
+  const offset = intParam(q, 'offset', "the 'offset' parameter must be a non-negative integer") ?? 0
+  if (offset < 0) throw badRequest("the 'offset' parameter must be a non-negative integer")
+  const p = ctx.cache.tail<string>(scope, { limit, offset: Math.min(offset, MAX_SAFE), raw: true })
+  const echo = offset <= MAX_SAFE ? String(offset) : BigInt(param(q, 'offset') as string).toString()
+  return page(ctx, scope, p.items, p.truncated, echo)
+}
+
+function stats(ctx: Ctx): string {
+  const s = ctx.cache.stats()
+  return '{"ok":true,"scopes":' + s.scopes + ',"items":' + s.items + ',"approx_store_mb":' + mb(s.bytes) + ',"last_write_ts":' + s.lastWriteTs + OK_NL
+}
+
+function scopeList(ctx: Ctx, _path: string, q: Query): string {
+  const prefix = param(q, 'prefix')
+  const after = param(q, 'after')
+  if (prefix !== undefined) checkKey(prefix, 'prefix')
+  if (after !== undefined) checkKey(after, 'after')
+  const limit = limitParam(q)
+  const r = ctx.cache.scopeList({ prefix, after, limit })
+  const cap = ctx.limits.responseBytes
+  const rows = r.scopes.map(scopeRowJson)
+  const head = '{"ok":true,"hit":' + (rows.length > 0) + ',"count":' + rows.length + ',"truncated":' + r.truncated + ',"scopes":[' + rows.join(',') + ']'
+  if (over(head, cap)) throw responseTooLarge(Buffer.byteLength(head), cap)
+  return head + ',"approx_response_mb":' + approxResponseMb(head.length) + OK_NL
+}
+
+// --------------------------------------------------------------------------- writes ----
+
+function append(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  noManaged(b, path)
+  const id = optionalId(b)
+  const p = payload(b)
+  const meta = ctx.cache.append(scope, p, { id })
+  ctx.tally.write()
+  return '{"ok":true,"created":true,"item":' + metaJson(meta) + OK_NL
+}
+
+function upsert(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  const id = optionalId(b)
+  if (id === undefined) throw required('id', path)
+  noManaged(b, path)
+  const r = ctx.cache.upsert(scope, id, payload(b))
+  ctx.tally.write()
+  return '{"ok":true,"created":' + r.created + ',"item":' + metaJson(r.item) + OK_NL
+}
+
+function update(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  const ref = bodyRef(b, path)
+  noManaged(b, path, false)
+  const p = payload(b)
+  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.update(scope, ref, p)
+  if (n > 0) ctx.tally.write()
+  return '{"ok":true,"created":false,"count":' + n + OK_NL
+}
+
+function counterAdd(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  const id = optionalId(b)
+  if (id === undefined) throw required('id', path)
+  const by = getInt(b, 'by') ?? 1
+  if (by === 0 || !Number.isSafeInteger(by)) throw badField("the 'by' field must be a non-zero integer within ±(2^53−1)")
+  // The core returns only the new value; whether it created the item is read just before
+  // (a concurrent create of the same counter in between would be reported as ours).
+  const existed = ctx.cache.getRaw(scope, { id }) !== undefined
+  const r = ctx.cache.counterAdd(scope, id, by) as number | { created: boolean; value: number }
+  const value = typeof r === 'number' ? r : r.value
+  const created = typeof r === 'number' ? !existed : r.created
+  ctx.tally.write()
+  return '{"ok":true,"created":' + created + ',"value":' + value + OK_NL
+}
+
+function del(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  const ref = bodyRef(b, path)
+  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.delete(scope, ref)
+  if (n > 0) ctx.tally.write()
+  return '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + OK_NL
+}
+
+function trim(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = bodyScope(b, path)
+  const hasMax = has(b, 'max_seq')
+  const hasKeep = has(b, 'keep')
+  const maxMsg = `the 'max_seq' field is required and must be a positive integer for the '${path}' endpoint`
+  if (hasMax === hasKeep) {
+    throw badField(!hasMax && path === '/delete_up_to' ? maxMsg : `exactly one of 'max_seq' or 'keep' must be provided for the '${path}' endpoint`)
+  }
+  let n: number
+  if (hasMax) {
+    const maxSeq = getUint(b, 'max_seq') as number
+    if (maxSeq <= 0) throw badField(maxMsg)
+    n = ctx.cache.trim(scope, { maxSeq: Math.min(maxSeq, MAX_SAFE) })
+  } else {
+    const keep = getInt(b, 'keep') as number
+    if (keep < 0) throw badField(`the 'keep' field must be a non-negative integer for the '${path}' endpoint`)
+    n = ctx.cache.trim(scope, { keep: Math.min(keep, MAX_SAFE) })
+  }
+  if (n > 0) ctx.tally.write()
+  return '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + OK_NL
+}
+
+function dropScope(ctx: Ctx, path: string, b: JsonObject): string {
+  const scope = getString(b, 'scope')
+  const prefix = getString(b, 'prefix')
+  const hasScope = scope !== undefined && scope !== ''
+  if (hasScope && prefix !== undefined) throw badField(`exactly one of 'scope' or 'prefix' must be provided for the '${path}' endpoint`)
+  if (prefix !== undefined) {
+    const r = ctx.cache.dropPrefix(prefix)
+    if (r.scopes > 0) ctx.tally.write()
+    return '{"ok":true,"hit":' + (r.scopes > 0) + ',"count":' + r.items + ',"scopes":' + r.scopes + OK_NL
+  }
+  if (!hasScope) throw required('scope', path)
+  const r = ctx.cache.dropScope(scope)
+  if (r.found) ctx.tally.write()
+  return '{"ok":true,"hit":' + r.found + ',"count":' + r.items + ',"scopes":' + (r.found ? 1 : 0) + OK_NL
+}
+
+function flush(ctx: Ctx): string {
+  const r = ctx.cache.flush()
+  ctx.tally.write()
+  return '{"ok":true,"scopes":' + r.scopes + ',"items":' + r.items + ',"freed_mb":' + mb(r.bytes) + OK_NL
+}
+
+/** The `items` of a warm/rebuild body as core bulk items (payloads as raw JSON text). */
+function bulkItems(b: JsonObject, path: string): { scope: string; id: string | null; payload: unknown }[] {
+  const items = getObjects(b, 'items') ?? []
+  return items.map((it, i) => {
+    const scope = getString(it, 'scope') ?? ''
+    if (scope === '') throw new HttpError('invalid_input', `scope '', item at index ${i}: ${INVALID}the 'scope' field is required for the '${path}' endpoint`)
+    try {
+      noManaged(it, path)
+    } catch (e) {
+      // the reference's bulk wording: `scope 's', item at index i: scopecache: invalid input: …`
+      if (e instanceof HttpError && e.message.startsWith(INVALID)) throw new HttpError('invalid_input', `scope '${scope}', item at index ${i}: ${e.message}`)
+      throw e
+    }
+    const p = getRaw(it, 'payload')
+    return { scope, id: getString(it, 'id') ?? null, payload: p === undefined ? undefined : rawJson(p) }
+  })
+}
+
+function warm(ctx: Ctx, path: string, b: JsonObject): string {
+  const items = bulkItems(b, path)
+  if (items.length === 0) return '{"ok":true,"scopes":0}\n'
+  const r = ctx.cache.warm(items)
+  ctx.tally.write()
+  return '{"ok":true,"scopes":' + r.scopes + OK_NL
+}
+
+function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
+  const items = bulkItems(b, path)
+  if (items.length === 0) throw badRequest(`the 'items' array must not be empty for the '${path}' endpoint`)
+  const r = ctx.cache.rebuild(items)
+  ctx.tally.write()
+  return '{"ok":true,"scopes":' + r.scopes + ',"items":' + r.items + OK_NL
+}
+
+// ---------------------------------------------------------------------------- table ----
+
+/** Canonical endpoint names in a fixed order (metrics index them); 'unknown' collects 404s. */
+export const ENDPOINT_NAMES = [
+  '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
+  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', 'unknown',
+] as const
+
+const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
+
+const ep = (name: (typeof ENDPOINT_NAMES)[number], method: 'GET' | 'POST', body: BodyKind, run: Endpoint['run']): Endpoint =>
+  ({ name, index: at(name), method, body, run })
+
+const write = (fn: (ctx: Ctx, path: string, b: JsonObject) => string): Endpoint['run'] =>
+  (ctx, path, _q, b) => fn(ctx, path, b as JsonObject)
+
+const GET = ep('/get', 'GET', 'none', (ctx, path, q) => get(ctx, path, q, envelopeParam(q)))
+const RENDER = ep('/get', 'GET', 'none', (ctx, path, q) => get(ctx, path, q, false))
+const GET_MANY = ep('/get_many', 'POST', 'get_many', (ctx, path, q, b) => getMany(ctx, path, q, b as JsonObject))
+const HEAD = ep('/head', 'GET', 'none', head)
+const TAIL = ep('/tail', 'GET', 'none', tail)
+const APPEND = ep('/append', 'POST', 'single', write(append))
+const UPSERT = ep('/upsert', 'POST', 'single', write(upsert))
+const UPDATE = ep('/update', 'POST', 'single', write(update))
+const COUNTER_ADD = ep('/counter_add', 'POST', 'single', write(counterAdd))
+const WARM = ep('/warm', 'POST', 'bulk', write(warm))
+const REBUILD = ep('/rebuild', 'POST', 'bulk', write(rebuild))
+const DELETE = ep('/delete', 'POST', 'single', write(del))
+const TRIM = ep('/trim', 'POST', 'single', write(trim))
+const DROP_SCOPE = ep('/drop_scope', 'POST', 'single', write(dropScope))
+const FLUSH = ep('/flush', 'POST', 'ignored', (ctx) => flush(ctx))
+const STATS = ep('/stats', 'GET', 'none', (ctx) => stats(ctx))
+const SCOPELIST = ep('/scopelist', 'GET', 'none', scopeList)
+// served by the handler itself (text, async)
+export const HELP = ep('/help', 'GET', 'none', () => null)
+export const METRICS = ep('/metrics', 'GET', 'none', () => null)
+export const UNKNOWN_INDEX = at('unknown')
+
+/** The endpoint mounted at `path` (aliases included), or undefined. Paths match exactly. */
+export function route(path: string): Endpoint | undefined {
+  switch (path) {
+    case '/get': return GET
+    case '/render': return RENDER
+    case '/get_many': return GET_MANY
+    case '/head': return HEAD
+    case '/tail': return TAIL
+    case '/append': return APPEND
+    case '/upsert': return UPSERT
+    case '/update': return UPDATE
+    case '/counter_add': return COUNTER_ADD
+    case '/warm': return WARM
+    case '/rebuild': return REBUILD
+    case '/delete': return DELETE
+    case '/trim': case '/delete_up_to': return TRIM
+    case '/drop_scope': case '/delete_scope': return DROP_SCOPE
+    case '/flush': case '/wipe': return FLUSH
+    case '/stats': return STATS
+    case '/scopelist': return SCOPELIST
+    case '/help': return HELP
+    case '/metrics': return METRICS
+    default: return undefined
+  }
+}
+
+/** Every mounted path with its method and a one-line description (for /help and the README). */
+export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string][] = [
+  ['/get', 'GET', '?scope=&(id=|seq=)[&envelope=true] one item: raw payload bytes (404 on miss), or the JSON envelope'],
+  ['/render', 'GET', '?scope=&(id=|seq=) alias of raw /get'],
+  ['/get_many', 'POST', '{"targets":[{"scope","id"|"seq"},...]} [?envelope=true] up to 1000 items: array of payloads (null on miss)'],
+  ['/head', 'GET', '?scope=[&after_seq=][&limit=] oldest first after a seq (cursor read)'],
+  ['/tail', 'GET', '?scope=[&limit=][&offset=] newest window, returned oldest first'],
+  ['/append', 'POST', '{"scope","id"?,"payload"} a new item'],
+  ['/upsert', 'POST', '{"scope","id","payload"} create or replace by id'],
+  ['/update', 'POST', '{"scope","id"|"seq","payload"} replace an existing payload'],
+  ['/counter_add', 'POST', '{"scope","id","by"?} add to an integer counter (created at 0+by)'],
+  ['/warm', 'POST', '{"items":[{"scope","id"?,"payload"},...]} replace the listed scopes'],
+  ['/rebuild', 'POST', '{"items":[...]} replace the whole store'],
+  ['/delete', 'POST', '{"scope","id"|"seq"} one item'],
+  ['/trim', 'POST', '{"scope","max_seq"} or {"scope","keep"} remove old items'],
+  ['/delete_up_to', 'POST', 'alias of /trim'],
+  ['/drop_scope', 'POST', '{"scope"} or {"prefix"} drop whole scopes'],
+  ['/delete_scope', 'POST', 'alias of /drop_scope'],
+  ['/flush', 'POST', 'empty the store'],
+  ['/wipe', 'POST', 'alias of /flush'],
+  ['/stats', 'GET', 'store totals'],
+  ['/scopelist', 'GET', '?[prefix=][&after=][&limit=] per-scope rows in byte order'],
+  ['/help', 'GET', 'this text'],
+  ['/metrics', 'GET', 'Prometheus text format'],
+]
+

@@ -1,0 +1,184 @@
+/**
+ * The HTTP API as one `(req, res)` function for node:http (and, through `serve`, for fastify).
+ * No framework routing: the path before `?` goes through one switch (`route`), the method is
+ * compared with the endpoint's one method, and reads answer synchronously from shared memory.
+ * Writes wait for their whole body (capped while it streams), validate it completely, and only
+ * then touch the store. Every failure becomes the JSON error body with its status; nothing a
+ * client sends can throw out of the handler.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { ScopeCache } from '@scopecache/core'
+import { decodeBody, readBody } from './body.js'
+import { HELP, METRICS, PATHS, route, UNKNOWN_INDEX, type BodyKind, type Ctx, type Endpoint } from './endpoints.js'
+import { HttpError, MSG, toHttpError } from './errors.js'
+import { parseBody } from './json-body.js'
+import { limitLines, resolveLimits, type Limits } from './limits.js'
+import { Metrics } from './metrics.js'
+import { parseQuery } from './query.js'
+
+/** The subset of a pino logger the handler uses. */
+export interface HandlerLogger {
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+}
+
+export interface HandlerOptions {
+  /** pino (or compatible) logger: 5xx answers at error, rejected writes at debug. */
+  logger?: HandlerLogger
+  /** Shared counts (`createMetricsBuffer()`), one per server, given to every thread's handler. Default: a private one. */
+  metricsBuffer?: SharedArrayBuffer
+  /** Overrides of the limits derived from the store's caps. */
+  limits?: Partial<Limits>
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const RAW_TYPE = 'application/octet-stream'
+const TEXT_TYPE = 'text/plain; charset=utf-8'
+
+export class HttpApi {
+  readonly limits: Limits
+  readonly metrics: Metrics
+  private readonly ctx: Ctx
+  private readonly logger: HandlerLogger | undefined
+  private readonly helpText: string
+
+  constructor(readonly cache: ScopeCache, opts: HandlerOptions = {}) {
+    this.limits = resolveLimits(cache, opts.limits)
+    this.metrics = new Metrics(cache, opts.metricsBuffer)
+    this.logger = opts.logger
+    this.ctx = { cache, limits: this.limits, tally: this.metrics }
+    const width = Math.max(...PATHS.map(([p]) => p.length))
+    this.helpText = PATHS.map(([p, m, what]) => `${m.padEnd(4)} ${p.padEnd(width)}  ${what}`).join('\n') + '\n' + limitLines(this.limits) + '\n'
+  }
+
+  /** Answers one request. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    this.serve(req, res, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1))
+  }
+
+  /** Answers one request whose path (without prefix or query) and query string are known. */
+  serve(req: IncomingMessage, res: ServerResponse, path: string, search: string): void {
+    const t0 = performance.now()
+    const ep = route(path)
+    try {
+      if (ep === undefined) return this.fail(res, new HttpError('not_found', MSG.notFound), UNKNOWN_INDEX, t0, false)
+      if (req.method !== ep.method) {
+        res.setHeader('allow', ep.method)
+        return this.fail(res, new HttpError('method_not_allowed', MSG.methodNotAllowed), ep.index, t0, false)
+      }
+      if (ep === HELP) return this.send(res, 200, TEXT_TYPE, this.helpText, ep.index, t0)
+      if (ep === METRICS) return this.sendMetrics(res, t0)
+      if (ep.body === 'none') return this.answer(res, ep, path, search, null, t0)
+      readBody(
+        req,
+        this.cap(ep.body),
+        (bytes) => {
+          try {
+            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(decodeBody(bytes)), t0)
+          } catch (e) {
+            this.fail(res, e, ep.index, t0, true)
+          }
+        },
+        (e) => {
+          res.setHeader('connection', 'close')
+          this.fail(res, e, ep.index, t0, true)
+        },
+      )
+    } catch (e) {
+      this.fail(res, e, ep?.index ?? UNKNOWN_INDEX, t0, ep?.method === 'POST')
+    }
+  }
+
+  private cap(kind: BodyKind): number {
+    const l = this.limits
+    return kind === 'single' ? l.singleBodyBytes : kind === 'bulk' ? l.bulkBodyBytes : kind === 'get_many' ? l.getManyBodyBytes : l.flushBodyBytes
+  }
+
+  private answer(res: ServerResponse, ep: Endpoint, path: string, search: string, body: ReturnType<typeof parseBody> | null, t0: number): void {
+    let out: string | Uint8Array | null
+    try {
+      out = ep.run(this.ctx, path, parseQuery(search), body)
+    } catch (e) {
+      return this.fail(res, e, ep.index, t0, ep.method === 'POST')
+    }
+    if (typeof out === 'string') this.send(res, 200, JSON_TYPE, out, ep.index, t0)
+    else if (out === null) this.send(res, 404, RAW_TYPE, '', ep.index, t0)
+    else this.send(res, 200, RAW_TYPE, out, ep.index, t0)
+  }
+
+  private send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, index: number, t0: number): void {
+    if (res.headersSent || res.writableEnded) return
+    // counted before the answer leaves, so a scrape that follows an answer (on any thread) includes it
+    this.metrics.observe(index, performance.now() - t0)
+    res.statusCode = status
+    res.setHeader('content-type', type)
+    res.end(body)
+  }
+
+  private fail(res: ServerResponse, e: unknown, index: number, t0: number, isWrite: boolean): void {
+    const he = toHttpError(e)
+    this.metrics.reject(he.code)
+    if (he.status >= 500 && he.code !== 'scope_full' && he.code !== 'store_full' && he.code !== 'response_too_large') {
+      this.logger?.error({ err: e, code: he.code }, 'scopecache request failed')
+    } else if (isWrite) {
+      this.logger?.debug({ code: he.code, status: he.status, error: he.message }, 'scopecache write rejected')
+    }
+    this.send(res, he.status, JSON_TYPE, he.body(), index, t0)
+  }
+
+  private sendMetrics(res: ServerResponse, t0: number): void {
+    this.metrics.render().then(
+      (text) => this.send(res, 200, this.metrics.contentType, text, METRICS.index, t0),
+      (e) => this.fail(res, e, METRICS.index, t0, false),
+    )
+  }
+}
+
+/** The HTTP API over `cache` as a node:http request listener: `http.createServer(createHandler(cache))`. */
+export function createHandler(cache: ScopeCache, opts?: HandlerOptions): Handler {
+  const api = new HttpApi(cache, opts)
+  return (req, res) => api.handle(req, res)
+}
+
+const rawAnswer = (status: string, message: string): Buffer => {
+  const body = '{"ok":false,"error":' + JSON.stringify(message) + '}\n'
+  return Buffer.from(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}
+const BAD_REQUEST = rawAnswer('400 Bad Request', 'the request could not be parsed as HTTP')
+const TIMEOUT = rawAnswer('408 Request Timeout', 'the request took too long to arrive')
+const HEADERS_TOO_LARGE = rawAnswer('431 Request Header Fields Too Large', 'the request headers are too large')
+
+/**
+ * A `clientError` listener for the server: a request Node's parser refuses (bad request line or
+ * headers, a timeout) gets a JSON error instead of Node's bare one; a connection the client already
+ * closed is left alone. When the garbage follows a request that is still being answered (a body
+ * longer than its Content-Length), that request keeps its own answer and the connection closes
+ * after it: a raw 400 there would hide the outcome of a write that did happen. A request whose
+ * body can no longer arrive is dropped unanswered.
+ * `server.on('clientError', clientErrorHandler)`.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || err.code === 'HPE_CLOSED_CONNECTION' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (inFlight && !inFlight.writableEnded) {
+    if (!inFlight.req.complete) {
+      // its body can no longer arrive (the client half-closed mid-body): no answer, nothing written
+      socket.destroy()
+      return
+    }
+    inFlight.shouldKeepAlive = false
+    inFlight.once('close', () => socket.destroy())
+    return
+  }
+  socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT : err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : BAD_REQUEST)
+}

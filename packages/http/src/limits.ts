@@ -1,0 +1,58 @@
+/**
+ * The limits the HTTP layer enforces, derived from the store's own caps as the reference derives
+ * them (REFERENCE §5.2, CONTRACT.md): request-body caps per endpoint kind and the response cap.
+ * The caps are read from the ScopeCache instance; `overrides` replaces any of them (a server
+ * that fronts a store created elsewhere, or a test that wants tiny caps).
+ */
+import type { ScopeCache } from '@scopecache/core'
+
+const MIB = 1024 * 1024
+
+export interface Limits {
+  maxStoreBytes: number
+  scopeMaxItems: number
+  maxItemBytes: number
+  /** Body cap of the single-item endpoints: maxItemBytes + 4096. */
+  singleBodyBytes: number
+  /** Body cap of /warm and /rebuild: maxStoreBytes × 1.1 + 16 MiB. */
+  bulkBodyBytes: number
+  /** Body cap of /get_many: 1 MiB. */
+  getManyBodyBytes: number
+  /** Body cap of /flush (its body is ignored): 1 KiB. */
+  flushBodyBytes: number
+  /** Largest /head, /tail, /scopelist, /get_many answer: maxStoreBytes. */
+  responseBytes: number
+}
+
+export function resolveLimits(cache: ScopeCache, overrides: Partial<Limits> = {}): Limits {
+  const maxStoreBytes = overrides.maxStoreBytes ?? cache.maxStoreBytes
+  const maxItemBytes = overrides.maxItemBytes ?? cache.maxItemBytes
+  return {
+    maxStoreBytes,
+    scopeMaxItems: overrides.scopeMaxItems ?? cache.scopeMaxItems,
+    maxItemBytes,
+    singleBodyBytes: overrides.singleBodyBytes ?? maxItemBytes + 4096,
+    bulkBodyBytes: overrides.bulkBodyBytes ?? Math.floor(maxStoreBytes * 1.1) + 16 * MIB,
+    getManyBodyBytes: overrides.getManyBodyBytes ?? MIB,
+    flushBodyBytes: overrides.flushBodyBytes ?? 1024,
+    responseBytes: overrides.responseBytes ?? maxStoreBytes,
+  }
+}
+
+/** `name: value` lines for /help, in a fixed order. */
+export const limitLines = (l: Limits): string =>
+  [
+    `max_store_bytes: ${l.maxStoreBytes}`,
+    `scope_max_items: ${l.scopeMaxItems}`,
+    `max_item_bytes: ${l.maxItemBytes}`,
+    `max_key_bytes: 256`,
+    `default_limit: 1000`,
+    `max_limit: 10000`,
+    `max_get_many_targets: 1000`,
+    `max_body_bytes_single: ${l.singleBodyBytes}`,
+    `max_body_bytes_bulk: ${l.bulkBodyBytes}`,
+    `max_body_bytes_get_many: ${l.getManyBodyBytes}`,
+    `max_body_bytes_flush: ${l.flushBodyBytes}`,
+    `max_response_bytes: ${l.responseBytes}`,
+    `max_json_depth: 10000`,
+  ].join('\n')

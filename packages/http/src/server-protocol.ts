@@ -1,0 +1,25 @@
+/** Messages between the supervisor (main thread) and a listener thread. Types only. */
+import type { ScopeCacheHandle } from '@scopecache/core'
+import type { HttpLimits } from './server-http.js'
+import type { LogLevel } from './server-log.js'
+
+export type ListenTarget =
+  | { kind: 'tcp'; host: string; port: number; reusePort: boolean }
+  | { kind: 'unix'; path: string; mode: number }
+
+/** `workerData` of a listener thread. */
+export interface ListenerData {
+  /** 1-based; sent back in the `x-scopecache-thread` response header. */
+  index: number
+  handle: ScopeCacheHandle
+  metricsBuffer: SharedArrayBuffer
+  target: ListenTarget
+  limits: HttpLimits
+  logLevel: LogLevel
+}
+
+export type ToSupervisor =
+  | { type: 'listening'; port: number | undefined }
+  | { type: 'listen-failed'; code: string; message: string }
+
+export type ToListener = { type: 'shutdown'; graceMs: number }
