@@ -11,13 +11,13 @@ export const MASK = STREAM_LEN - 1
 
 export const idOf = (i) => `item:${String(i).padStart(6, '0')}`
 
+const ALPHA = 'abcdefghijklmnopqrstuvwxyz'.repeat(5)
+
 /** {"user":"u123","text":"…"}: exactly PAYLOAD_BYTES bytes of JSON, distinct per i. */
 export function payloadOf(i) {
   const user = `u${i}`
   const pad = PAYLOAD_BYTES - '{"user":"","text":""}'.length - user.length
-  let text = ''
-  for (let j = 0; j < pad; j++) text += String.fromCharCode(97 + ((i + j) % 26))
-  return { user, text }
+  return { user, text: ALPHA.slice(i % 26, (i % 26) + pad) }
 }
 
 /** mulberry32: small, fast, seedable. */
