@@ -24,7 +24,7 @@ function row(task, batch) {
 
 /** tasks: [{ name, fn }] where fn() performs `batch` operations synchronously. */
 export function timeSync(tasks, { quick, batch = BATCH, progress = () => {}, prewarm = quick ? 20 : 50 }) {
-  for (let r = 0; r < prewarm; r++) for (const t of tasks) t.fn()
+  for (let r = 0; r < prewarm; r++) for (const t of tasks) { t.opts?.beforeEach?.(); t.fn(); t.opts?.afterEach?.() }
   return tasks.map((t) => {
     progress(t.name)
     const bench = new Bench(timing(quick))
@@ -36,7 +36,7 @@ export function timeSync(tasks, { quick, batch = BATCH, progress = () => {}, pre
 
 /** tasks: [{ name, fn }] where fn() awaits `batch` operations one after the other. */
 export async function timeAsync(tasks, { quick, batch, progress = () => {}, prewarm = 3 }) {
-  for (let r = 0; r < prewarm; r++) for (const t of tasks) await t.fn()
+  for (let r = 0; r < prewarm; r++) for (const t of tasks) { await t.opts?.beforeEach?.(); await t.fn(); await t.opts?.afterEach?.() }
   const out = []
   for (const t of tasks) {
     progress(t.name)
