@@ -38,18 +38,25 @@ ${rows.join('\n')}
 `
 }
 
+/** 1, 2 or 5 × a power of ten, the smallest such step ≥ raw. */
+function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw))
+  return [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw)
+}
+
 /** series: [{ label, points: [[x, y]], dashed }]; linear axes from 0; an optional ideal line. */
 export function lineChart({ title, xLabel, yLabel, unit, series, ideal }) {
-  const left = 80, top = 44, plotW = 480, plotH = 280, legendW = 260
+  const left = 80, top = 44, plotW = 440, plotH = 280, legendW = 400
   const W = left + plotW + legendW, H = top + plotH + 56
   const xs = series.flatMap((s) => s.points.map((p) => p[0]))
   const xMax = Math.max(...xs), xMin = Math.min(...xs)
-  const yTop = Math.max(...series.flatMap((s) => s.points.map((p) => p[1])), ...(ideal ?? []).map((p) => p[1])) * 1.1
+  const yMax = Math.max(...series.flatMap((s) => s.points.map((p) => p[1])), ...(ideal ?? []).map((p) => p[1]))
+  const step = niceStep(yMax / 5)
+  const yTop = Math.ceil((yMax * 1.05) / step) * step
   const X = (v) => left + (xMax === xMin ? plotW / 2 : ((v - xMin) / (xMax - xMin)) * plotW)
   const Y = (v) => top + plotH - (v / yTop) * plotH
   const parts = []
-  for (let i = 0; i <= 5; i++) {
-    const v = (yTop / 5) * i
+  for (let v = 0; v <= yTop + step / 2; v += step) {
     parts.push(`<line x1="${left}" y1="${Y(v)}" x2="${left + plotW}" y2="${Y(v)}" stroke="#9ca3af" stroke-opacity="0.35"/>`)
     parts.push(`<text x="${left - 6}" y="${Y(v) + 4}" font-size="11" text-anchor="end" fill="#6b7280">${esc(fmtValue(v, unit))}</text>`)
   }

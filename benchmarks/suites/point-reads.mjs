@@ -112,9 +112,9 @@ function report({ worker, main, remote, skipped, quick }) {
   const line = (where, r) => {
     figures[`point.${where}.${r.key}.ns`] = round(r.ns, 1)
     figures[`point.${where}.${r.key}.ratio`] = round(r.ns / base, 3)
-    return [r.name, where === 'worker' ? 'worker' : 'main', fmtNs(r.ns), fmtNs(r.p50), `±${r.rme.toFixed(1)}%`, `${(r.ns / base).toFixed(r.ns / base < 10 ? 2 : 0)}×`]
+    return [r.name, where === 'worker' ? 'worker' : 'main', fmtNs(r.ns), fmtNs(r.mean), `±${r.rme.toFixed(1)}%`, `${(r.ns / base).toFixed(r.ns / base < 10 ? 2 : 0)}×`]
   }
-  const columns = ['case', 'thread', 'mean /op', 'p50 /op', '±', '× scopecache getRaw by id']
+  const columns = ['case', 'thread', 'median /op', 'mean /op', '± (mean)', '× scopecache getRaw by id']
   const tables = [{ title: 'In-process reads, one worker thread (attached to the store)', columns, rows: worker.map((r) => line('worker', r)) }]
   if (main.length) tables.push({ title: 'In-process reads, main thread (owner of the store)', columns, rows: main.map((r) => line('main', r)) })
   tables.push({ title: 'Reads across a thread or socket (awaited one at a time, main thread)', columns, rows: remote.map((r) => line('main', r)) })
@@ -124,7 +124,7 @@ function report({ worker, main, remote, skipped, quick }) {
     figures,
     charts: [{ id: 'point-reads', type: 'hbar-log', title: 'Point read latency, random over 50 000 items (ns/op, log scale, shorter is faster)', unit: 'ns', bars }],
     notes: [
-      `In-process rows: tinybench runSync, ${quick ? '250' : '1500'} ms per task after warm-up, each iteration 1000 random lookups (seeded stream, same keys for every peer), ns/op = iteration time / 1000; every task pre-warmed before any is timed.`,
+      `In-process rows: tinybench runSync, ${quick ? '250' : '1500'} ms per task after warm-up, each iteration 1000 random lookups (seeded stream, same keys for every peer), ns/op = median iteration time / 1000 (mean beside it); every task pre-warmed before any is timed.`,
       `Round-trip rows: each iteration awaits ${ASYNC_BATCH} requests one after the other; Redis is a private redis-server on 127.0.0.1 (no persistence), the cache thread holds a Map and answers one key per message.`,
       'Every peer is checked to return the exact 100-byte text for every key before timing. "fresh key string" rows build the id from bytes per lookup, as a request parser would (V8 caches a string\'s hash in the string).',
     ],
