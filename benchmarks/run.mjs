@@ -57,7 +57,12 @@ function runSuite(file, index, total) {
     let log = ''
     child.stdout.on('data', (d) => (log += d))
     child.stderr.on('data', (d) => (log += d))
-    const timer = setTimeout(() => { result = { id, error: `timed out after ${SUITE_TIMEOUT_MS / 1000} s` }; child.kill('SIGKILL') }, SUITE_TIMEOUT_MS)
+    // On timeout: SIGTERM first (the suite stops its redis-server), SIGKILL if it does not go.
+    const timer = setTimeout(() => {
+      result = { id, error: `timed out after ${SUITE_TIMEOUT_MS / 1000} s` }
+      child.kill('SIGTERM')
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref()
+    }, SUITE_TIMEOUT_MS)
     child.on('message', (m) => {
       if (m.progress) status(`${label()}: ${m.progress}`)
       else if (m.result) result = m.result

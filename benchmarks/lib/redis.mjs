@@ -2,6 +2,7 @@
 // a child of this process and stopped by it. Returns a reason instead of throwing when it cannot
 // run, so suites skip the Redis rows with that reason.
 import { spawn, execFileSync } from 'node:child_process'
+import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 
@@ -15,16 +16,37 @@ function redisVersion() {
   }
 }
 
+/** Whether something already listens on the port (then it is not ours to benchmark or stop). */
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+  })
+}
+
 /** → { client, version, stop() } or { skip: 'why' } */
 export async function startRedis() {
   const version = redisVersion()
   if (!version) return { skip: 'redis-server not installed (benchmarks/setup.sh installs it with apt-get; it failed or was not run)' }
+  if (await portInUse(REDIS_PORT)) return { skip: `127.0.0.1:${REDIS_PORT} is already in use (set BENCH_REDIS_PORT to a free port)` }
   const child = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   child.stdout.on('data', (d) => (log += d))
   child.stderr.on('data', (d) => (log += d))
   let exited = false
-  child.once('exit', () => (exited = true))
+  // Never leave our redis-server behind, even when this process is stopped (runner timeout, Ctrl-C).
+  const killChild = () => { if (!exited) child.kill('SIGKILL') }
+  const onSignal = () => { killChild(); process.exit(130) }
+  process.once('exit', killChild)
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  child.once('exit', () => {
+    exited = true
+    process.off('exit', killChild)
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+  })
   const client = new Redis({ host: '127.0.0.1', port: REDIS_PORT, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false })
   client.on('error', () => {})
   const deadline = Date.now() + 5000
