@@ -98,7 +98,7 @@ const meta = {
   date, machine, quick, hostname: os.hostname(), cpuModel: os.cpus()[0]?.model ?? 'unknown', cpus: os.availableParallelism(),
   memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, v8: process.versions.v8,
   loadBefore, loadAfter: os.loadavg().map((x) => +x.toFixed(2)), commit: git('rev-parse', '--short', 'HEAD'), dirty: !!git('status', '--porcelain'),
-  seconds: Math.round((Date.now() - t0) / 1000), setup: setupLines, resultFile: relative(here, resultPath),
+  seconds: Math.round((Date.now() - t0) / 1000), setup: setupLines, expectedSuites: ORDER, only: only ?? null, resultFile: relative(here, resultPath),
 }
 const figures = Object.assign({}, ...suites.map((s) => s.figures ?? {}))
 writeFileSync(resultPath, JSON.stringify({ meta, figures, suites }, null, 2) + '\n')

@@ -34,6 +34,10 @@ export function renderResults(results, { mdPath, chartDir }) {
   const setupLines = meta.setup?.length ? meta.setup : []
   if (setupLines.length) md.push('Setup: ' + setupLines.map((l) => `\`${l}\``).join('; '), '')
 
+  const ran = new Set(suites.map((s) => s.id))
+  const missing = (meta.expectedSuites ?? []).filter((id) => !ran.has(id))
+  if (missing.length && !meta.only) md.push(`Not in this run (no \`benchmarks/suites/<id>.mjs\` in this checkout yet): ${missing.map((m) => `\`${m}\``).join(', ')}.`, '')
+
   mkdirSync(chartDir, { recursive: true })
   for (const s of suites) {
     md.push(`## ${s.title ?? s.id}`, '')

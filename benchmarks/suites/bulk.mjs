@@ -20,7 +20,7 @@ const suite = {
     const objects = Array.from({ length: ITEMS }, (_, i) => ({ scope: scopeOf(i + 1), id: idOf(i + 1), payload: payloadOf(i + 1) }))
     const raws = quick ? [] : objects.map((it) => ({ scope: it.scope, id: it.id, payload: rawJson(JSON.stringify(it.payload)) }))
     const cache = ScopeCache.create({ maxStoreBytes: 400 << 20, scopeMaxItems: 100_000 })
-    const reps = quick ? 1 : 4
+    const reps = quick ? 1 : 3
     const all = [
       ['warm', 'objects', 'warm, payload objects (stringified by the store)', () => cache.warm(objects)],
       ['warm', 'raw', 'warm, rawJson text payloads (validated, stored byte-exact)', () => cache.warm(raws)],

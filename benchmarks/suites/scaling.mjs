@@ -85,7 +85,7 @@ const suite = {
       skipped.push({ what: 'lmdb-js', why: `could not open a database: ${e.message}` })
       lmdbPath = null
     }
-    const opsFor = { scopecache: quick ? 600_000 : 4_000_000, lmdb: quick ? 300_000 : 1_500_000, map: quick ? 3_000_000 : 15_000_000 }
+    const opsFor = { scopecache: quick ? 600_000 : 2_500_000, lmdb: quick ? 300_000 : 1_000_000, map: quick ? 3_000_000 : 10_000_000 }
     const series = [
       { key: 'scopecache.disjoint', label: 'scopecache, disjoint scopes', engine: 'scopecache', hot: false },
       { key: 'scopecache.hot', label: 'scopecache, one hot scope', engine: 'scopecache', hot: true },
