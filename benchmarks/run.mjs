@@ -93,7 +93,8 @@ const date = new Date().toISOString()
 const machine = machineSlug()
 const resultDir = join(here, 'results')
 mkdirSync(resultDir, { recursive: true })
-const resultPath = join(resultDir, `${date.slice(0, 10)}-${machine}${quick ? '.quick' : ''}.json`)
+// A subset run (--only) never replaces the run of record: it writes a .partial file and leaves RESULTS.md alone.
+const resultPath = join(resultDir, `${date.slice(0, 10)}-${machine}${quick ? '.quick' : ''}${only ? '.partial' : ''}.json`)
 const meta = {
   date, machine, quick, hostname: os.hostname(), cpuModel: os.cpus()[0]?.model ?? 'unknown', cpus: os.availableParallelism(),
   memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, v8: process.versions.v8,
@@ -102,6 +103,11 @@ const meta = {
 }
 const figures = Object.assign({}, ...suites.map((s) => s.figures ?? {}))
 writeFileSync(resultPath, JSON.stringify({ meta, figures, suites }, null, 2) + '\n')
-renderResults({ meta, suites }, { mdPath: join(here, 'RESULTS.md'), chartDir: join(here, 'charts') })
-process.stderr.write(`benchmarks: wrote ${relative(process.cwd(), resultPath)} and ${relative(process.cwd(), join(here, 'RESULTS.md'))} in ${meta.seconds} s\n`)
+if (only) {
+  for (const s of suites) for (const t of s.tables ?? []) { console.log(`\n${s.id}: ${t.title}`); console.table(t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i]])))) }
+  process.stderr.write(`benchmarks: wrote ${relative(process.cwd(), resultPath)} in ${meta.seconds} s (subset run: RESULTS.md left as it was)\n`)
+} else {
+  renderResults({ meta, suites }, { mdPath: join(here, 'RESULTS.md'), chartDir: join(here, 'charts') })
+  process.stderr.write(`benchmarks: wrote ${relative(process.cwd(), resultPath)} and ${relative(process.cwd(), join(here, 'RESULTS.md'))} in ${meta.seconds} s\n`)
+}
 process.exitCode = suites.some((s) => s.error) ? 1 : 0

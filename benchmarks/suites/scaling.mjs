@@ -99,16 +99,23 @@ const suite = {
     progress(`starting ${N + 1} threads`)
     const threads = await startThreads(N + 1, cache, lmdbPath)
     try {
+      // Repeats outermost, every series and reader count inside: a change in the machine's load
+      // during the run then hits every case alike instead of skewing one ratio.
+      const runs = {}
+      for (let rep = 0; rep < reps; rep++) {
+        for (const s of series) {
+          for (let r = 1; r <= N; r++) {
+            progress(`${s.label}: ${r} reader${r > 1 ? 's' : ''}${reps > 1 ? ` (run ${rep + 1}/${reps})` : ''}`)
+            ;(runs[`${s.key}/${r}`] ??= []).push(await trial(threads, { engine: s.engine, readers: r, hot: s.hot, writer: s.writer, ops: opsFor[s.engine] }))
+          }
+        }
+      }
       for (const s of series) {
         for (let r = 1; r <= N; r++) {
-          const runs = []
-          for (let rep = 0; rep < reps; rep++) {
-            progress(`${s.label}: ${r} reader${r > 1 ? 's' : ''}${reps > 1 ? ` (run ${rep + 1}/${reps})` : ''}`)
-            runs.push(await trial(threads, { engine: s.engine, readers: r, hot: s.hot, writer: s.writer, ops: opsFor[s.engine] }))
-          }
-          const m = median(runs.map((x) => x.opsPerSec))
-          const pick = runs.find((x) => x.opsPerSec === m)
-          ;(out[s.key] ??= {})[r] = { opsPerSec: m, nsPerRead: pick.nsPerRead, writesPerSec: pick.writesPerSec, all: runs.map((x) => x.opsPerSec) }
+          const all = runs[`${s.key}/${r}`]
+          const m = median(all.map((x) => x.opsPerSec))
+          const pick = all.find((x) => x.opsPerSec === m)
+          ;(out[s.key] ??= {})[r] = { opsPerSec: m, nsPerRead: pick.nsPerRead, writesPerSec: pick.writesPerSec, all: all.map((x) => x.opsPerSec) }
         }
       }
     } finally {
