@@ -44,9 +44,15 @@ async function trial(threads, { engine, readers, hot, writer, ops }) {
     if (Date.now() > deadline) throw new Error('scaling threads not ready within 60 s')
     await Promise.race([sleep(2), failed])
   }
+  const cpu0 = process.cpuUsage()
+  const wall0 = process.hrtime.bigint()
   Atomics.store(ctl, GO, 1)
   Atomics.notify(ctl, GO)
   const readerResults = await Promise.all(jobs.slice(0, readers))
+  // CPU time the whole process got ÷ wall time: about readers (+1 with a writer) when the threads
+  // had the cores to themselves, less when other processes took CPU during the trial.
+  const cpu = process.cpuUsage(cpu0)
+  const coresUsed = ((cpu.user + cpu.system) * 1000) / Number(process.hrtime.bigint() - wall0)
   Atomics.store(ctl, STOP, 1)
   const writerResult = writer ? await jobs[readers] : null
   const maxNs = Math.max(...readerResults.map((r) => r.ns))
@@ -55,6 +61,7 @@ async function trial(threads, { engine, readers, hot, writer, ops }) {
     opsPerSec: (total / maxNs) * 1e9,
     nsPerRead: readerResults.map((r) => r.ns / r.ops),
     writesPerSec: writerResult ? (writerResult.writes / writerResult.ms) * 1000 : null,
+    coresUsed,
   }
 }
 
@@ -115,7 +122,7 @@ const suite = {
           const all = runs[`${s.key}/${r}`]
           const m = median(all.map((x) => x.opsPerSec))
           const pick = all.find((x) => x.opsPerSec === m)
-          ;(out[s.key] ??= {})[r] = { opsPerSec: m, nsPerRead: pick.nsPerRead, writesPerSec: pick.writesPerSec, all: all.map((x) => x.opsPerSec) }
+          ;(out[s.key] ??= {})[r] = { opsPerSec: m, nsPerRead: pick.nsPerRead, writesPerSec: pick.writesPerSec, coresUsed: pick.coresUsed, all: all.map((x) => x.opsPerSec) }
         }
       }
     } finally {
@@ -147,13 +154,14 @@ function report({ out, series, N, cores, reps, opsFor, skipped }) {
         loss = `${(l * 100).toFixed(1)} %${r + 1 > cores ? ' (oversubscribed: ' + (r + 1) + ' threads on ' + cores + ' cores)' : ''}`
       }
       if (x.writesPerSec) figures[`scaling.${s.key}.writesPerSec${r}`] = Math.round(x.writesPerSec)
-      rows.push([s.label, r, fmt(x.opsPerSec), x.nsPerRead.map((n) => n.toFixed(0)).join(' / '), r > 1 ? `${ratio.toFixed(2)}×` : '1.00×', loss, x.writesPerSec ? `${Math.round(x.writesPerSec).toLocaleString('en')}/s` : ''])
+      figures[`scaling.${s.key}.coresUsed${r}`] = round(x.coresUsed, 2)
+      rows.push([s.label, r, fmt(x.opsPerSec), x.nsPerRead.map((n) => n.toFixed(0)).join(' / '), r > 1 ? `${ratio.toFixed(2)}×` : '1.00×', loss, x.writesPerSec ? `${Math.round(x.writesPerSec).toLocaleString('en')}/s` : '', `${x.coresUsed.toFixed(2)} of ${r + (s.writer ? 1 : 0)}`])
     }
   }
   const chartSeries = series.filter((s) => s.engine !== 'map').map((s) => ({ label: s.label, points: Array.from({ length: N }, (_, i) => [i + 1, out[s.key][i + 1].opsPerSec]) }))
   const one = out['scopecache.disjoint'][1].opsPerSec
   return {
-    tables: [{ title: `Aggregate random getRaw-by-id throughput (${cores} CPUs; median of ${reps} run${reps > 1 ? 's' : ''})`, columns: ['case', 'readers', 'aggregate reads/s', 'ns/read per reader', `÷ 1 reader`, 'reader loss to the writer', 'writer rate'], rows }],
+    tables: [{ title: `Aggregate random getRaw-by-id throughput (${cores} CPUs; median of ${reps} run${reps > 1 ? 's' : ''})`, columns: ['case', 'readers', 'aggregate reads/s', 'ns/read per reader', `÷ 1 reader`, 'reader loss to the writer', 'writer rate', 'CPU cores the threads got'], rows }],
     figures,
     charts: [{ id: 'scaling', type: 'line', title: 'Aggregate reads/s vs reader threads (random getRaw over 50 000 items; per-worker Map in the table)', xLabel: 'reader threads', yLabel: 'aggregate reads/s', unit: 'ops/s', series: chartSeries, ideal: Array.from({ length: N }, (_, i) => [i + 1, one * (i + 1)]) }],
     notes: [
@@ -161,6 +169,7 @@ function report({ out, series, N, cores, reps, opsFor, skipped }) {
       'Disjoint: reader i reads scope d<i>; hot: every reader reads the same scope. Each reader has its own seeded random order over the same 50 000 ids.',
       'Writer (other scope): appends 100-byte items to a scope no reader reads, trimming it to 10 000 items every 1024 appends; writer (same scope): upserts same-size payloads over the hot scope\'s ids, so readers keep hitting and retry when a write lands under them. The writer runs from the start barrier until the last reader finishes.',
       `Reader loss = 1 − (reads/s with the writer ÷ reads/s without it, same readers). With ${cores} cores, ${cores} readers + 1 writer oversubscribes the CPUs, so that loss is mostly CPU sharing, not interference: the row with ${cores - 1} reader${cores > 2 ? 's' : ''} + 1 writer is the one that measures interference.`,
+      '"CPU cores the threads got" = the process\'s CPU time ÷ wall time during the trial, against the number of busy threads: when it falls short, other processes on the machine took CPU during that trial and its figure understates the store.',
       'lmdb-js: one environment opened in every reader thread, readers over the same keys (lmdb has no scopes). Map: each thread builds its own Map of the 50 000 items (the per-thread lower bound; N copies of the data).',
     ],
     skipped,
