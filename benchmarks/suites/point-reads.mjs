@@ -33,7 +33,7 @@ function inWorker(cache, lmdbPath, quick, progress) {
   const worker = new Worker(new URL('./point-reads-worker.mjs', import.meta.url), { workerData: { handle: cache.handle, lmdbPath, quick } })
   cache.watch(worker)
   return new Promise((resolve, reject) => {
-    worker.on('message', (m) => (m.progress ? progress(`worker: ${m.progress}`) : resolve(m.rows)))
+    worker.on('message', (m) => (m.progress ? progress(`worker: ${m.progress}`) : resolve(m)))
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`point-reads worker exited with code ${code} before reporting`)))
   })
@@ -90,7 +90,7 @@ const suite = {
     for (let i = 0; i < data.n; i++) cache.append(SCOPE, data.payloads[i], { id: data.ids[i] })
     const lmdb = await openLmdb(data, skipped)
     try {
-      const worker = await inWorker(cache, lmdb?.path, quick, progress)
+      const { rows: worker, coresUsed } = await inWorker(cache, lmdb?.path, quick, progress)
       let main = []
       if (!quick) {
         const { tasks, check } = pointTasks({ cache, lmdb: lmdb?.db, data })
@@ -98,7 +98,7 @@ const suite = {
         check()
       }
       const remote = await roundTripPeers(data, quick, (m) => progress(`main thread: ${m}`), skipped)
-      return report({ worker, main, remote, skipped, quick })
+      return report({ worker, main, remote, skipped, quick, coresUsed })
     } finally {
       cache.close()
       await lmdb?.close()
@@ -106,9 +106,9 @@ const suite = {
   },
 }
 
-function report({ worker, main, remote, skipped, quick }) {
+function report({ worker, main, remote, skipped, quick, coresUsed }) {
   const base = worker.find((r) => r.key === 'scopecache.getRaw.id').ns
-  const figures = {}
+  const figures = { 'point.worker.coresUsed': round(coresUsed, 2) }
   const line = (where, r) => {
     figures[`point.${where}.${r.key}.ns`] = round(r.ns, 1)
     figures[`point.${where}.${r.key}.ratio`] = round(r.ns / base, 3)
@@ -126,6 +126,7 @@ function report({ worker, main, remote, skipped, quick }) {
     notes: [
       `In-process rows: tinybench runSync, ${quick ? '250' : '1500'} ms per task after warm-up, each iteration 1000 random lookups (seeded stream, same keys for every peer), ns/op = median iteration time / 1000 (mean beside it); every task pre-warmed before any is timed.`,
       `Round-trip rows: each iteration awaits ${ASYNC_BATCH} requests one after the other; Redis is a private redis-server on 127.0.0.1 (no persistence), the cache thread holds a Map and answers one key per message.`,
+      `The worker thread got ${coresUsed.toFixed(2)} of 1 CPU core while its tasks ran (process CPU time ÷ wall time); below ~0.95, other processes on the machine took CPU during the measurement.`,
       'Every peer is checked to return the exact 100-byte text for every key before timing. "fresh key string" rows build the id from bytes per lookup, as a request parser would (V8 caches a string\'s hash in the string).',
     ],
     skipped,
