@@ -525,7 +525,7 @@ describe('caps', () => {
     expect((await c.request('POST', '/append', make(cap))).status).toBe(400)
     // streamed without Content-Length
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ host: c.host, port: c.port, method: 'POST', path: '/append' }, (res) => {
+      const req = http.request({ ...c.endpoint, method: 'POST', path: '/append' }, (res) => {
         let body = ''
         res.on('data', (d) => (body += d))
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))

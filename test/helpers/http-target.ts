@@ -24,6 +24,8 @@ export interface Target {
   url: string
   host: string
   port: number
+  /** Where to connect: spread into `http.request` / `net.connect` options (TCP or a Unix socket). */
+  endpoint: Endpoint
   request(method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>): Promise<TargetResponse>
   /** Writes raw bytes on a fresh connection; resolves with everything the server sent until it closed (or `timeoutMs`). */
   raw(bytes: string | Uint8Array, opts?: { endAfterWrite?: boolean; destroyAfterWrite?: boolean; timeoutMs?: number }): Promise<string>
@@ -61,16 +63,27 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   }
 }
 
-/** The request/raw functions of a Target for any TCP address. */
-export function clientFor(host: string, port: number): Omit<Target, 'close' | 'cache'> {
+export type Endpoint = { host: string; port: number } | { socketPath: string }
+
+/** The request/raw functions of a Target for a TCP address or a Unix socket path. */
+export function clientFor(host: string, port: number): Omit<Target, 'close' | 'cache'>
+export function clientFor(endpoint: Endpoint): Omit<Target, 'close' | 'cache'>
+export function clientFor(a: string | Endpoint, b?: number): Omit<Target, 'close' | 'cache'> {
+  const endpoint: Endpoint = typeof a === 'string' ? { host: a, port: b as number } : a
+  const tcp = 'host' in endpoint
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
   return {
-    url: `http://${host}:${port}`,
-    host,
-    port,
+    url: tcp ? `http://${endpoint.host}:${endpoint.port}` : 'http://localhost',
+    host: tcp ? endpoint.host : 'localhost',
+    port: tcp ? endpoint.port : 0,
+    endpoint,
     request(method, path, body, headers = {}) {
       return new Promise((resolve, reject) => {
-        const req = http.request({ host, port, method, path, agent, headers }, (res) => {
+        // always frame a body: Node's client sends a DELETE body with neither Content-Length nor
+        // chunking, which a server rightly reads as the start of the next (malformed) request
+        const framed = body === undefined || Object.keys(headers).some((h) => ['content-length', 'transfer-encoding'].includes(h.toLowerCase()))
+          ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
+        const req = http.request({ ...endpoint, method, path, agent, headers: framed }, (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () => {
@@ -86,7 +99,7 @@ export function clientFor(host: string, port: number): Omit<Target, 'close' | 'c
     raw(bytes, { endAfterWrite = false, destroyAfterWrite = false, timeoutMs = 2000 } = {}) {
       return new Promise((resolve) => {
         const chunks: Buffer[] = []
-        const socket = net.connect(port, host)
+        const socket = tcp ? net.connect(endpoint.port, endpoint.host) : net.connect({ path: endpoint.socketPath })
         const finish = (): void => {
           clearTimeout(timer)
           socket.destroy()

@@ -158,14 +158,18 @@ const HEADERS_TOO_LARGE = rawAnswer('431 Request Header Fields Too Large', 'the 
 /**
  * A `clientError` listener for the server: a request Node's parser refuses (bad request line or
  * headers, a timeout) gets a JSON error instead of Node's bare one; a connection the client already
- * closed is left alone. When the garbage follows a request that is still being answered (a body
+ * closed, or bytes after a `Connection: close` request, are left alone. When the garbage follows a
+ * request that is still being answered (a body
  * longer than its Content-Length), that request keeps its own answer and the connection closes
  * after it: a raw 400 there would hide the outcome of a write that did happen. A request whose
  * body can no longer arrive is dropped unanswered.
  * `server.on('clientError', clientErrorHandler)`.
  */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || err.code === 'HPE_CLOSED_CONNECTION' || !socket.writable) {
+  // Bytes after a `Connection: close` request: that request is still being answered and Node closes
+  // the socket after it; destroying it here would drop the answer to a write that did happen.
+  if (err.code === 'HPE_CLOSED_CONNECTION') return
+  if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return
   }

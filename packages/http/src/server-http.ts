@@ -52,11 +52,7 @@ export function createHardenedServer(listener: http.RequestListener, limits: Htt
   server.maxConnections = limits.maxConnections
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     log.debug({ code: err.code }, 'client error')
-    // Bytes after a `Connection: close` request: that request is still being answered and Node closes
-    // the socket after it. Leave it alone; destroying it here would drop the answer to a write that
-    // did happen (RELIABILITY.md §3.2; test/cli-server-api.test.ts).
-    if (err.code === 'HPE_CLOSED_CONNECTION') return
-    clientErrorHandler(err, socket)
+    clientErrorHandler(err, socket) // (test/cli-server-api.test.ts covers bytes after Connection: close)
   })
   return server
 }
