@@ -287,12 +287,7 @@ function counterAdd(ctx: Ctx, path: string, b: JsonObject): string {
   if (id === undefined) throw required('id', path)
   const by = getInt(b, 'by') ?? 1
   if (by === 0 || !Number.isSafeInteger(by)) throw badField("the 'by' field must be a non-zero integer within ±(2^53−1)")
-  // The core returns only the new value; whether it created the item is read just before
-  // (a concurrent create of the same counter in between would be reported as ours).
-  const existed = ctx.cache.getRaw(scope, { id }) !== undefined
-  const r = ctx.cache.counterAdd(scope, id, by) as number | { created: boolean; value: number }
-  const value = typeof r === 'number' ? r : r.value
-  const created = typeof r === 'number' ? !existed : r.created
+  const { created, value } = ctx.cache.counter(scope, id, by) // one locked write says whether it created the item
   ctx.tally.write()
   return '{"ok":true,"created":' + created + ',"value":' + value + OK_NL
 }
