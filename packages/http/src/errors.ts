@@ -5,6 +5,7 @@
  * `instanceof` would then lie) and their messages pass through unchanged, except where the
  * reference's wording differs: the handler checks those rules itself before calling the core.
  */
+import { HTTP_STATUS } from '@scopecache/core'
 import { errorJson, mb, quote } from './wire.js'
 
 export type HttpErrorCode =
@@ -19,15 +20,7 @@ export const ERROR_CODES: readonly HttpErrorCode[] = [
 ]
 
 const STATUS: Readonly<Record<HttpErrorCode, number>> = {
-  invalid_input: 400,
-  too_large: 400,
-  conflict: 409,
-  scope_full: 507,
-  store_full: 507,
-  response_too_large: 507,
-  too_many_threads: 503,
-  lock_timeout: 503,
-  closed: 500,
+  ...HTTP_STATUS, // the core's codes keep the core's statuses
   body_too_large: 413,
   method_not_allowed: 405,
   not_found: 404,
