@@ -6,20 +6,12 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { createCachePool, type CachePool } from '../packages/pool/dist/index.js'
+import { poolsClosedAfterEach, TASKS } from './helpers/pools.js'
 
-const TASKS = new URL('./fixtures/pool-tasks.mjs', import.meta.url)
-const open: CachePool[] = []
-const pool = (cache: ScopeCache, threads: number): CachePool => {
-  const p = createCachePool({ cache, filename: TASKS, minThreads: threads, maxThreads: threads })
-  open.push(p)
-  return p
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((p) => p.close()))
-})
+const pool = poolsClosedAfterEach()
 
 /** Waits (bounded) until a worker sets gate[0] to 1: a shared-memory handshake, not a sleep. */
 async function waitGate(gate: SharedArrayBuffer): Promise<void> {
@@ -119,7 +111,7 @@ describe('pool lifecycle', () => {
   it('a worker retired by idleTimeout is reaped; the next task gets a fresh, attached worker', async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 2 }) // owner + 1 worker
     const p = createCachePool({ cache, filename: TASKS, minThreads: 0, maxThreads: 1, idleTimeout: 20 })
-    open.push(p)
+    pool.track(p)
     const gone = reaped(p)
     const first = (await p.run('a')) as { threadId: number }
     await gone // retired after 20 ms idle; its slot is the only one a new worker can take
@@ -135,7 +127,7 @@ describe('pool lifecycle', () => {
         cache, filename: new URL('./fixtures/pool-timer.mjs', import.meta.url),
         minThreads: 1, maxThreads: 1, idleTimeout: Infinity, atomics,
       })
-      open.push(p)
+      pool.track(p)
       expect(await p.run(null)).toBe('pong')
       // No task is running now; the counter still moves (bounded wait on the store, 10 s at most).
       const ticks = () => (cache.get('timer', { id: 'ticks' })?.payload as number | undefined) ?? 0

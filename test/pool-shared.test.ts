@@ -3,20 +3,12 @@
  * piscina workers (built JS: packages/pool/dist and test/fixtures/pool-tasks.mjs).
  */
 import { createRequire } from 'node:module'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { createCachePool, type CachePool } from '../packages/pool/dist/index.js'
+import { poolsClosedAfterEach, TASKS } from './helpers/pools.js'
 
-const TASKS = new URL('./fixtures/pool-tasks.mjs', import.meta.url)
-const open: CachePool[] = []
-const pool = (cache: ScopeCache, threads: number): CachePool => {
-  const p = createCachePool({ cache, filename: TASKS, minThreads: threads, maxThreads: threads })
-  open.push(p)
-  return p
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((p) => p.close()))
-})
+const pool = poolsClosedAfterEach()
 
 interface Seen { threadId: number; payload: unknown }
 
@@ -81,7 +73,7 @@ describe('createCachePool: one store for the owner and every worker', () => {
       const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
       cache.upsert('m', 'k', atomics)
       const p = createCachePool({ cache, filename: TASKS, minThreads: 2, maxThreads: 2, atomics })
-      open.push(p)
+      pool.track(p)
       const reads = (await Promise.all([0, 1, 2, 3].map(() => p.run({ scope: 'm', id: 'k' }, { name: 'read' })))) as Seen[]
       expect(reads.map((r) => r.payload)).toEqual([atomics, atomics, atomics, atomics])
       expect(await p.run({ op: 'stats' }, { name: 'control' })).toMatchObject({ ok: true, value: { store: { items: 1 } } })
@@ -103,7 +95,7 @@ describe('createCachePool: one store for the owner and every worker', () => {
   it("hands each worker the caller's own workerData", async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
     const p = createCachePool({ cache, filename: TASKS, maxThreads: 1, workerData: { region: 'eu', n: 3 } })
-    open.push(p)
+    pool.track(p)
     expect(await p.run(null, { name: 'data' })).toEqual({ region: 'eu', n: 3 })
     expect(await p.run('x')).toMatchObject({ task: 'x' }) // the default export
   })

@@ -5,7 +5,7 @@
  * `instanceof` would then lie) and their messages pass through unchanged, except where the
  * reference's wording differs: the handler checks those rules itself before calling the core.
  */
-import { HTTP_STATUS } from '@scopecache/core'
+import { HTTP_STATUS, type ErrorDetails } from '@scopecache/core'
 import { errorJson, mb, quote } from './wire.js'
 
 export type HttpErrorCode =
@@ -74,14 +74,7 @@ export const responseTooLarge = (bodyBytes: number, maxBytes: number): HttpError
 interface CoreErrorLike {
   code: string
   message: string
-  details?: {
-    scopes?: { scope: string; count: number; cap: number }[]
-    storeBytes?: number
-    addedBytes?: number
-    maxStoreBytes?: number
-    responseBytes?: number
-    maxResponseBytes?: number
-  }
+  details?: ErrorDetails
 }
 
 const isCoreError = (e: unknown): e is CoreErrorLike => {
