@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the test suite under Node 22 and 24 as well (users run 20, 22 and 24). The runtimes come
-# from npm's `node@22` / `node@24` packages (a platform binary inside a registry package) and are
+# Runs the test suite under Node 22, 24 and 26 as well (we support 20, 22, 24 and 26). The runtimes come
+# from npm's `node@22` / `node@24` / `node@26` packages (a platform binary inside a registry package) and are
 # cached under node_modules/.cache/node-matrix. Assumes `pnpm test` has built the packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for v in 22 24; do
+for v in 22 24 26; do
   dir="node_modules/.cache/node-matrix/$v"
   if [ ! -x "$dir/node_modules/.bin/node" ]; then
     mkdir -p "$dir"

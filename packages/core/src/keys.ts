@@ -5,13 +5,22 @@
  * collide on one store do not collide on another.
  */
 
-/** FNV-1a over UTF-16 code units, seeded. */
+/**
+ * FNV-1a over UTF-16 code units, seeded, then murmur3's finaliser. Tables take the low bits as the
+ * bucket, and FNV's low bits depend only on the low bits of the seed and of each unit, so without
+ * the finaliser keys that differ only in high bits ('a' vs '\u8061') share a bucket for every seed
+ * and can be crafted offline to flood one. The finaliser folds every bit into the low ones.
+ */
 export function hashKey(s: string, seed: number): number {
   let h = 0x811c9dc5 ^ seed
   for (let i = 0; i < s.length; i++) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
   }
-  return h
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
 }
 
 /** True when bytes [off, off+len) are the UTF-8 encoding of the well-formed string `s`. */

@@ -63,7 +63,10 @@ function textPrepared(text: string): Prepared {
   return { text, bytes: null, start: 0, end: 0, byteLength, ascii: byteLength === text.length, isString: text.charCodeAt(0) === 34 }
 }
 
-function fromBytes(u8: Uint8Array): Prepared {
+function fromBytes(src: Uint8Array): Prepared {
+  // Bytes in shared memory can change under us between this check and the copy into the item:
+  // validate (and later store) a private copy, never the shared bytes themselves.
+  const u8 = src.buffer instanceof ArrayBuffer ? src : new Uint8Array(src)
   let start = 0
   let end = u8.length
   const problem = jsonBytesProblem(u8, start, end)
