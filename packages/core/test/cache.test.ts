@@ -119,16 +119,24 @@ describe('ids whose hash is 0', () => {
   it('trim removes them from the id table like any other (no dangling entry)', () => {
     const c = make({ maxStoreBytes: 256 * 1024 })
     const x = c[INTERNALS]()
-    // find an id that hashes to 0 under this store's seed (FNV-1a: make the last step land on 0)
-    const A = 'abcdefghijklmnopqrstuvwxyz0123456789'
+    // An id that hashes to 0 under this store's seed: the finaliser maps 0 to 0, so the FNV state
+    // must end at 0. Solve the last two units: ((s ^ c1) · P ^ c2) · P = 0 ⇔ s ^ c1 = c2 · P⁻¹.
     const seed = x.cfg.seed ^ 0x5bd1e995
+    const P = 0x01000193
+    let inv = P
+    for (let k = 0; k < 5; k++) inv = Math.imul(inv, 2 - Math.imul(P, inv)) // Newton: P · inv ≡ 1
+    const plain = (c: number): boolean => (c > 0x20 && c < 0x7f) || (c >= 0x100 && c < 0x2000) || (c >= 0x4e00 && c < 0xd800)
+    const byHigh = new Map<number, number>() // high 16 bits of c2 · P⁻¹ → c2
+    for (let c2 = 0x21; c2 < 0xd800; c2++) if (plain(c2)) byHigh.set(Math.imul(c2, inv) >>> 16, c2)
     let id = ''
     for (let n = 0; id === ''; n++) {
-      let p = ''
-      for (let j = 0, k = n; j < 6; j++, k = Math.floor(k / 36)) p += A[k % 36]
+      const prefix = `p${n}`
       let h = 0x811c9dc5 ^ seed
-      for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193)
-      if (h >= 0x30 && h <= 0x7a && A.includes(String.fromCharCode(h))) id = p + String.fromCharCode(h)
+      for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), P)
+      const c2 = byHigh.get(h >>> 16)
+      if (c2 === undefined) continue
+      const c1 = (h ^ Math.imul(c2, inv)) & 0xffff
+      if (plain(c1)) id = prefix + String.fromCharCode(c1, c2)
     }
     expect(x.hashId(id)).toBe(0)
     c.append('s', { n: 'old' }, { id })
