@@ -364,6 +364,8 @@ function validUtf8(u8: Uint8Array, start: number, end: number): boolean {
 /** Whether already-valid JSON text (e.g. JSON.stringify output) nests deeper than `max` arrays/objects. */
 export function jsonDepthExceeds(text: string, max: number): boolean {
   const n = text.length
+  // Depth d needs d opening and d closing brackets: a shorter text cannot pass `max`.
+  if (n <= 2 * max + 1) return false
   let depth = 0
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
