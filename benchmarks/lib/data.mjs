@@ -50,3 +50,14 @@ export function dataset(n = N, seed = 0x5eed1234) {
   const freshKey = (k) => idBytes.latin1Slice(k * ID_LEN, k * ID_LEN + ID_LEN)
   return { n, ids, payloads, texts, freshKey, stream: randomStream(n, seed) }
 }
+
+/**
+ * Keys as a request handler builds them: KEY_PREFIX + a number, concatenated per lookup, so every
+ * lookup (of every peer alike) hashes a new string. ids[i] === KEY_PREFIX + i; payloads as above.
+ */
+export const KEY_PREFIX = 'item:'
+export function prefixedSet(n, seed = 0x5eed1234) {
+  const ids = Array.from({ length: n }, (_, i) => KEY_PREFIX + i)
+  const payloads = ids.map((_, i) => payloadOf(i))
+  return { n, ids, payloads, texts: payloads.map((p) => JSON.stringify(p)), stream: randomStream(n, seed) }
+}

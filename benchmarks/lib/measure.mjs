@@ -51,5 +51,19 @@ export async function timeAsync(tasks, { quick, batch, progress = () => {}, prew
   return out
 }
 
+/** The middle value (upper middle for an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/**
+ * Runs fn() and returns { result, coresUsed }: this process's CPU time ÷ wall time meanwhile. Below
+ * the number of busy threads, other processes on the machine took CPU during the measurement.
+ */
+export async function withCpuShare(fn) {
+  const cpu0 = process.cpuUsage(), wall0 = performance.now()
+  const result = await fn()
+  const cpu = process.cpuUsage(cpu0)
+  return { result, coresUsed: (cpu.user + cpu.system) / 1000 / (performance.now() - wall0) }
+}
+
 export const fmtNs = (ns) => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(0)} ns`)
 export const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { ScopeCache } from '@scopecache/core'
 import { dataset } from '../lib/data.mjs'
-import { timeSync } from '../lib/measure.mjs'
+import { timeSync, withCpuShare } from '../lib/measure.mjs'
 import { pointTasks } from '../lib/point-tasks.mjs'
 
 const { handle, lmdbPath, quick } = workerData
@@ -11,12 +11,8 @@ const cache = ScopeCache.attach(handle)
 let lmdb = null
 if (lmdbPath) lmdb = (await import('lmdb')).open({ path: lmdbPath, encoding: 'string' })
 const { tasks, check } = pointTasks({ cache, lmdb, data: dataset() })
-// Process CPU time ÷ wall time while the tasks run (the main thread idles meanwhile): below ~1,
-// other processes took this thread's CPU during the measurement.
-const cpu0 = process.cpuUsage(), wall0 = performance.now()
-const rows = timeSync(tasks, { quick, progress: (m) => parentPort.postMessage({ progress: m }) })
-const cpu = process.cpuUsage(cpu0)
-const coresUsed = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0)
+// The CPU share this thread got while the tasks ran (the main thread idles meanwhile).
+const { result: rows, coresUsed } = await withCpuShare(() => timeSync(tasks, { quick, progress: (m) => parentPort.postMessage({ progress: m }) }))
 check()
 if (lmdb) await lmdb.close()
 cache.close()

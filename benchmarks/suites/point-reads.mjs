@@ -2,10 +2,6 @@
 // one run. In-process peers (Map, lru-cache, lmdb-js) run in the same worker thread as scopecache
 // (tinybench, batches of 1000, see lib/measure.mjs); peers behind a round trip (Redis via ioredis,
 // a cache thread via postMessage or comlink) are awaited one request at a time from the main thread.
-import { Worker } from 'node:worker_threads'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { ScopeCache } from '@scopecache/core'
 import { dataset, MASK } from '../lib/data.mjs'
 import { timeSync, timeAsync, fmtNs, round } from '../lib/measure.mjs'
@@ -13,31 +9,10 @@ import { pointTasks, SCOPE } from '../lib/point-tasks.mjs'
 import { startRedis } from '../lib/redis.mjs'
 import { startCacheThread } from '../lib/cache-thread-client.mjs'
 import { runIfMain } from '../lib/standalone.mjs'
+import { runWorker } from '../lib/worker-run.mjs'
+import { openLmdb } from '../lib/lmdb.mjs'
 
 const ASYNC_BATCH = 50
-
-async function openLmdb(data, skipped) {
-  try {
-    const { open } = await import('lmdb')
-    const path = mkdtempSync(join(tmpdir(), 'scopecache-bench-lmdb-'))
-    const db = open({ path, encoding: 'string' })
-    db.transactionSync(() => { for (let i = 0; i < data.n; i++) db.putSync(data.ids[i], data.texts[i]) })
-    return { db, path, close: async () => { await db.close(); rmSync(path, { recursive: true, force: true }) } }
-  } catch (e) {
-    skipped.push({ what: 'lmdb-js', why: `could not open a database: ${e.message}` })
-    return null
-  }
-}
-
-function inWorker(cache, lmdbPath, quick, progress) {
-  const worker = new Worker(new URL('./point-reads-worker.mjs', import.meta.url), { workerData: { handle: cache.handle, lmdbPath, quick } })
-  cache.watch(worker)
-  return new Promise((resolve, reject) => {
-    worker.on('message', (m) => (m.progress ? progress(`worker: ${m.progress}`) : resolve(m)))
-    worker.once('error', reject)
-    worker.once('exit', (code) => reject(new Error(`point-reads worker exited with code ${code} before reporting`)))
-  })
-}
 
 async function roundTripPeers(data, quick, progress, skipped) {
   const { ids, texts, stream } = data
@@ -90,7 +65,7 @@ const suite = {
     for (let i = 0; i < data.n; i++) cache.append(SCOPE, data.payloads[i], { id: data.ids[i] })
     const lmdb = await openLmdb(data, skipped)
     try {
-      const { rows: worker, coresUsed } = await inWorker(cache, lmdb?.path, quick, progress)
+      const { rows: worker, coresUsed } = await runWorker(new URL('./point-reads-worker.mjs', import.meta.url), { cache, workerData: { lmdbPath: lmdb?.path, quick }, progress })
       let main = []
       if (!quick) {
         const { tasks, check } = pointTasks({ cache, lmdb: lmdb?.db, data })
