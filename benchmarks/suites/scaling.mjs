@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ScopeCache } from '@scopecache/core'
 import { dataset } from '../lib/data.mjs'
-import { round } from '../lib/measure.mjs'
+import { median, round } from '../lib/measure.mjs'
 import { runIfMain } from '../lib/standalone.mjs'
 
 const READY = 0, GO = 1, STOP = 2
@@ -64,8 +64,6 @@ async function trial(threads, { engine, readers, hot, writer, ops }) {
     coresUsed,
   }
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const suite = {
   id: 'scaling',
@@ -158,10 +156,22 @@ function report({ out, series, N, cores, reps, opsFor, skipped }) {
       rows.push([s.label, r, fmt(x.opsPerSec), x.nsPerRead.map((n) => n.toFixed(0)).join(' / '), r > 1 ? `${ratio.toFixed(2)}×` : '1.00×', loss, x.writesPerSec ? `${Math.round(x.writesPerSec).toLocaleString('en')}/s` : '', `${x.coresUsed.toFixed(2)} of ${r + (s.writer ? 1 : 0)}`])
     }
   }
+  // Issue 11: scopecache's 2 ÷ 1 scaling against the per-thread Maps' 2 ÷ 1 scaling, per repeat
+  // (every case of a repeat ran back to back), the median of those per-repeat ratios.
+  const vsMap = []
+  for (const k of ['scopecache.disjoint', 'scopecache.hot']) {
+    const sc = out[k], m = out.map
+    const per = sc[2].all.map((x, i) => (x / sc[1].all[i]) / (m[2].all[i] / m[1].all[i]))
+    figures[`scaling.${k}.vsMap2`] = round(median(per), 3)
+    vsMap.push([series.find((s) => s.key === k).label, `${(sc[2].opsPerSec / sc[1].opsPerSec).toFixed(2)}×`, `${(m[2].opsPerSec / m[1].opsPerSec).toFixed(2)}×`, `${median(per).toFixed(2)}×`, per.map((x) => x.toFixed(2)).join(' / ')])
+  }
   const chartSeries = series.filter((s) => s.engine !== 'map').map((s) => ({ label: s.label, points: Array.from({ length: N }, (_, i) => [i + 1, out[s.key][i + 1].opsPerSec]) }))
   const one = out['scopecache.disjoint'][1].opsPerSec
   return {
-    tables: [{ title: `Aggregate random getRaw-by-id throughput (${cores} CPUs; median of ${reps} run${reps > 1 ? 's' : ''})`, columns: ['case', 'readers', 'aggregate reads/s', 'ns/read per reader', `÷ 1 reader`, 'reader loss to the writer', 'writer rate', 'CPU cores the threads got'], rows }],
+    tables: [
+      { title: `Aggregate random getRaw-by-id throughput (${cores} CPUs; median of ${reps} run${reps > 1 ? 's' : ''})`, columns: ['case', 'readers', 'aggregate reads/s', 'ns/read per reader', `÷ 1 reader`, 'reader loss to the writer', 'writer rate', 'CPU cores the threads got'], rows },
+      { title: 'Read scaling, 2 readers ÷ 1, against the per-thread Maps\' scaling in the same run', columns: ['case', 'scopecache 2 ÷ 1', 'per-worker Map 2 ÷ 1', 'scopecache ÷ Map (median of per-repeat ratios)', 'per repeat'], rows: vsMap },
+    ],
     figures,
     charts: [{ id: 'scaling', type: 'line', title: 'Aggregate reads/s vs reader threads (random getRaw over 50 000 items; per-worker Map in the table)', xLabel: 'reader threads', yLabel: 'aggregate reads/s', unit: 'ops/s', series: chartSeries, ideal: Array.from({ length: N }, (_, i) => [i + 1, one * (i + 1)]) }],
     notes: [
@@ -170,6 +180,7 @@ function report({ out, series, N, cores, reps, opsFor, skipped }) {
       'Writer (other scope): appends 100-byte items to a scope no reader reads, trimming it to 10 000 items every 1024 appends; writer (same scope): upserts same-size payloads over the hot scope\'s ids, so readers keep hitting and retry when a write lands under them. The writer runs from the start barrier until the last reader finishes.',
       `Reader loss = 1 − (reads/s with the writer ÷ reads/s without it, same readers). With ${cores} cores, ${cores} readers + 1 writer oversubscribes the CPUs, so that loss is mostly CPU sharing, not interference: the row with ${cores - 1} reader${cores > 2 ? 's' : ''} + 1 writer is the one that measures interference.`,
       '"CPU cores the threads got" = the process\'s CPU time ÷ wall time during the trial, against the number of busy threads: when it falls short, other processes on the machine took CPU during that trial and its figure understates the store.',
+      'Scaling against the per-thread Maps: (scopecache 2 readers ÷ 1) ÷ (Map 2 readers ÷ 1), each repeat\'s cases run back to back, the median over repeats; the Map readers each own a copy of the data, so their scaling is what the machine allows.',
       'lmdb-js: one environment opened in every reader thread, readers over the same keys (lmdb has no scopes). Map: each thread builds its own Map of the 50 000 items (the per-thread lower bound; N copies of the data).',
     ],
     skipped,
