@@ -2,12 +2,15 @@
 // `startServer` (the engine of `scopecache serve`) with 1 listener thread and with one per core.
 // Load comes from wrk (`-t2 -c64`, a Lua script picking random ids) in its own process; without wrk
 // it falls back to autocannon, in this process (noted, and it saturates sooner). Server and load
-// generator share the machine's cores, as in the Go figure this is compared with.
+// generator share the machine's cores, as in the Go figure this is compared with. Beside req/s, the
+// server CPU time per request (lib/proc-cpu.mjs) against a bare node:http server answering a constant.
 import { spawn, spawnSync } from 'node:child_process'
 import http from 'node:http'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { reusePortSupported, startServer } from '@scopecache/http/server'
+import { median } from '../lib/measure.mjs'
+import { procCpuMicros } from '../lib/proc-cpu.mjs'
 
 const ITEMS = 50_000
 const SCOPE = 'bench'
@@ -71,14 +74,14 @@ const suite = {
   id: 'http',
   title: 'HTTP: random GET /get over a 50 000-item scope',
   async run({ quick, progress }) {
-    const seconds = quick ? 3 : 10
+    const seconds = quick ? 2 : 10
     const connections = 64
     const cores = availableParallelism()
     const wrk = wrkVersion()
     const notes = [
       `load average before the run: ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min); figures from a busy machine are not comparable.`,
       `Node ${process.versions.node}; ${cores} cores; server = startServer (scopecache serve) in this process, load = ${wrk ?? 'autocannon (wrk not installed)'}.`,
-      `wrk -t2 -c${connections} -d${seconds}s with a Lua script cycling through 20 000 pre-formatted requests per wrk thread, each a random id of ${ITEMS} (1 s warm-up run first); payloads ~100-byte JSON; the load generator shares the cores with the server.`,
+      `wrk -t2 -c${connections} -d${seconds}s with a Lua script cycling through 20 000 pre-formatted requests per wrk thread, each a random id of ${ITEMS}; payloads ~100-byte JSON; the load generator shares the cores with the server.`,
       `ratio vs Go: req/s ÷ ${GO_RPS} (ScopeCache Go server, wrk -t2 -c64 on a machine like this; a quoted figure, not measured in this run).`,
     ]
     const skipped = []
@@ -103,24 +106,37 @@ const suite = {
         await probe.arrayBuffer()
       }
       targets.push(await bareTarget())
-      const rounds = quick ? 1 : 3
-      notes.push(`${rounds} round(s), each visiting every case in turn; the median round is shown (by req/s).`)
+      const rounds = 3
+      notes.push(`${rounds} rounds, each visiting every case in turn (one 1 s warm-up load per case before the first); req/s: the median round; server CPU per request: utime + stime of this process (every server here runs in it; wrk is its own process) from /proc/${process.pid}/stat before and after each load run, ÷ the requests that run served; × bare: the median of the per-round ratios.`)
+      for (const t of targets) await load(t.url, 1, connections)
+      // CPU per request needs the load generator out of this process: only with wrk.
+      const cpuNow = wrk === undefined ? () => null : () => procCpuMicros()
       const results = new Map(targets.map((t) => [t.key, []]))
       for (let round = 1; round <= rounds; round++) {
         for (const t of targets) {
-          await load(t.url, 1, connections)
           progress(`http: round ${round}/${rounds}: ${t.label}: ${seconds} s of load`)
+          const c0 = cpuNow()
           const r = await load(t.url, seconds, connections)
-          results.get(t.key).push({ ...r, load1: loadavg()[0] })
+          const c1 = cpuNow()
+          results.get(t.key).push({ ...r, load1: loadavg()[0], cpuUs: c0 === null || c1 === null ? null : (c1 - c0) / r.requests })
         }
       }
       const rows = []
       const figures = {}
+      const bareRuns = results.get('bare')
       for (const t of targets) {
-        const runs = results.get(t.key).sort((x, y) => x.rps - y.rps)
+        const inOrder = results.get(t.key)
+        const runs = [...inOrder].sort((x, y) => x.rps - y.rps)
         const m = runs[Math.floor(runs.length / 2)]
-        rows.push([t.label, m.rps, m.p50, m.p99, m.errors, +(m.rps / GO_RPS).toFixed(2), runs.map((r) => r.rps).join(' / '), m.load1.toFixed(2)])
+        const hasCpu = inOrder.every((r) => r.cpuUs !== null)
+        const cpuUs = hasCpu ? median(inOrder.map((r) => r.cpuUs)) : null
+        const cpuVsBare = hasCpu ? median(inOrder.map((r, i) => r.cpuUs / bareRuns[i].cpuUs)) : null
+        rows.push([t.label, m.rps, cpuUs === null ? '—' : +cpuUs.toFixed(2), cpuVsBare === null ? '—' : `${cpuVsBare.toFixed(2)}×`, m.p50, m.p99, m.errors, +(m.rps / GO_RPS).toFixed(2), inOrder.map((r) => `${r.rps}${r.cpuUs === null ? '' : ` (${r.cpuUs.toFixed(1)} µs)`}`).join(' / '), m.load1.toFixed(2)])
         figures[`http.rps.${t.key}`] = m.rps
+        if (hasCpu) {
+          figures[`http.cpuUsPerReq.${t.key}`] = +cpuUs.toFixed(3)
+          if (t.key !== 'bare') figures[`http.cpuVsBare.${t.key}`] = +cpuVsBare.toFixed(3)
+        }
         figures[`http.p50us.${t.key}`] = m.p50
         figures[`http.p99us.${t.key}`] = m.p99
         figures[`http.errors.${t.key}`] = runs.reduce((n, r) => n + r.errors, 0)
@@ -135,7 +151,7 @@ const suite = {
         notes.push(`scaling ${cores} threads ÷ 1 thread: ${figures['http.scaling']}×`)
       }
     return {
-        tables: [{ title: `HTTP GET /get, random id of ${ITEMS} (Node ${process.versions.node})`, columns: ['case', 'req/s', 'p50 µs', 'p99 µs', 'errors', '÷ Go 69k', 'req/s of each round', 'load 1 min'], rows }],
+        tables: [{ title: `HTTP GET /get, random id of ${ITEMS} (Node ${process.versions.node})`, columns: ['case', 'req/s', 'server CPU µs/req', 'CPU/req × bare', 'p50 µs', 'p99 µs', 'errors', '÷ Go 69k', 'req/s (CPU µs/req) of each round', 'load 1 min'], rows }],
         figures,
         notes,
         skipped,
