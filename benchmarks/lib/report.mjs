@@ -27,8 +27,15 @@ export function renderResults(results, { mdPath, chartDir }) {
   md.push('**How to read this.** Every figure comes from this one run, peers beside scopecache on the same machine, so compare the ratios rather than absolute numbers across runs: on this class of small VM the same benchmark varies 10–50 % between runs (see `benchmarks/README.md`). A load average above 0 before the run means other processes were running too.', '')
 
   md.push('## Targets', '')
-  md.push('| target | wanted | measured | verdict |', '| :-- | :-- | --: | :-- |')
-  for (const t of checkTargets(figures)) md.push(`| ${t.what} | ${t.want} | ${t.got} | ${t.verdict} |`)
+  let group = null
+  for (const t of checkTargets(figures)) {
+    if (t.group !== group) {
+      if (group !== null) md.push('')
+      group = t.group
+      md.push(`**${group}**`, '', '| target | wanted | measured | verdict |', '| :-- | :-- | --: | :-- |')
+    }
+    md.push(`| ${t.what} | ${t.want} | ${t.got} | ${t.verdict} |`.replace(/\n/g, ' '))
+  }
   md.push('')
 
   const setupLines = meta.setup?.length ? meta.setup : []

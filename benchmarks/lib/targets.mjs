@@ -1,29 +1,69 @@
-// The targets of the benchmarks issue (and the scaling targets of the concurrency issue), checked
-// against the figures of one run. A target whose figure is missing is reported as not measured.
+// The targets, checked against the figures of one run: issue 11's (every one a ratio measured in
+// the same run), then the earlier ones (the benchmarks issue, the scaling targets of issues 3 and 6).
+// A target whose figure is missing is reported as not measured. show(v, figures) prints the figure.
 const f1 = (x) => x.toFixed(1), f2 = (x) => x.toFixed(2), f0 = (x) => x.toFixed(0)
 const pct = (x) => `${(x * 100).toFixed(1)} %`
+const times = (v) => `${f2(v)}×`
+const num = (v) => (typeof v === 'number' ? v.toLocaleString('en') : '?')
+
+const ISSUE11 = 'Issue 11: the shared store at the speed of a private Map (ratios measured in this run)'
+const EARLIER = 'Earlier targets (the benchmarks issue; issues 3 and 6)'
+const READER = [['readRatios.coresUsed', 1]]
+const WRITER = [['writeRatios.coresUsed', 1]]
+const pointRead = (set, label, figure, want, ok, ns) => ({
+  group: ISSUE11, what: `${label}, worker thread, ${set === 'hot' ? 'hot (512 items)' : 'cold (50 000 random)'}`, figure: `readRatios.${set}.${figure}`, cores: READER, want, ok,
+  show: (v, f) => `${times(v)} (${ns.map((k) => `${f[`readRatios.${set}.${k}.ns`]}`).join(' vs ')} ns)`,
+})
+const warm = (key, label) => [
+  { group: ISSUE11, what: `\`warm\` of rawJson items, ${label} ÷ a \`Map.set\` loop of the same items`, figure: `bulk.warmRaw.${key}.vsMapSet`, want: '≥ 3×', ok: (v) => v >= 3, show: (v, f) => `${times(v)} (${num(f['bulk.items'])} items)` },
+  { group: ISSUE11, what: `\`warm\` of rawJson items, ${label}: items/s`, figure: `bulk.warmRaw.${key}.itemsPerSec`, want: '≥ 1.5 M/s', ok: (v) => v >= 1.5e6, show: (v, f) => `${(v / 1e6).toFixed(2)} M/s (${num(f['bulk.items'])} items)` },
+]
+const readScaling = (kind, label) => ({
+  group: ISSUE11, what: `read scaling, 2 threads ÷ 1, ${label}, ÷ the per-thread Maps' 2 ÷ 1`, figure: `scaling.scopecache.${kind}.vsMap2`,
+  cores: [[`scaling.scopecache.${kind}.coresUsed1`, 1], [`scaling.scopecache.${kind}.coresUsed2`, 2], ['scaling.map.coresUsed2', 2]],
+  want: '≥ 0.95×', ok: (v) => v >= 0.95, show: (v, f) => `${times(v)} (${f2(f[`scaling.scopecache.${kind}.ratio2`] ?? NaN)}× vs ${f2(f['scaling.map.ratio2'] ?? NaN)}×)`,
+})
 
 export const TARGETS = [
-  { what: '`getRaw` by id, random over 50k, in a worker thread', figure: 'point.worker.scopecache.getRaw.id.ns', cores: [['point.worker.coresUsed', 1]], ok: (v) => v <= 200, stretch: (v) => v <= 150, want: '≤ 200 ns (stretch 150)', show: (v) => `${f0(v)} ns` },
-  { what: 'faster than lmdb-js string get (same worker)', figure: 'point.worker.lmdb.get.ratio', ok: (v) => v >= 4, want: '≥ 4×', show: (v) => `${f2(v)}×` },
-  { what: 'faster than Redis GET via ioredis, awaited', figure: 'point.main.redis.get.ratio', ok: (v) => v >= 200, want: '≥ 200×', show: (v) => `${f0(v)}×` },
-  { what: 'faster than a postMessage round trip', figure: 'point.main.postMessage.get.ratio', ok: (v) => v >= 200, want: '≥ 200×', show: (v) => `${f0(v)}×` },
-  { what: '2 reader threads ÷ 1, disjoint scopes (issue 6: ≥ 1.9×; issue 3: ≥ 1.8×)', figure: 'scaling.scopecache.disjoint.ratio2', cores: [['scaling.scopecache.disjoint.coresUsed1', 1], ['scaling.scopecache.disjoint.coresUsed2', 2]], ok: (v) => v >= 1.9, partial: (v) => v >= 1.8, want: '≥ 1.9×', show: (v) => `${f2(v)}×` },
-  { what: '2 reader threads ÷ 1, one hot scope (issue 6: ≥ 1.9×; issue 3: ≥ 1.8×)', figure: 'scaling.scopecache.hot.ratio2', cores: [['scaling.scopecache.hot.coresUsed1', 1], ['scaling.scopecache.hot.coresUsed2', 2]], ok: (v) => v >= 1.9, partial: (v) => v >= 1.8, want: '≥ 1.9×', show: (v) => `${f2(v)}×` },
-  { what: 'reader loss to a writer appending in another scope (1 reader + 1 writer, 2 cores)', figure: 'scaling.scopecache.disjoint.writerOther.loss1', cores: [['scaling.scopecache.disjoint.coresUsed1', 1], ['scaling.scopecache.disjoint.writerOther.coresUsed1', 2]], ok: (v) => v <= 0.15, want: '≤ 15 %', show: pct },
-  { what: 'memory at 1M items ÷ raw bytes of ids + payloads (`stats().bytes`)', figure: 'memory.scopecache.bytesVsRaw', ok: (v) => v <= 1.5, stretch: (v) => v <= 1.3, want: '≤ 1.5× (stretch 1.3×)', show: (v) => `${f2(v)}×` },
+  pointRead('hot', '`getRaw` by id ÷ `Map.get`', 'getRaw.vsMap', '≤ 1.5×', (v) => v <= 1.5, ['getRaw', 'map']),
+  pointRead('cold', '`getRaw` by id ÷ `Map.get`', 'getRaw.vsMap', '≤ 1.3×', (v) => v <= 1.3, ['getRaw', 'map']),
+  pointRead('hot', '`getRaw` by id ÷ per-worker lru-cache `get`', 'getRaw.vsLru', '< 1× (faster)', (v) => v < 1, ['getRaw', 'lru']),
+  pointRead('cold', '`getRaw` by id ÷ per-worker lru-cache `get`', 'getRaw.vsLru', '< 1× (faster)', (v) => v < 1, ['getRaw', 'lru']),
+  pointRead('hot', '`get` (parsed) ÷ (`getRaw` + `JSON.parse`)', 'get.vsGetRawParse', '≤ 1.1×', (v) => v <= 1.1, ['get', 'getRawParse']),
+  pointRead('cold', '`get` (parsed) ÷ (`getRaw` + `JSON.parse`)', 'get.vsGetRawParse', '≤ 1.1×', (v) => v <= 1.1, ['get', 'getRawParse']),
+  pointRead('hot', '`getBytes` ÷ `getRaw`', 'getBytes.vsGetRaw', '≤ 1.2×', (v) => v <= 1.2, ['getBytes', 'getRaw']),
+  pointRead('cold', '`getBytes` ÷ `getRaw`', 'getBytes.vsGetRaw', '≤ 1.2×', (v) => v <= 1.2, ['getBytes', 'getRaw']),
+  { group: ISSUE11, what: 'append with id, object payload ÷ (`JSON.stringify` + `Map.set`), worker thread', figure: 'writeRatios.appendObj.vsMapSet', cores: WRITER, want: '≤ 1.0×', ok: (v) => v <= 1.0, show: (v, f) => `${times(v)} (${f['writeRatios.appendObj.ns']} vs ${f['writeRatios.mapSet.ns']} ns)` },
+  { group: ISSUE11, what: 'append with id, `rawJson` payload ÷ (`JSON.stringify` + `Map.set`), worker thread', figure: 'writeRatios.appendRaw.vsMapSet', cores: WRITER, want: '≤ 0.5×', ok: (v) => v <= 0.5, show: (v, f) => `${times(v)} (${f['writeRatios.appendRaw.ns']} vs ${f['writeRatios.mapSet.ns']} ns)` },
+  { group: ISSUE11, what: 'upsert replacing an item ÷ append with id (object payloads), worker thread', figure: 'writeRatios.upsert.vsAppendObj', cores: WRITER, want: '≤ 1.2×', ok: (v) => v <= 1.2, show: (v, f) => `${times(v)} (${f['writeRatios.upsert.ns']} vs ${f['writeRatios.appendObj.ns']} ns)` },
+  ...warm('fresh', 'fresh store'),
+  ...warm('refill', 'refilled store'),
+  { group: ISSUE11, what: 'memory at 1M items ÷ raw bytes of ids + payloads (`stats().bytes`)', figure: 'memory.scopecache.bytesVsRaw', want: '≤ 1.3×', ok: (v) => v <= 1.3, show: times },
+  readScaling('disjoint', 'disjoint scopes'),
+  readScaling('hot', 'one hot scope'),
+  { group: ISSUE11, what: 'write scaling, 2 writers on their own scopes ÷ 1', figure: 'concurrency.append.scaling', cores: [['concurrency.append.coresUsed1', 1], ['concurrency.append.coresUsed2', 2]], want: '≥ 1.6×', ok: (v) => v >= 1.6, show: times },
+  { group: ISSUE11, what: 'HTTP `GET /get`, server CPU time per request ÷ a bare node:http server answering a constant', figure: 'http.cpuVsBare.1thread', want: '≤ 1.1×', ok: (v) => v <= 1.1,
+    show: (v, f) => `${times(v)} (${f['http.cpuUsPerReq.1thread']} vs ${f['http.cpuUsPerReq.bare']} µs; ${num(f['http.rps.1thread'])} vs ${num(f['http.rps.bare'])} req/s)` },
+  { group: EARLIER, what: '`getRaw` by id, random over 50k, in a worker thread', figure: 'point.worker.scopecache.getRaw.id.ns', cores: [['point.worker.coresUsed', 1]], ok: (v) => v <= 200, stretch: (v) => v <= 150, want: '≤ 200 ns (stretch 150)', show: (v) => `${f0(v)} ns` },
+  { group: EARLIER, what: 'faster than lmdb-js string get (same worker)', figure: 'point.worker.lmdb.get.ratio', ok: (v) => v >= 4, want: '≥ 4×', show: (v) => `${f2(v)}×` },
+  { group: EARLIER, what: 'faster than Redis GET via ioredis, awaited', figure: 'point.main.redis.get.ratio', ok: (v) => v >= 200, want: '≥ 200×', show: (v) => `${f0(v)}×` },
+  { group: EARLIER, what: 'faster than a postMessage round trip', figure: 'point.main.postMessage.get.ratio', ok: (v) => v >= 200, want: '≥ 200×', show: (v) => `${f0(v)}×` },
+  { group: EARLIER, what: '2 reader threads ÷ 1, disjoint scopes (issue 6: ≥ 1.9×; issue 3: ≥ 1.8×)', figure: 'scaling.scopecache.disjoint.ratio2', cores: [['scaling.scopecache.disjoint.coresUsed1', 1], ['scaling.scopecache.disjoint.coresUsed2', 2]], ok: (v) => v >= 1.9, partial: (v) => v >= 1.8, want: '≥ 1.9×', show: (v) => `${f2(v)}×` },
+  { group: EARLIER, what: '2 reader threads ÷ 1, one hot scope (issue 6: ≥ 1.9×; issue 3: ≥ 1.8×)', figure: 'scaling.scopecache.hot.ratio2', cores: [['scaling.scopecache.hot.coresUsed1', 1], ['scaling.scopecache.hot.coresUsed2', 2]], ok: (v) => v >= 1.9, partial: (v) => v >= 1.8, want: '≥ 1.9×', show: (v) => `${f2(v)}×` },
+  { group: EARLIER, what: 'reader loss to a writer appending in another scope (1 reader + 1 writer, 2 cores)', figure: 'scaling.scopecache.disjoint.writerOther.loss1', cores: [['scaling.scopecache.disjoint.coresUsed1', 1], ['scaling.scopecache.disjoint.writerOther.coresUsed1', 2]], ok: (v) => v <= 0.15, want: '≤ 15 %', show: pct },
+  { group: EARLIER, what: 'memory at 1M items ÷ raw bytes of ids + payloads (`stats().bytes`)', figure: 'memory.scopecache.bytesVsRaw', ok: (v) => v <= 1.5, stretch: (v) => v <= 1.3, want: '≤ 1.5× (stretch 1.3×)', show: (v) => `${f2(v)}×` },
 ]
 
 /** → [{ what, want, got, verdict }] */
 export function checkTargets(figures) {
   return TARGETS.map((t) => {
     const v = figures[t.figure]
-    if (typeof v !== 'number' || !Number.isFinite(v)) return { what: t.what, want: t.want, got: '—', verdict: 'not measured', figure: t.figure }
+    if (typeof v !== 'number' || !Number.isFinite(v)) return { group: t.group, what: t.what, want: t.want, got: '—', verdict: 'not measured', figure: t.figure }
     let verdict = t.ok(v) ? (t.stretch?.(v) ? 'met (stretch too)' : 'met') : t.partial?.(v) ? 'met for issue 3 (≥ 1.8×), not for issue 6 (≥ 1.9×)' : 'not met'
     // A figure measured while other processes took the CPU says little about the store: say so.
     const short = (t.cores ?? []).filter(([f, want]) => typeof figures[f] === 'number' && figures[f] < 0.9 * want)
     if (short.length) verdict += ` — contended: the threads got ${short.map(([f, want]) => `${figures[f].toFixed(2)} of ${want}`).join(' and ')} CPU cores, so this run cannot settle it`
-    return { what: t.what, want: t.want, got: t.show(v), verdict, figure: t.figure, value: v }
+    return { group: t.group, what: t.what, want: t.want, got: t.show(v, figures), verdict, figure: t.figure, value: v }
   })
 }
 export { f1 }
