@@ -12,7 +12,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
-const ORDER = ['point-reads', 'ordered', 'writes', 'scaling', 'memory', 'bulk', 'http', 'pool']
+const ORDER = ['point-reads', 'read-ratios', 'ordered', 'writes', 'write-ratios', 'scaling', 'concurrency', 'memory', 'bulk', 'http', 'pool']
 const SUITE_TIMEOUT_MS = quick ? 100_000 : 600_000
 const tty = process.stderr.isTTY
 const t0 = Date.now()
@@ -29,12 +29,17 @@ function machineSlug() {
   return `${os.availableParallelism()}cpu-${model}`.replace(/[^a-z0-9.-]/g, '')
 }
 
+// setup.sh: redis-server; setup-http.sh: wrk (the http suite's load generator).
 function setup() {
   if (args.includes('--no-setup')) return ['setup skipped (--no-setup)']
-  const r = spawnSync('bash', [join(here, 'setup.sh')], { encoding: 'utf8', timeout: 300_000 })
-  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').filter(Boolean)
-  if (r.error) lines.push(`setup.sh could not run: ${r.error.message}`)
-  for (const l of lines) process.stderr.write(l + '\n')
+  const lines = []
+  for (const script of ['setup.sh', 'setup-http.sh']) {
+    const r = spawnSync('bash', [join(here, script)], { encoding: 'utf8', timeout: 300_000 })
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').filter(Boolean)
+    if (r.error) out.push(`${script} could not run: ${r.error.message}`)
+    for (const l of out) process.stderr.write(l + '\n')
+    lines.push(...out)
+  }
   return lines
 }
 

@@ -4,15 +4,15 @@
 # to autocannon (a Node load generator, noted in its output), which saturates sooner than wrk.
 set -euo pipefail
 if command -v wrk >/dev/null 2>&1; then
-  echo "wrk present: $(wrk --version 2>&1 | head -1)"
+  echo "setup: wrk present: $(wrk --version 2>&1 | head -1)"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "wrk missing and no apt-get here: install wrk yourself (https://github.com/wg/wrk)" >&2
+  echo "setup: wrk missing and no apt-get here: install wrk yourself (https://github.com/wg/wrk)" >&2
   exit 1
 fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq wrk
-echo "installed: $(wrk --version 2>&1 | head -1)"
+echo "setup: installed $(wrk --version 2>&1 | head -1)"
