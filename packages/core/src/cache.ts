@@ -1768,7 +1768,7 @@ interface BulkGroup {
  * Recurses `depth` frames and back: a RangeError (stack overflow) then happens here, before a
  * directory change opens, rather than inside it or inside its repair.
  */
-function ensureStack(depth = 256): number {
+function ensureStack(depth = 1024): number {
   return depth === 0 ? 0 : ensureStack(depth - 1) + 1
 }
 
