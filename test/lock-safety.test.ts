@@ -69,13 +69,13 @@ describe('item 1: a drop that times out on the allocator lock', () => {
       const call = { dropScope: () => cache.dropScope('victim'), dropPrefix: () => cache.dropPrefix('vic'), flush: () => cache.flush() }[op]
       const err = fail(call)
       expect(err.code).toBe('lock_timeout')
-      expect(err.message).not.toMatch(/a live thread held it/) // its holder is dead, just not reaped yet
       // nothing held by this thread: every scope lock is free, the directory lock too
       const x = cache[INTERNALS]()
-      for (let s = 0; s < x.v.i32[H_SCOPE_HWM]; s++) expect(x.v.i32[x.dir.rec(s) + S_LOCK], `scope slot ${s}`).toBe(0)
+      for (let s = 0; s < x.v.i32[H_SCOPE_HWM]; s++) expect(x.v.i32[x.dir.rec(s) + S_LOCK], `scope slot ${s} lock`).toBe(0)
       expect(x.v.i32[H_DIR_LOCK]).toBe(0)
       await exited
       await reaped(cache)
+      expect(err.message).not.toMatch(/a live thread held it/) // its holder was dead, just not reaped yet
       expect(dump(cache), 'the failed drop changed nothing').toBe(before)
       expect(() => checkInvariants(cache)).not.toThrow()
       // the same thread goes on: writes to the scope, then a flush
@@ -147,7 +147,35 @@ describe('item 3: one call waits at most one lease', () => {
 })
 
 describe('item 4: a stack overflow inside warm() that creates a scope', () => {
-  it('leaves no window open, no slot leaked, and directory misses lock-free', () => {
+  // A RangeError thrown inside the swap window, where a stack overflow would hit: deterministic.
+  for (const op of ['warm (new scope)', 'warm (new and existing)', 'rebuild'] as const) {
+    it(`${op}: a RangeError inside the swap closes every window and changes nothing`, () => {
+      const cache = ScopeCache.create({ maxStoreBytes: 256 * 1024, maxThreads: 4 })
+      prefill(cache)
+      const before = dump(cache)
+      const x = cache[INTERNALS]()
+      const i32 = x.v.i32
+      setFaultHook((p) => {
+        if (p === 'bulk:swapping') throw new RangeError('Maximum call stack size exceeded')
+      })
+      const items = op === 'warm (new scope)'
+        ? [{ scope: 'fresh', id: 'f', payload: 1 }]
+        : [{ scope: 'fresh', id: 'f', payload: 1 }, { scope: 'victim', id: 'v', payload: 2 }]
+      expect(() => (op === 'rebuild' ? cache.rebuild(items) : cache.warm(items))).toThrow(RangeError)
+      setFaultHook(null)
+      expect(i32[H_DIR_VER] & 1, 'directory version left odd').toBe(0)
+      for (let s = 0; s < i32[H_SCOPE_HWM]; s++) expect(i32[x.dir.rec(s) + S_VER] & 1, `scope slot ${s}: version left odd`).toBe(0)
+      expect(dump(cache)).toBe(before)
+      expect(() => checkInvariants(cache)).not.toThrow()
+      // and the store goes on: the same warm now works, and a miss needs no lock
+      expect(op === 'rebuild' ? cache.rebuild(items).scopes : cache.warm(items).scopes).toBe(items.length)
+      expect(cache.getRaw('fresh', { id: 'f' })).toBe('1')
+      expect(() => checkInvariants(cache)).not.toThrow()
+      cache.close()
+    })
+  }
+
+  it('real stack overflows at every depth: no window left open, no slot leaked, directory misses lock-free', () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, maxThreads: 4, maxScopes: 4096 })
     const x = cache[INTERNALS]()
     const i32 = x.v.i32

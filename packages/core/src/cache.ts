@@ -26,7 +26,7 @@ import {
   I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
-  S_READS_LO, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
+  S_READS_LO, S_STATE, S_VER, B_TAG, TAG_PENDING, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
   SCOPE_WORDS, T_BUSY, T_DEFERRED_B8, T_FENCE, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
   UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
@@ -1580,7 +1580,15 @@ export class ScopeCache {
           i32[this.slotW + T_UNDO_OP] = UNDO_BULK
           i32[this.slotW + T_UNDO_A] = undoRef
           Atomics.store(i32, this.slotW + T_UNDO_REC, undoRef > 0 ? 1 : 0)
-          this.swapLocked(names, groups, existing, touched, created, replaceAll, ts)
+          try {
+            this.swapLocked(names, groups, existing, touched, created, replaceAll, ts)
+          } catch (e) {
+            // rolled back (or scopes emptied): settle every block of either side against the records
+            this.settleBlocks(pending.concat(old), records)
+            old.length = 0
+            spareNames = []
+            throw e
+          }
           if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
         } finally {
           for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
@@ -1601,8 +1609,8 @@ export class ScopeCache {
   /**
    * The swap of a warm/rebuild: one directory change with every touched scope's window odd.
    * A throw inside (a stack overflow: nothing else throws here) closes every window and the
-   * change, rolling the swap back from the undo record (abortDirChange); the thread is then marked
-   * dirty, as its blocks and byte counters are left for the sweep of a reap.
+   * change, rolling the swap back from the undo record (abortDirChange); the caller then settles
+   * the blocks (settleBlocks).
    */
   private swapLocked(
     names: string[], groups: Map<string, BulkGroup>, existing: number[], touched: number[], created: number,
@@ -1656,8 +1664,41 @@ export class ScopeCache {
     } catch (e) {
       if (itemsDone) Atomics.sub(i32, H_ITEMS, itemDelta)
       this.abortDirChange(touched.concat(fresh))
+      throw e
+    }
+  }
+
+  /**
+   * After a swap was rolled back: of `blocks` (both sides, all ours), those the scopes reach
+   * again are charged, the rest are freed, and the swap's record charge is refunded — the
+   * accounting as it was before the commit. If the allocator stays busy, the sweep of a reap does it.
+   */
+  private settleBlocks(blocks: number[], records: number): void {
+    const { heap } = this
+    const reached: number[] = []
+    // every live scope, not only the touched ones: a scope the swap was creating may have been
+    // emptied rather than dropped (no undo block). Other scopes cannot reach our blocks.
+    for (const s of this.dir.liveSlots()) this.collectBlocks(this.dir.rec(s), reached, true)
+    const live = new Set(reached)
+    const revived = blocks.filter((b) => live.has(b))
+    const dead = blocks.filter((b) => !live.has(b))
+    try {
+      heap.lock()
+    } catch (e) {
       this.dirty = true
       throw e
+    }
+    try {
+      for (const b of dead) heap.freeLocked(b)
+      let bytes = 0
+      for (const b of revived) {
+        if ((this.i32[b * 2 + B_TAG] & TAG_PENDING) === 0) continue
+        bytes += heap.sizeOf(b)
+        heap.markPending(b, false)
+      }
+      heap.commitLocked(bytes, 0, -records)
+    } finally {
+      heap.unlock()
     }
   }
 
