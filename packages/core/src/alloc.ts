@@ -15,8 +15,9 @@
  * word (TAG_PENDING) and which thread owns it, so the counters can always be recomputed from the
  * heap itself — which is how the reaper repairs counters a dying thread left half-updated.
  */
+import { ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
-import { acquire, release, type Liveness } from './lock.js'
+import { acquire, Budget, release, type Liveness } from './lock.js'
 import {
   B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
   H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
@@ -73,6 +74,7 @@ export class Heap {
     private readonly live: Liveness,
     private readonly token: number,
     private readonly leaseMs: number,
+    private readonly budget = new Budget(leaseMs),
   ) {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
@@ -97,7 +99,7 @@ export class Heap {
   }
 
   lock(): void {
-    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live)
+    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live, this.budget.get())
   }
 
   unlock(): void {
@@ -186,6 +188,47 @@ export class Heap {
       } finally {
         this.unlock()
       }
+    }
+  }
+
+  /**
+   * Frees blocks like freeAll, but stops at the first batch whose lock wait runs out instead of
+   * throwing: returns how many of `refs` (from the start) were freed.
+   */
+  freeSome(refs: ArrayLike<number>): number {
+    let i = 0
+    try {
+      while (i < refs.length) {
+        this.lock()
+        try {
+          for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
+        } finally {
+          this.unlock()
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout')) throw e
+    }
+    return i
+  }
+
+  /**
+   * Retires charged blocks a write is about to unpublish (scope lock held): this thread adopts
+   * them and they move to PENDING, tags and counters together, so after the publish they can be
+   * freed later (deferred) without the reaper taking them for garbage. Takes the allocator lock.
+   */
+  retire(refs: readonly number[]): void {
+    let bytes = 0
+    for (const r of refs) bytes += this.sizeOf(r)
+    this.lock()
+    try {
+      this.commitLocked(0, bytes)
+      for (const r of refs) {
+        this.adopt(r)
+        this.markPending(r, true)
+      }
+    } finally {
+      this.unlock()
     }
   }
 

@@ -17,22 +17,22 @@ import { Buffer } from 'node:buffer'
 import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
 import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
 import { fault } from './fault.js'
-import { Directory } from './directory.js'
+import { CLOSED, Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { parseJsonInteger } from './json.js'
 import { compareUtf8, hashKey } from './keys.js'
 import {
-  H_ITEMS, H_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
+  H_DIR_VER, H_ITEMS, H_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
   I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
-  S_READS_LO, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
-  SCOPE_WORDS, T_BUSY, T_FENCE, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
+  S_READS_LO, S_STATE, S_VER, B_TAG, TAG_PENDING, SCOPE_FREE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_ENTRIES, TAG_IDTAB,
+  SCOPE_WORDS, T_BUSY, T_DEFERRED_B8, T_FENCE, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
   UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
-import { acquire, release } from './lock.js'
+import { acquire, Budget, release } from './lock.js'
 import { reapThread, repairTorn } from './reaper.js'
-import { createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
+import { checkBufferSize, createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { ScopeIndex } from './scope-index.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
@@ -43,6 +43,22 @@ import type {
 import { isValidKey, keyProblem, utf8Length } from './validate.js'
 
 const MAX_OPTIMISTIC = 64
+/** A word nobody notifies: Atomics.wait on it is a sleep of microseconds (see readBackoff). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * The pause before optimistic read attempt `attempt + 1`: none at first (a publish window lasts
+ * nanoseconds), then a short growing spin, then sleeps of 10 µs growing to ~160 µs — so a reader
+ * outlasts a writer preempted inside its window (~2 ms in all) before it falls back to the lock.
+ */
+function readBackoff(attempt: number): void {
+  if (attempt < 16) return
+  if (attempt < 48) {
+    for (let i = 1 << Math.min(attempt - 16, 10); i > 0; i--) Atomics.load(PAUSE, 0)
+    return
+  }
+  Atomics.wait(PAUSE, 0, 0, 0.01 * (1 << Math.min(attempt - 48, 4)))
+}
 // what a read visitor reports
 const HIT = 1
 const MISS = 0
@@ -82,6 +98,7 @@ export interface Internals {
   heap: Heap
   threads: ThreadSlots
   token: number
+  budget: Budget
   hashId(id: string): number
   /** Roll-forward steps of a torn trim or delete (the reaper calls them with the scope locked). */
   trimForward(rec: number, n: number, bytes: number): void
@@ -118,10 +135,17 @@ export class ScopeCache {
   private readonly busyW: number
   /** This thread's slot (its undo record lives there). */
   private readonly slotW: number
+  /** The deadline of the public call in progress: all its lock waits together take one lease. */
+  private readonly budget: Budget
+  /**
+   * Retired blocks (PENDING, ours) a published write could not free because the allocator lock
+   * stayed busy: freed on a later write, at close(), or by the reaper if this thread dies.
+   */
+  private deferred: number[] = []
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
-  static create(options?: ScopeCacheOptions): ScopeCache {
-    const cfg = resolveConfig(options)
+  static create(options?: ScopeCacheOptions | null): ScopeCache {
+    const cfg = resolveConfig(options ?? undefined)
     const v = createBuffer(cfg)
     return new ScopeCache(v, cfg)
   }
@@ -131,6 +155,7 @@ export class ScopeCache {
     if (handle === null || typeof handle !== 'object' || handle.kind !== 'scopecache/v1' || !(handle.buffer instanceof SharedArrayBuffer)) {
       throw invalid('attach() needs the `handle` of a ScopeCache')
     }
+    checkBufferSize(handle.buffer)
     const v = wrap(handle.buffer)
     return new ScopeCache(v, readConfig(v))
   }
@@ -150,8 +175,9 @@ export class ScopeCache {
     this.token = this.threads.claim(currentThreadId)
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY
-    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs)
-    this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE)
+    this.budget = new Budget(cfg.lockLeaseMs)
+    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
+    this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
   }
 
@@ -171,17 +197,20 @@ export class ScopeCache {
   private reap(threadId: number, onReap?: (report: ReapReport) => void, attempt = 0): void {
     if (this.closed) return // a closed handle has no thread slot to reap with: keep it open while workers live
     let report: ReapReport | null
+    this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
     try {
       report = reapThread(this[INTERNALS](), threadId)
     } catch (e) {
-      // Runs from an 'exit' listener or a timer: never throw there. A lock that stays busy past the
-      // lease is retried with backoff; anything else is a bug, reported once.
-      if (e instanceof ScopeCacheError && e.code === 'lock_timeout') {
-        setTimeout(() => this.reap(threadId, onReap, attempt + 1), Math.min(1000, 10 * 2 ** attempt)).unref()
-      } else {
-        process.emitWarning(`scopecache: recovering dead thread ${threadId} failed: ${(e as Error)?.stack ?? String(e)}`)
+      // Runs from an 'exit' listener or a timer: never throw there. A failed reap changed nothing
+      // (its slot went back to DEAD), and until it succeeds the dead thread's locks stay held, so
+      // it is retried with backoff until it does; anything but a lock timeout is reported once.
+      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout') && attempt === 0) {
+        process.emitWarning(`scopecache: recovering dead thread ${threadId} failed (will retry): ${(e as Error)?.stack ?? String(e)}`)
       }
+      setTimeout(() => this.reap(threadId, onReap, attempt + 1), Math.min(1000, 10 * 2 ** attempt)).unref()
       return
+    } finally {
+      this.budget.deadline = 0
     }
     if (report !== null && onReap !== undefined) onReap(report)
   }
@@ -190,7 +219,17 @@ export class ScopeCache {
   close(): void {
     if (this.closed) return
     this.flushTallies()
+    if (this.deferred.length > 0) {
+      this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
+      try {
+        this.freeDeferred()
+      } finally {
+        this.budget.deadline = 0
+      }
+      if (this.deferred.length > 0) this.dirty = true
+    }
     this.closed = true
+    this.dir.close() // reads now miss the name cache and throw 'closed' (see validated)
     // A dirty thread may own garbage: keep its slot ALIVE and busy so its exit gets reaped.
     if (!this.dirty) this.threads.release(this.token)
   }
@@ -198,6 +237,7 @@ export class ScopeCache {
   [INTERNALS](): Internals {
     return {
       v: this.v, cfg: this.cfg, idx: this.idx, dir: this.dir, heap: this.heap, threads: this.threads, token: this.token,
+      budget: this.budget,
       hashId: (id) => this.hashId(id),
       trimForward: (rec, n, bytes) => {
         const refs: number[] = []
@@ -300,13 +340,14 @@ export class ScopeCache {
       const item = this.findLocked(rec, by)
       if (item < 0) return 0
       const pos = this.idx.findSeq(rec, this.idx.seqOf(item))
+      this.heap.retire([item]) // the last wait: after the publish nothing may fail
       this.undo(rec, UNDO_DELETE, pos, item)
       this.publish(rec, () => {
         this.removeAtLocked(rec, pos, item)
         Atomics.sub(this.i32, H_ITEMS, 1)
       })
       fault('write:published')
-      this.heap.free(item)
+      this.freeRetired([item])
       return 1 as const
     })
     if (n > 0) this.bumpLastWrite(nowMicros())
@@ -330,13 +371,14 @@ export class ScopeCache {
       for (let k = 0; k < n; k++) freed.push(this.idx.refAt(rec, k))
       const hashes = this.idHashes(freed)
       const bytes = sumSizes(this.heap, freed)
+      this.heap.retire(freed) // the last wait: after the publish nothing may fail
       this.undo(rec, UNDO_TRIM, n, bytes >> 3)
       this.publish(rec, () => {
         this.trimLocked(rec, freed, hashes, bytes)
         Atomics.sub(this.i32, H_ITEMS, n)
       })
       fault('write:published')
-      this.heap.freeAll(freed)
+      this.freeRetired(freed)
       return n
     })
     if (n > 0) this.bumpLastWrite(nowMicros())
@@ -453,7 +495,8 @@ export class ScopeCache {
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
-  head<P = unknown>(scope: string, opts: { afterSeq?: number; limit?: number; raw?: boolean } = {}): Page<P> {
+  head<P = unknown>(scope: string, opts?: { afterSeq?: number; limit?: number; raw?: boolean } | null): Page<P> {
+    opts ??= {} // null means the defaults, as undefined does
     const afterSeq = opts.afterSeq ?? 0
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
     const limit = checkLimit(opts.limit)
@@ -466,7 +509,8 @@ export class ScopeCache {
   }
 
   /** The newest `limit` items after skipping `offset` newest, returned oldest first. */
-  tail<P = unknown>(scope: string, opts: { limit?: number; offset?: number; raw?: boolean } = {}): Page<P> {
+  tail<P = unknown>(scope: string, opts?: { limit?: number; offset?: number; raw?: boolean } | null): Page<P> {
+    opts ??= {}
     const offset = opts.offset ?? 0
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
     const limit = checkLimit(opts.limit)
@@ -479,6 +523,7 @@ export class ScopeCache {
   }
 
   stats(): StoreStats {
+    this.open()
     this.flushTallies()
     return {
       scopes: Atomics.load(this.i32, H_SCOPES),
@@ -495,7 +540,9 @@ export class ScopeCache {
     return { deadThreadsReaped: Atomics.load(this.i32, H_REAPS), scopesLost: Atomics.load(this.i32, H_SCOPES_LOST) }
   }
 
-  scopeList(opts: { prefix?: string; after?: string; limit?: number } = {}): { scopes: ScopeInfo[]; truncated: boolean } {
+  scopeList(opts?: { prefix?: string; after?: string; limit?: number } | null): { scopes: ScopeInfo[]; truncated: boolean } {
+    this.open()
+    opts ??= {}
     const limit = checkLimit(opts.limit)
     const prefix = opts.prefix ?? ''
     const after = opts.after ?? ''
@@ -538,12 +585,13 @@ export class ScopeCache {
    * Returns NO_SCOPE when the scope does not exist.
    */
   private validated(scope: string, visit: (rec: number) => number): number {
-    if (typeof scope !== 'string' || scope === '') return NO_SCOPE
+    if (typeof scope !== 'string' || scope === '') return this.noScope(-1)
     let slot = this.dir.resolve(scope)
-    if (slot < 0) return NO_SCOPE
+    if (slot < 0) return this.noScope(slot)
     let gen = this.dir.gen
     const { i32 } = this
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      if (attempt > 0) readBackoff(attempt)
       const rec = this.dir.rec(slot)
       const v = Atomics.load(i32, rec + S_VER)
       if ((v & 1) !== 0) continue
@@ -574,6 +622,12 @@ export class ScopeCache {
       if (r === HIT) this.countRead(s, i32[rec + S_GEN])
       return r
     })
+  }
+
+  /** A read that found no scope: NO_SCOPE, unless the handle is closed (the miss path checks it). */
+  private noScope(slot: number): number {
+    if (slot === CLOSED || this.closed) this.open()
+    return NO_SCOPE
   }
 
   private locate(rec: number, by: string | number, h: number): number {
@@ -636,6 +690,7 @@ export class ScopeCache {
     const rec = this.dir.rec(slot)
     const r2 = rec >> 1
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      if (attempt > 0) readBackoff(attempt)
       const v = Atomics.load(i32, rec + S_VER)
       if ((v & 1) !== 0) continue
       if (i32[rec + S_STATE] !== SCOPE_LIVE) return null
@@ -729,24 +784,76 @@ export class ScopeCache {
    * index reaches yet (or any more), so if it dies the reaper must sweep for them.
    */
   private busy<T>(fn: () => T): T {
-    if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
+    this.enter()
     try {
       return fn()
     } catch (e) {
       this.noteFailure(e)
       throw e
     } finally {
-      if (--this.depth === 0 && !this.dirty) Atomics.store(this.i32, this.busyW, 0)
+      this.leave()
+    }
+  }
+
+  /** Entry of a write (or a read's locked fallback): busy flag up, the call's deadline set. */
+  private enter(): void {
+    if (this.depth++ !== 0) return
+    Atomics.store(this.i32, this.busyW, 1)
+    if (this.deferred.length > 0) this.freeDeferredNow()
+    this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
+  }
+
+  private leave(): void {
+    if (--this.depth !== 0) return
+    this.budget.deadline = 0
+    // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
+    if (!this.dirty && this.deferred.length === 0) Atomics.store(this.i32, this.busyW, 0)
+  }
+
+  /**
+   * Frees blocks this thread retired (PENDING and adopted: replaced, trimmed, dropped, or built
+   * for a write that failed). A published write must not report failure, so what the allocator
+   * lock does not allow within the call's deadline is deferred, not thrown.
+   */
+  private freeRetired(refs: number[]): void {
+    const n = this.heap.freeSome(refs)
+    if (n === refs.length) return
+    let b8 = 0
+    for (let k = n; k < refs.length; k++) {
+      this.deferred.push(refs[k])
+      b8 += this.heap.sizeOf(refs[k]) >> 3
+    }
+    Atomics.add(this.i32, this.slotW + T_DEFERRED_B8, b8) // lets the invariant checker account for them
+  }
+
+  /** Frees deferred blocks, waiting until the budget's deadline at most. */
+  private freeDeferred(): void {
+    const refs = this.deferred
+    const sizes = refs.map((r) => this.heap.sizeOf(r) >> 3)
+    const n = this.heap.freeSome(refs)
+    if (n === 0) return
+    this.deferred = refs.slice(n)
+    let b8 = 0
+    for (let k = 0; k < n; k++) b8 += sizes[k]
+    Atomics.sub(this.i32, this.slotW + T_DEFERRED_B8, b8)
+  }
+
+  /** A try at freeing deferred blocks that does not wait (it must not eat the next call's lease). */
+  private freeDeferredNow(): void {
+    this.budget.deadline = Date.now()
+    try {
+      this.freeDeferred()
+    } finally {
+      this.budget.deadline = 0
     }
   }
 
   /**
-   * The core cleans up after its own rejections (invalid input, full, conflict), but an
-   * exception from anywhere else (a stack overflow at the call site) — or a lock timeout once a
-   * write has started allocating (writeBusy, bulkCommit, finishDrop mark that) — may have left
-   * blocks this thread owns unreachable. Then the thread stays marked busy for good, so that when
-   * it exits the reaper sweeps up after it. A lock timeout before anything was allocated (a read's
-   * fallback, a write waiting for its scope) owns nothing and marks nothing.
+   * The core cleans up after its own rejections (invalid input, full, conflict, lock timeouts:
+   * retired blocks it cannot free in time are deferred), but an exception from anywhere else (a
+   * stack overflow at the call site) — or charged blocks a failed write could not free in time
+   * (dropUnpublished) — may have left blocks this thread owns unreachable. Then the thread stays
+   * marked busy for good, so that when it exits the reaper sweeps up after it.
    */
   private noteFailure(e: unknown): void {
     if (!(e instanceof ScopeCacheError)) this.dirty = true
@@ -768,14 +875,14 @@ export class ScopeCache {
    * rec = -1 for a missing scope.
    */
   private write<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
-    if (this.depth++ === 0) Atomics.store(this.i32, this.busyW, 1)
+    this.enter() // not via busy(): no closure on the hot path
     try {
       return this.writeBusy(scope, create, fn)
     } catch (e) {
       this.noteFailure(e)
       throw e
     } finally {
-      if (--this.depth === 0 && !this.dirty) Atomics.store(this.i32, this.busyW, 0)
+      this.leave()
     }
   }
 
@@ -807,7 +914,6 @@ export class ScopeCache {
       try {
         result = fn(slot, rec)
       } catch (e) {
-        if (e instanceof ScopeCacheError && e.code === 'lock_timeout') this.dirty = true // mid-write: may own garbage
         release(i32, rec + S_LOCK, this.token)
         if (created) this.rollbackCreated(slot, gen)
         throw e
@@ -852,9 +958,12 @@ export class ScopeCache {
       const slot = this.dir.takeSlotLocked()
       if (slot < 0) {
         this.heap.lock()
-        this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
-        this.heap.freeLocked(nameRef)
-        this.heap.unlock()
+        try {
+          this.heap.chargeLocked(-SCOPE_RECORD_BYTES)
+          this.heap.freeLocked(nameRef)
+        } finally {
+          this.heap.unlock()
+        }
         throw storeFull(charged, added, this.cfg.maxStoreBytes)
       }
       this.v.buf.write(scope, nameRef * 8 + 8, nameBytes, 'utf8')
@@ -890,8 +999,20 @@ export class ScopeCache {
     Atomics.store(i32, rec + S_STATE, SCOPE_LIVE)
   }
 
-  /** A write that created its scope failed: remove the scope if nothing else was written to it. */
+  /**
+   * A write that created its scope failed: remove the scope if nothing else was written to it.
+   * Best effort within the call's deadline: if a lock stays busy the empty scope stays, and the
+   * caller still throws its own error.
+   */
   private rollbackCreated(slot: number, gen: number): void {
+    try {
+      this.dropIfUnwritten(slot, gen)
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError)) throw e
+    }
+  }
+
+  private dropIfUnwritten(slot: number, gen: number): void {
     const rec = this.dir.rec(slot)
     this.dir.lock()
     let dropped: Dropped | null = null
@@ -1071,6 +1192,7 @@ export class ScopeCache {
       if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
       if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
       const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
+      if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
       const h = id === null ? 0 : this.hashId(id)
       fault('insert:indexed')
       // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
@@ -1105,16 +1227,23 @@ export class ScopeCache {
         Atomics.add(i32, H_ITEMS, 1)
       })
       fault('write:published')
-      this.heap.freeAll(stale)
+      this.freeRetired(stale)
     } catch (e) {
-      if (!published) {
-        this.heap.freeAll(fresh)
-        this.heap.free(item)
-      }
+      if (!published) this.dropUnpublished([...fresh, item])
       throw e
     }
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
+  }
+
+  /**
+   * Frees charged blocks a failed write allocated and never published (scope lock held), within
+   * the call's deadline. They cannot be deferred: unreachable CHARGED blocks are garbage to the
+   * reaper once the scope lock is gone. So what the allocator does not allow in time is left as
+   * garbage: this thread stays marked busy (dirty), and any reap's sweep frees them.
+   */
+  private dropUnpublished(refs: number[]): void {
+    if (this.heap.freeSome(refs) < refs.length) this.dirty = true
   }
 
   /** Replaces a live item's payload in place: same seq, new ts. */
@@ -1126,7 +1255,13 @@ export class ScopeCache {
     const itemSize = this.heap.sizeOf(item)
     const oldSize = this.heap.sizeOf(old)
     fault('insert:allocated')
-    this.commitOrFull(item, old)
+    try {
+      this.commitOrFull(item, old)
+    } catch (e) {
+      // the new block is PENDING and ours: it can wait for a free if the allocator is busy
+      if (e instanceof ScopeCacheError && e.code === 'lock_timeout') this.freeRetired([item])
+      throw e
+    }
     const pos = this.idx.findSeq(rec, seq)
     const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
     const idWord = id === null ? -1 : i32[rec + S_ID_REF] * 2 + 2 + this.idx.findId(rec, id, this.hashId(id)) * 2 + 1
@@ -1141,7 +1276,7 @@ export class ScopeCache {
       this.chargeScope(rec, itemSize - oldSize)
     })
     fault('write:published')
-    this.heap.free(old) // commitOrFull moved its charge to pending
+    this.freeRetired([old]) // commitOrFull moved its charge to pending; deferred if the allocator is busy
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
   }
@@ -1219,62 +1354,101 @@ export class ScopeCache {
     const { i32 } = this
     const out: Dropped = { scopes: slots.length, items: 0, blocks: [], slots }
     slots.sort((a, b) => a - b)
-    if (!scopesLocked) {
-      const locked: number[] = []
-      try {
+    // From here the scope locks are ours to release, on every path (a caller's too: scopesLocked).
+    const locked: number[] = scopesLocked ? slots.slice() : []
+    try {
+      if (!scopesLocked) {
         for (const s of slots) {
           this.lockScope(this.dir.rec(s))
           locked.push(s)
         }
-      } catch (e) {
-        for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
-        throw e
       }
-    }
-    for (const s of slots) {
-      const rec = this.dir.rec(s)
-      out.items += i32[rec + S_COUNT]
-      this.collectBlocks(rec, out.blocks, true)
+      for (const s of slots) {
+        const rec = this.dir.rec(s)
+        out.items += i32[rec + S_COUNT]
+        this.collectBlocks(rec, out.blocks, true)
+      }
+      // The refund is the drop's last wait (the allocator lock), so it comes before anything changes.
+      const bytes = sumSizes(this.heap, out.blocks)
+      this.heap.lock()
+      try {
+        this.heap.commitLocked(0, bytes, -SCOPE_RECORD_BYTES * slots.length)
+      } finally {
+        this.heap.unlock()
+      }
+    } catch (e) {
+      for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
+      throw e
     }
     // Ours to free, and PENDING until freed: to the reaper an unreachable PENDING block of a live
-    // thread is work in flight, any other unreachable block is garbage.
+    // thread is work in flight, any other unreachable block is garbage. (The tags follow the
+    // counters moved above; the directory lock keeps the reaper from seeing them disagree.)
     for (const b of out.blocks) {
       this.heap.adopt(b)
       this.heap.markPending(b, true)
     }
-    this.heap.lock()
-    this.heap.commitLocked(0, sumSizes(this.heap, out.blocks), -SCOPE_RECORD_BYTES * slots.length)
-    this.heap.unlock()
     // Undo record: "the scopes I hold are being dropped" — a reaper finishes the drop.
     i32[this.slotW + T_UNDO_OP] = UNDO_DROP
     Atomics.store(i32, this.slotW + T_UNDO_REC, 1)
+    ensureStack()
     this.dir.beginChange()
-    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-    fault('drop:unpublishing')
-    for (const s of slots) {
-      const rec = this.dir.rec(s)
-      this.dir.removeLocked(s)
-      i32[rec + S_COUNT] = 0
-      i32[rec + S_ENT_REF] = 0
-      i32[rec + S_ID_REF] = 0
-      Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
-      Atomics.add(i32, rec + S_GEN, 1)
-    }
-    Atomics.sub(i32, H_SCOPES, slots.length)
-    if (out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
-    for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-    this.dir.endChange()
-    Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
-    for (const s of slots) {
-      release(i32, this.dir.rec(s) + S_LOCK, this.token)
-      this.dir.putSlotLocked(s)
+    let itemsDone = false
+    try {
+      for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+      fault('drop:unpublishing')
+      for (const s of slots) {
+        const rec = this.dir.rec(s)
+        this.dir.removeLocked(s)
+        i32[rec + S_COUNT] = 0
+        i32[rec + S_ENT_REF] = 0
+        i32[rec + S_ID_REF] = 0
+        Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+        Atomics.add(i32, rec + S_GEN, 1)
+      }
+      Atomics.sub(i32, H_SCOPES, slots.length)
+      if (out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
+      itemsDone = true
+      for (const s of slots) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+      this.dir.endChange()
+      Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+      for (const s of slots) this.dir.putSlotLocked(s)
+    } catch (e) {
+      // the undo record says "roll forward": the scopes go, as the reaper would make them go
+      if (!itemsDone && out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
+      this.abortDirChange(slots)
+      this.freeRetired(out.blocks)
+      throw e
+    } finally {
+      for (const s of slots) release(i32, this.dir.rec(s) + S_LOCK, this.token)
     }
     return out
   }
 
+  /**
+   * A throw inside a directory change — nothing there throws by design, but a stack overflow can
+   * hit any call (ensureStack makes that unlikely) — must not leave it open: every window still odd
+   * is repaired from this thread's undo record as the reaper would (a drop rolled forward, a
+   * warm/rebuild put back), closed, and the directory rebuilt from the records. Directory lock and
+   * the locks of `slots` held. H_SCOPES is recounted here; the caller fixes H_ITEMS.
+   */
+  private abortDirChange(slots: number[]): void {
+    const { i32 } = this
+    const x = this[INTERNALS]()
+    const mine = tokenSlot(this.token)
+    for (const s of slots) {
+      const rec = this.dir.rec(s)
+      if ((Atomics.load(i32, rec + S_VER) & 1) === 0) continue
+      if (!repairTorn(x, rec, mine)) Atomics.add(i32, H_SCOPES_LOST, 1)
+      Atomics.add(i32, rec + S_VER, 1)
+    }
+    Atomics.store(i32, H_SCOPES, this.dir.rebuildLocked())
+    if ((Atomics.load(i32, H_DIR_VER) & 1) !== 0) this.dir.endChange()
+    Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+  }
+
   /** Frees what a drop unpublished (outside the directory lock; the blocks are ours). */
   private finishDrop(d: Dropped, counts = true): void {
-    this.freeOrMarkDirty(d.blocks)
+    this.freeRetired(d.blocks)
     if (counts) this.bumpLastWrite(nowMicros())
   }
 
@@ -1331,7 +1505,9 @@ export class ScopeCache {
     const { i32, f64, heap } = this
     const pending: number[] = []
     let committed = false
+    let undoRef = 0
     const old: number[] = []
+    let spareNames: number[] = []
     try {
       for (const [scope, g] of groups) this.buildGroup(scope, g, pending)
       fault('bulk:built')
@@ -1354,7 +1530,7 @@ export class ScopeCache {
           // heap bytes: warm keeps an existing scope's name block and drops the built one
           let newHeap = 0
           let oldHeap = 0
-          const spareNames: number[] = []
+          spareNames = []
           names.forEach((scope, i) => {
             const g = groups.get(scope) as BulkGroup
             newHeap += g.bytes
@@ -1368,6 +1544,10 @@ export class ScopeCache {
             oldHeap += i32[rec + S_BYTES_B8] * 8 - SCOPE_RECORD_BYTES - (replaceAll ? 0 : heap.sizeOf(i32[rec + S_NAME_REF]))
           }
           const records = (created - (replaceAll ? touched.length : 0)) * SCOPE_RECORD_BYTES
+          // Every wait comes before the commit: after it, the swap must not fail. The undo record is
+          // the touched records as they are (locked: they cannot change), so a reaper can put them back.
+          undoRef = this.bulkUndo(touched)
+          ensureStack()
           heap.lock()
           let ok: boolean
           const charged = heap.chargedBytes()
@@ -1379,7 +1559,8 @@ export class ScopeCache {
           if (!ok) throw storeFull(replaceAll ? 0 : charged, newHeap - oldHeap + records, this.cfg.maxStoreBytes)
           committed = true
           // The counters moved in commitLocked; the tag words follow (the directory lock keeps the
-          // reaper from seeing them disagree). Old blocks become ours to free, as PENDING.
+          // reaper from seeing them disagree). Old blocks become ours to free, as PENDING; so do
+          // the spare name blocks, which stay PENDING.
           const spare = new Set(spareNames)
           for (const b of pending) if (!spare.has(b)) heap.markPending(b, false)
           for (const s of touched) this.collectBlocks(this.dir.rec(s), old, replaceAll)
@@ -1387,7 +1568,6 @@ export class ScopeCache {
             heap.adopt(b)
             heap.markPending(b, true)
           }
-          heap.freeAll(spareNames)
           // seqs and timestamps while the items are still unreachable; a locked scope's lastSeq is stable
           names.forEach((scope, i) => {
             const g = groups.get(scope) as BulkGroup
@@ -1397,54 +1577,18 @@ export class ScopeCache {
               f64[g.refs[k] + I_TS_F] = ts
             }
           })
-
-          // Undo record: the touched records as they are, so a reaper can put them all back.
-          const undoRef = this.bulkUndo(touched)
           i32[this.slotW + T_UNDO_OP] = UNDO_BULK
           i32[this.slotW + T_UNDO_A] = undoRef
           Atomics.store(i32, this.slotW + T_UNDO_REC, undoRef > 0 ? 1 : 0)
-          this.dir.beginChange()
-          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-          fault('bulk:swapping')
-          let itemDelta = 0
-          if (replaceAll) {
-            for (const s of touched) {
-              const rec = this.dir.rec(s)
-              itemDelta -= i32[rec + S_COUNT]
-              i32[rec + S_COUNT] = 0
-              Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
-              Atomics.add(i32, rec + S_GEN, 1)
-            }
-            this.dir.clearLocked()
+          try {
+            this.swapLocked(names, groups, existing, touched, created, replaceAll, ts)
+          } catch (e) {
+            // rolled back (or scopes emptied): settle every block of either side against the records
+            this.settleBlocks(pending.concat(old), records)
+            old.length = 0
+            spareNames = []
+            throw e
           }
-          const fresh: number[] = []
-          names.forEach((scope, i) => {
-            const g = groups.get(scope) as BulkGroup
-            itemDelta += g.refs.length
-            if (existing[i] >= 0) {
-              const rec = this.dir.rec(existing[i])
-              itemDelta -= i32[rec + S_COUNT]
-              this.installGroup(rec, g, ts, f64[(rec >> 1) + S_LAST_SEQ_F])
-              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
-            } else {
-              const slot = this.dir.takeSlotLocked()
-              const rec = this.dir.rec(slot)
-              // odd until installed: a death in between leaves it visibly torn for the reaper
-              Atomics.add(i32, rec + S_VER, 1)
-              fresh.push(slot)
-              this.initRecord(rec, g.name, utf8Length(scope), g.nameSize, ts)
-              this.installGroup(rec, g, ts, 0)
-              i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + g.bytes) >> 3
-              this.dir.insertLocked(slot, this.dir.hash(scope))
-            }
-          })
-          Atomics.add(i32, H_SCOPES, created - (replaceAll ? touched.length : 0))
-          Atomics.add(i32, H_ITEMS, itemDelta)
-          for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-          for (const s of fresh) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
-          this.dir.endChange()
-          Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
-          if (undoRef > 0) heap.free(undoRef)
           if (replaceAll) for (const s of touched) this.dir.putSlotLocked(s)
         } finally {
           for (const s of locked) release(i32, this.dir.rec(s) + S_LOCK, this.token)
@@ -1454,19 +1598,107 @@ export class ScopeCache {
       }
       this.bumpLastWrite(ts)
     } catch (e) {
-      if (!committed) this.freeOrMarkDirty(pending)
+      if (!committed) this.freeRetired(pending) // PENDING and ours: deferred if the allocator is busy
+      if (undoRef > 0) this.freeRetired([undoRef])
       throw e
     }
-    this.freeOrMarkDirty(old)
+    if (undoRef > 0) old.push(undoRef)
+    this.freeRetired(old.concat(spareNames))
   }
 
-  /** Frees blocks this thread owns; if the allocator stays busy past the lease, leaves them to the reaper. */
-  private freeOrMarkDirty(refs: number[]): void {
+  /**
+   * The swap of a warm/rebuild: one directory change with every touched scope's window odd.
+   * A throw inside (a stack overflow: nothing else throws here) closes every window and the
+   * change, rolling the swap back from the undo record (abortDirChange); the caller then settles
+   * the blocks (settleBlocks).
+   */
+  private swapLocked(
+    names: string[], groups: Map<string, BulkGroup>, existing: number[], touched: number[], created: number,
+    replaceAll: boolean, ts: number,
+  ): void {
+    const { i32, f64, heap } = this
+    const fresh: number[] = []
+    let itemDelta = 0
+    let itemsDone = false
+    this.dir.beginChange()
     try {
-      this.heap.freeAll(refs)
+      for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+      fault('bulk:swapping')
+      if (replaceAll) {
+        for (const s of touched) {
+          const rec = this.dir.rec(s)
+          itemDelta -= i32[rec + S_COUNT]
+          i32[rec + S_COUNT] = 0
+          Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+          Atomics.add(i32, rec + S_GEN, 1)
+        }
+        this.dir.clearLocked()
+      }
+      names.forEach((scope, i) => {
+        const g = groups.get(scope) as BulkGroup
+        itemDelta += g.refs.length
+        if (existing[i] >= 0) {
+          const rec = this.dir.rec(existing[i])
+          itemDelta -= i32[rec + S_COUNT]
+          this.installGroup(rec, g, ts, f64[(rec >> 1) + S_LAST_SEQ_F])
+          i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
+        } else {
+          const slot = this.dir.takeSlotLocked()
+          const rec = this.dir.rec(slot)
+          // odd until installed: a death in between leaves it visibly torn for the reaper
+          Atomics.add(i32, rec + S_VER, 1)
+          fresh.push(slot)
+          this.initRecord(rec, g.name, utf8Length(scope), g.nameSize, ts)
+          this.installGroup(rec, g, ts, 0)
+          i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + g.bytes) >> 3
+          this.dir.insertLocked(slot, this.dir.hash(scope))
+        }
+      })
+      Atomics.add(i32, H_SCOPES, created - (replaceAll ? touched.length : 0))
+      Atomics.add(i32, H_ITEMS, itemDelta)
+      itemsDone = true
+      for (const s of touched) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+      for (const s of fresh) Atomics.add(i32, this.dir.rec(s) + S_VER, 1)
+      this.dir.endChange()
+      Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+    } catch (e) {
+      if (itemsDone) Atomics.sub(i32, H_ITEMS, itemDelta)
+      this.abortDirChange(touched.concat(fresh))
+      throw e
+    }
+  }
+
+  /**
+   * After a swap was rolled back: of `blocks` (both sides, all ours), those the scopes reach
+   * again are charged, the rest are freed, and the swap's record charge is refunded — the
+   * accounting as it was before the commit. If the allocator stays busy, the sweep of a reap does it.
+   */
+  private settleBlocks(blocks: number[], records: number): void {
+    const { heap } = this
+    const reached: number[] = []
+    // every live scope, not only the touched ones: a scope the swap was creating may have been
+    // emptied rather than dropped (no undo block). Other scopes cannot reach our blocks.
+    for (const s of this.dir.liveSlots()) this.collectBlocks(this.dir.rec(s), reached, true)
+    const live = new Set(reached)
+    const revived = blocks.filter((b) => live.has(b))
+    const dead = blocks.filter((b) => !live.has(b))
+    try {
+      heap.lock()
     } catch (e) {
       this.dirty = true
       throw e
+    }
+    try {
+      for (const b of dead) heap.freeLocked(b)
+      let bytes = 0
+      for (const b of revived) {
+        if ((this.i32[b * 2 + B_TAG] & TAG_PENDING) === 0) continue
+        bytes += heap.sizeOf(b)
+        heap.markPending(b, false)
+      }
+      heap.commitLocked(bytes, 0, -records)
+    } finally {
+      heap.unlock()
     }
   }
 
@@ -1571,6 +1803,14 @@ interface BulkGroup {
   tab: number
   tabCap: number
   refs: number[]
+}
+
+/**
+ * Recurses `depth` frames and back: a RangeError (stack overflow) then happens here, before a
+ * directory change opens, rather than inside it or inside its repair.
+ */
+function ensureStack(depth = 1024): number {
+  return depth === 0 ? 0 : ensureStack(depth - 1) + 1
 }
 
 function sumSizes(heap: Heap, refs: number[]): number {

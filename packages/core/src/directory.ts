@@ -11,7 +11,7 @@
  */
 import { Buffer } from 'node:buffer'
 import type { Heap } from './alloc.js'
-import { acquire, release, type Liveness } from './lock.js'
+import { acquire, release, type Budget, type Liveness } from './lock.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
   DIR_TOMB, H_DIR_LOCK, H_DIR_USED, H_DIR_VER, H_SCOPE_FREE, H_SCOPE_HWM, S_GEN, S_HASH, S_NAME_LEN,
@@ -22,6 +22,8 @@ import { WEAK_ORDER, type Config, type Views } from './memory.js'
 const GEN_UNIT = 2 ** 22 // cache value = slot + gen × GEN_UNIT
 const CACHE_MAX = 65_536
 const MAX_OPTIMISTIC = 200
+/** What `resolve` returns on a closed handle. */
+export const CLOSED = -3
 
 export class Directory {
   private readonly i32: Int32Array
@@ -29,6 +31,7 @@ export class Directory {
   private readonly names = new Map<string, number>()
   /** gen of the slot the last `resolve`/`find` returned. */
   gen = 0
+  private closed = false
 
   constructor(
     v: Views,
@@ -37,6 +40,7 @@ export class Directory {
     private readonly token: number,
     /** A word of this thread's slot, for the weak-order fence (memory.ts WEAK_ORDER). */
     private readonly fenceWord: number,
+    private readonly budget: Budget,
   ) {
     this.i32 = v.i32
     this.u8 = v.u8
@@ -58,12 +62,20 @@ export class Directory {
       }
       this.names.delete(name)
     }
+    // checked only on a name-cache miss, so a closed handle costs the hot path nothing
+    if (this.closed) return CLOSED
     const slot = this.find(name)
     if (slot >= 0) {
       if (this.names.size >= CACHE_MAX) this.names.clear()
       this.names.set(name, slot + this.gen * GEN_UNIT)
     }
     return slot
+  }
+
+  /** The handle was closed: no name resolves any more (resolve returns CLOSED). */
+  close(): void {
+    this.closed = true
+    this.names.clear()
   }
 
   /** Forgets a cached name (its slot turned out stale). */
@@ -123,7 +135,7 @@ export class Directory {
   }
 
   lock(): void {
-    acquire(this.i32, H_DIR_LOCK, this.token, this.cfg.lockLeaseMs, this.live)
+    acquire(this.i32, H_DIR_LOCK, this.token, this.cfg.lockLeaseMs, this.live, this.budget.get())
   }
 
   unlock(): void {

@@ -7,7 +7,8 @@
  *         its class exactly once and the bitmaps match the lists
  *  owners every used block is reachable from exactly one place (a scope's name, entries array,
  *         id table or one entry); none is leaked, none shared
- *  bytes  Σ used blocks + scope records == charged bytes (+ pending, which must be 0); each
+ *  bytes  Σ used blocks + scope records == charged bytes + pending bytes; pending bytes are only
+ *         a live thread's deferred frees (PENDING blocks it owns, == its T_DEFERRED_B8); each
  *         scope's byte count == its record + its blocks
  *  scopes entries hold strictly increasing seqs ≤ lastSeq that match their items; the id table
  *         finds exactly the items that have ids; the directory finds every live scope and
@@ -20,8 +21,8 @@ import {
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
-  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, itemBytes,
+  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
+  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, itemBytes,
 } from './layout.js'
 
 export { INTERNALS } from './cache.js'
@@ -58,6 +59,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   // ---- heap walk ------------------------------------------------------------------------------
   const used = new Map<number, number>() // byte offset -> tag
   const free = new Set<number>()
+  const deferred = new Map<number, number>() // owner slot -> bytes of PENDING blocks (its deferred frees)
+  let pendingBytes = 0
   const report: HeapReport = { usedBlocks: 0, usedBytes: 0, freeBlocks: 0, freeBytes: 0, largestFree: 0 }
   let prevFree = false
   let prevSize = 0
@@ -75,8 +78,15 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       report.largestFree = Math.max(report.largestFree, size)
     } else {
       const tag = i32[(b >> 2) + B_TAG]
-      if ((tag & TAG_PENDING) !== 0) fail(`heap: used block at ${b} is still marked PENDING with no bulk write running`)
-      used.set(b, tag & TAG_TYPE_MASK)
+      if ((tag & TAG_PENDING) !== 0) {
+        // with no write running, only a live thread's deferred frees may be PENDING
+        const owner = (tag >>> TAG_OWNER_SHIFT) - 1
+        if (owner < 0 || owner >= cfg.maxThreads || i32[threads.at(owner) + T_STATE] !== THREAD_ALIVE) {
+          fail(`heap: used block at ${b} is still marked PENDING with no bulk write running`)
+        }
+        deferred.set(owner, (deferred.get(owner) ?? 0) + size)
+        pendingBytes += size
+      } else used.set(b, tag & TAG_TYPE_MASK)
       report.usedBlocks++
       report.usedBytes += size
     }
@@ -179,9 +189,16 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     const [b, tag] = used.entries().next().value as [number, number]
     fail(`heap: ${used.size} used block(s) owned by nothing (leaked), e.g. ${b} with tag ${tag}`)
   }
-  if (i32[H_PENDING_B8] !== 0) fail(`accounting: ${i32[H_PENDING_B8] * 8} pending bytes with no bulk write running`)
-  if (i32[H_CHARGED_B8] * 8 !== report.usedBytes + recordBytes) {
-    fail(`accounting: charged ${i32[H_CHARGED_B8] * 8} bytes, but used blocks ${report.usedBytes} + records ${recordBytes}`)
+  for (let t = 0; t < cfg.maxThreads; t++) {
+    const listed = Atomics.load(i32, threads.at(t) + T_DEFERRED_B8) * 8
+    const held = deferred.get(t) ?? 0
+    if (i32[threads.at(t) + T_STATE] === THREAD_ALIVE && listed !== held) {
+      fail(`accounting: thread slot ${t} lists ${listed} bytes of deferred frees, but owns ${held} bytes of PENDING blocks`)
+    }
+  }
+  if (i32[H_PENDING_B8] * 8 !== pendingBytes) fail(`accounting: ${i32[H_PENDING_B8] * 8} pending bytes, but deferred frees hold ${pendingBytes}`)
+  if (i32[H_CHARGED_B8] * 8 !== report.usedBytes - pendingBytes + recordBytes) {
+    fail(`accounting: charged ${i32[H_CHARGED_B8] * 8} bytes, but used blocks ${report.usedBytes - pendingBytes} + records ${recordBytes}`)
   }
   if (i32[H_CHARGED_B8] * 8 > cfg.maxStoreBytes) fail('accounting: charged bytes exceed maxStoreBytes')
   if (i32[H_SCOPES] !== scopes) fail(`counters: ${i32[H_SCOPES]} scopes counted, ${scopes} live`)

@@ -79,6 +79,7 @@ export const T_UNDO_B = 7 // op argument: trim: bytes freed / 8; delete: the ite
 export const T_UNDO_PATCH = 8 // 2 × [word index (-1: unused), old value] of words outside the record
 export const T_FENCE = 12 // a word only this thread touches: its atomic RMW is a seqlock reader's fence on ARM
 export const T_REAPER = 13 // REAPING: the token of the reaper (if it dies, another reap takes the slot over)
+export const T_DEFERRED_B8 = 14 // bytes (/8) of retired blocks this thread still has to free (deferred frees, PENDING)
 export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
 export const THREAD_WORDS = 64
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back

@@ -23,16 +23,22 @@ export interface Liveness {
   threadIdOf(token: number): number
 }
 
-export function acquire(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness): void {
-  if (Atomics.compareExchange(i32, lock, 0, token) !== 0) acquireSlow(i32, lock, token, leaseMs, live)
+/**
+ * Takes the lock or throws `lock_timeout` at `deadline` (epoch ms). A public call passes the one
+ * deadline it set on entry to every lock it takes, so the call as a whole waits at most one lease;
+ * a deadline already past still gets the spins and a CAS, so a free lock is always taken.
+ */
+export function acquire(
+  i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness, deadline = Date.now() + leaseMs,
+): void {
+  if (Atomics.compareExchange(i32, lock, 0, token) !== 0) acquireSlow(i32, lock, token, leaseMs, live, deadline)
 }
 
-function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness): void {
+function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness, deadline: number): void {
   for (let i = 0; i < SPINS; i++) {
     if (Atomics.load(i32, lock) === 0 && Atomics.compareExchange(i32, lock, 0, token) === 0) return
   }
   const waiters = lock + 1
-  const deadline = Date.now() + leaseMs
   for (;;) {
     const holder = Atomics.load(i32, lock)
     if (holder === 0) {
@@ -53,10 +59,12 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
 function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCacheError {
   const alive = live.isAlive(holder)
   const threadId = live.threadIdOf(holder)
+  // "alive" only means the holder's slot has not been marked dead: a worker that died is marked
+  // when its 'exit' event runs in the watching thread, which may be this very (blocked) thread.
   const why = alive
-    ? 'a live thread held it longer than the lease'
+    ? `thread ${threadId} held it past the lease: it is slow, or it died and its 'exit' has not been handled yet`
     : 'its holder died and has not been reaped yet (call cache.watch(worker) in the thread that owns the Worker)'
-  return new ScopeCacheError('lock_timeout', `scopecache: gave up waiting ${leaseMs} ms for a lock: ${why}`, {
+  return new ScopeCacheError('lock_timeout', `scopecache: gave up waiting for a lock (lease ${leaseMs} ms): ${why}`, {
     holderThreadId: threadId,
     holderAlive: alive,
   })
@@ -72,4 +80,21 @@ export function release(i32: Int32Array, lock: number, token: number): void {
 /** The reaper's takeover: moves a lock from a dead holder's token to `token`. */
 export function steal(i32: Int32Array, lock: number, dead: number, token: number): boolean {
   return Atomics.compareExchange(i32, lock, dead, token) === dead
+}
+
+/**
+ * The waiting budget of the public call in progress on one thread: the call sets `deadline` on
+ * entry and every lock it takes (scope, directory, allocator, clean-up frees) waits until then at
+ * most, so one call waits one lease in total, not one per lock. Outside a call (0), a lock gets a
+ * full lease of its own.
+ */
+export class Budget {
+  deadline = 0
+
+  constructor(readonly leaseMs: number) {}
+
+  /** The deadline for a lock taken now. */
+  get(): number {
+    return this.deadline !== 0 ? this.deadline : Date.now() + this.leaseMs
+  }
 }

@@ -83,6 +83,15 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   }
 }
 
+const notAStore = (why: string): ScopeCacheError =>
+  new ScopeCacheError('invalid_input', `scopecache: invalid input: the handle's buffer is not a whole scopecache store: ${why}`)
+
+/** Checks an attached buffer's size before any view is made over it (views need a multiple of 8). */
+export function checkBufferSize(sab: SharedArrayBuffer): void {
+  const n = sab.byteLength
+  if (n % 8 !== 0 || n < HEADER_WORDS * 4) throw notAStore(`${n} bytes is not a multiple of 8 of at least ${HEADER_WORDS * 4} (the header)`)
+}
+
 export function wrap(sab: SharedArrayBuffer): Views {
   return {
     sab,
@@ -126,7 +135,7 @@ export function readConfig(v: Views): Config {
   if (v.sab.byteLength < HEADER_WORDS * 4 || i32[H_MAGIC] !== MAGIC || i32[H_VERSION] !== LAYOUT_VERSION) {
     throw new ScopeCacheError('invalid_input', 'scopecache: invalid input: the handle is not a scopecache store of this version')
   }
-  return {
+  const cfg: Config = {
     maxStoreBytes: f64[H_MAX_STORE_BYTES_F],
     scopeMaxItems: i32[H_SCOPE_MAX_ITEMS],
     maxItemBytes: i32[H_MAX_ITEM_BYTES],
@@ -142,4 +151,19 @@ export function readConfig(v: Views): Config {
     seed: i32[H_SEED],
     lockLeaseMs: i32[H_LEASE_MS],
   }
+  checkLayout(cfg, v.sab.byteLength)
+  return cfg
+}
+
+/** The regions the header describes must follow each other and end exactly at the buffer's end. */
+function checkLayout(c: Config, bytes: number): void {
+  const ordered =
+    c.maxThreads >= 1 && c.maxThreads <= MAX_THREADS && c.scopeSlots >= 1 && c.dirCap >= 2 &&
+    c.threadsW === HEADER_WORDS &&
+    c.scopesW >= c.threadsW + c.maxThreads * THREAD_WORDS &&
+    c.dirW >= c.scopesW + c.scopeSlots * SCOPE_WORDS &&
+    c.heapB8 * 8 >= (c.dirW + c.dirCap * 2) * 4 &&
+    c.heapEndB8 > c.heapB8
+  if (!ordered) throw notAStore('its header describes an impossible layout')
+  if (c.heapEndB8 * 8 !== bytes) throw notAStore(`it is ${bytes} bytes, but its header describes a store of ${c.heapEndB8 * 8} bytes (truncated or padded)`)
 }

@@ -86,7 +86,7 @@ function take(x: Internals, lock: number, dead: (t: number) => boolean): number 
       if (steal(i32, lock, holder, x.token)) return holder
       continue
     }
-    acquire(i32, lock, x.token, x.cfg.lockLeaseMs, x.threads)
+    acquire(i32, lock, x.token, x.cfg.lockLeaseMs, x.threads, x.budget.get())
     return 0
   }
 }

@@ -15,7 +15,7 @@
  */
 import { ScopeCacheError } from './errors.js'
 import {
-  T_BUSY, T_EPOCH, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING, THREAD_DEAD, THREAD_FREE,
+  T_BUSY, T_DEFERRED_B8, T_EPOCH, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING, THREAD_DEAD, THREAD_FREE,
   THREAD_REAPING, THREAD_WORDS,
 } from './layout.js'
 import type { Liveness } from './lock.js'
@@ -48,6 +48,7 @@ export class ThreadSlots implements Liveness {
         Atomics.store(i32, w + T_THREAD_ID, threadId)
         Atomics.store(i32, w + T_BUSY, 0)
         Atomics.store(i32, w + T_UNDO_REC, 0)
+        Atomics.store(i32, w + T_DEFERRED_B8, 0)
         const epoch = (Atomics.add(i32, w + T_EPOCH, 1) + 1) & EPOCH_MASK
         Atomics.store(i32, w + T_STATE, THREAD_ALIVE)
         return (epoch << SLOT_BITS) | (s + 1)
@@ -108,6 +109,7 @@ export class ThreadSlots implements Liveness {
   endReap(slot: number): void {
     Atomics.store(this.i32, this.at(slot) + T_BUSY, 0)
     Atomics.store(this.i32, this.at(slot) + T_UNDO_REC, 0)
+    Atomics.store(this.i32, this.at(slot) + T_DEFERRED_B8, 0) // the sweep freed them
     Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_REAPING, THREAD_FREE)
   }
 
