@@ -27,8 +27,8 @@ const HOT = ['hot:0', 'hot:1', 'hot:2']
 
 /** Whether this thread can take `name` at once (takes and gives it back). */
 const free = (name: string): Promise<boolean> =>
-  (navigator as unknown as { locks: { request: (n: string, o: object, cb: (l: unknown) => boolean) => Promise<boolean> } })
-    .locks.request(name, { ifAvailable: true }, (l) => l !== null)
+  (globalThis as unknown as { navigator: { locks: { request: (n: string, o: object, cb: (l: unknown) => boolean) => Promise<boolean> } } })
+    .navigator.locks.request(name, { ifAvailable: true }, (l) => l !== null)
 
 /** Runs `fn` until it stops throwing lock_timeout, yielding to the event loop in between. */
 async function eventually<T>(fn: () => T, boundMs: number): Promise<{ value: T; ms: number; timeouts: number }> {
