@@ -155,6 +155,38 @@ describe.skipIf(!hasLocks)('dead threads found without watch (Web Locks)', () =>
     cache.close()
   })
 
+  it('a lock wait that runs out proves its dead holder dead: the next call succeeds, with no sweep in between', async () => {
+    // lease 1000 ms: the sweep runs once a second, so the reap below is the timed-out wait's own
+    const cache = ScopeCache.create({ maxStoreBytes: 256 * 1024, maxThreads: 4, lockLeaseMs: 1000 })
+    cache.append('victim', { n: 'a' }, { id: 'a' })
+    const signal = new SharedArrayBuffer(8)
+    const worker = new Worker(CRASH, { workerData: { handle: cache.handle, signal, point: 'publish:open', mode: 'terminate', op: 'append', hit: 1 } })
+    const exited = new Promise((r) => worker.once('exit', r))
+    for (let i = 0; i < 5000 && Atomics.load(new Int32Array(signal), 0) === 0; i++) await sleep(1)
+    expect(Atomics.load(new Int32Array(signal), 0)).toBe(1) // it died holding 'victim' inside a publish window
+    await worker.terminate()
+    await exited
+    let first: unknown = null
+    const t0 = Date.now()
+    try {
+      cache.append('victim', { n: 'main' }, { id: 'm' })
+    } catch (e) {
+      first = e
+    }
+    const reapedBySweep = first === null // the sweep may have got there first (it is not what this checks)
+    if (!reapedBySweep) {
+      expect((first as ScopeCacheError).code).toBe('lock_timeout')
+      expect((first as ScopeCacheError).details?.holderAlive, 'the probe marked the holder dead').toBe(false)
+      await null // a microtask turn only: no timer (no sweep) can run here
+      cache.append('victim', { n: 'main' }, { id: 'm' })
+    }
+    console.log(`timed-out wait then next call: ${Date.now() - t0} ms${reapedBySweep ? ' (reaped by a sweep before the wait)' : ''}`)
+    expect(cache.head('victim', { raw: true }).items.map((it) => it.payload)).toEqual(['{"n":"a"}', '{"n":"main"}']) // rolled back
+    expect(cache.recoveryStats()).toEqual({ deadThreadsReaped: 1, scopesLost: 0 })
+    expect(() => checkInvariants(cache)).not.toThrow()
+    cache.close()
+  })
+
   it('never reaps a live thread that holds a lock for many leases (parked in Atomics.wait)', async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 256 * 1024, maxThreads: 4, lockLeaseMs: 50 })
     cache.append('other', { n: 'o1' })

@@ -89,8 +89,7 @@ export class WebLockLiveness {
     // before request() returns (see above); a pending or held lock keeps no event loop alive.
     lm.request(this.nameOf(token), () => held).catch(ignore)
     Atomics.store(i32, threads.at(tokenSlot(token)) + T_WLOCK, token)
-    this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, leaseMs)))
-    this.timer.unref?.()
+    this.timer = sweepTimer(new WeakRef(this), Math.max(50, Math.min(1000, leaseMs)))
   }
 
   private nameOf(token: number): string {
@@ -149,22 +148,34 @@ export class WebLockLiveness {
     if (this.inFlight.has(token) || !this.watched(token)) return
     this.inFlight.add(token)
     let proven = false
-    // Node calls an ifAvailable callback inside request() when the lock is taken; either way the
-    // probe lock is given back as soon as the callback returns.
-    this.lm.request(this.nameOf(token), { ifAvailable: true }, (lock) => {
-      if (lock === null || !this.watched(token)) return
-      const threadId = Atomics.load(this.i32, this.threads.at(tokenSlot(token)) + T_THREAD_ID)
-      if (!this.watched(token)) return // re-claimed while its thread id was read
-      proven = true
-      this.threads.markDead(threadId) // a dead thread's every slot is dead; errors now say so
-      // The reaper takes every lock: never from inside a call (this may run in its lock wait).
-      queueMicrotask(() => {
-        this.inFlight.delete(token)
-        this.reap(threadId)
+    let asked: Promise<unknown>
+    try {
+      // Node calls an ifAvailable callback inside request() when the lock is free; either way the
+      // probe lock is given back as soon as the callback returns.
+      asked = this.lm.request(this.nameOf(token), { ifAvailable: true }, (lock) => {
+        proven = lock !== null && this.provenDead(token)
       })
-    }).then(() => {
+    } catch {
+      this.inFlight.delete(token) // e.g. this thread is shutting down: the next sweep asks again
+      return
+    }
+    asked.then(() => {
       if (!proven) this.inFlight.delete(token)
     }, () => this.inFlight.delete(token))
+  }
+
+  /** The probe got `token`'s Web Lock: unless the slot changed meanwhile, its thread is dead. */
+  private provenDead(token: number): boolean {
+    if (!this.watched(token)) return false // closed cleanly, or re-claimed
+    const threadId = Atomics.load(this.i32, this.threads.at(tokenSlot(token)) + T_THREAD_ID)
+    if (!this.watched(token)) return false // re-claimed while its thread id was read
+    this.threads.markDead(threadId) // a dead thread's every slot is dead; errors now say so
+    // The reaper takes every lock: never from inside a call (this may run in one's lock wait).
+    queueMicrotask(() => {
+      this.inFlight.delete(token)
+      this.reap(threadId)
+    })
+    return true
   }
 
   /** close(): stop probing; give the Web Lock back unless the slot stays ALIVE (a dirty handle). */
@@ -176,6 +187,21 @@ export class WebLockLiveness {
       this.releaseLock = null
     }
   }
+}
+
+/**
+ * The sweep timer holds its handle weakly: a handle dropped without close() can still be collected
+ * (its slot and Web Lock then stay held until its thread ends, as an unclosed slot always did).
+ * Unref'd: it never keeps a process alive.
+ */
+function sweepTimer(ref: WeakRef<WebLockLiveness>, ms: number): ReturnType<typeof setInterval> {
+  const timer = setInterval(() => {
+    const live = ref.deref()
+    if (live === undefined) clearInterval(timer)
+    else live.sweep()
+  }, ms)
+  timer.unref?.()
+  return timer
 }
 
 /**
