@@ -31,6 +31,7 @@ import {
   UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
 import { acquire, Budget, release } from './lock.js'
+import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { reapThread, repairTorn } from './reaper.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
@@ -142,6 +143,8 @@ export class ScopeCache {
    * stayed busy: freed on a later write, at close(), or by the reaper if this thread dies.
    */
   private deferred: number[] = []
+  /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
+  private readonly liveness: WebLockLiveness | null
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
@@ -179,6 +182,7 @@ export class ScopeCache {
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
+    this.liveness = startLiveness(v.i32, this.threads, this.token, cfg.lockLeaseMs, () => this[INTERNALS]())
   }
 
   /**
@@ -232,6 +236,7 @@ export class ScopeCache {
     this.dir.close() // reads now miss the name cache and throw 'closed' (see validated)
     // A dirty thread may own garbage: keep its slot ALIVE and busy so its exit gets reaped.
     if (!this.dirty) this.threads.release(this.token)
+    this.liveness?.stop(!this.dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
   }
 
   [INTERNALS](): Internals {

@@ -57,6 +57,7 @@ export const H_SCOPES = 35 // live scope count
 export const H_LEASE_MS = 36 // how long a waiter waits for a lock before lock_timeout
 export const H_REAPS = 37 // dead threads reaped
 export const H_SCOPES_LOST = 38 // scopes emptied because a dead writer left them torn
+export const H_STORE_ID = 39 // random, set by the first thread that attaches: names this store's Web Locks (liveness-weblocks.ts)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207 (BigInt64 CAS-max)
@@ -80,6 +81,7 @@ export const T_UNDO_PATCH = 8 // 2 × [word index (-1: unused), old value] of wo
 export const T_FENCE = 12 // a word only this thread touches: its atomic RMW is a seqlock reader's fence on ARM
 export const T_REAPER = 13 // REAPING: the token of the reaper (if it dies, another reap takes the slot over)
 export const T_DEFERRED_B8 = 14 // bytes (/8) of retired blocks this thread still has to free (deferred frees, PENDING)
+export const T_WLOCK = 15 // = the slot's token once its thread holds its Web Lock (liveness-weblocks.ts); stale otherwise
 export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
 export const THREAD_WORDS = 64
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back

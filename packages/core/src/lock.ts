@@ -21,6 +21,8 @@ export interface Liveness {
   isAlive(token: number): boolean
   /** The threadId behind a token, for error messages (-1 when unknown). */
   threadIdOf(token: number): number
+  /** A wait on `token` ran out (it may be dead: liveness-weblocks.ts checks). */
+  stuck?(token: number): void
 }
 
 /**
@@ -47,7 +49,10 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
     }
     if (holder === token) throw new Error('scopecache: lock re-entered by its holder (internal bug)')
     const left = deadline - Date.now()
-    if (left <= 0) throw lockTimeout(holder, leaseMs, live)
+    if (left <= 0) {
+      live.stuck?.(holder)
+      throw lockTimeout(holder, leaseMs, live)
+    }
     // Sleep only while the word still names this holder; a release in between makes wait
     // return 'not-equal' at once. The slice bounds a missed notify.
     Atomics.add(i32, waiters, 1)

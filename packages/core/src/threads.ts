@@ -28,11 +28,18 @@ export const tokenSlot = (token: number): number => (token & SLOT_MASK) - 1
 export const tokenEpoch = (token: number): number => token >>> SLOT_BITS
 
 export class ThreadSlots implements Liveness {
+  /** Told when a lock wait on a holder's token ran out (liveness-weblocks.ts probes it). */
+  onStuck: ((token: number) => void) | null = null
+
   constructor(
     private readonly i32: Int32Array,
     private readonly base: number,
     readonly count: number,
   ) {}
+
+  stuck(token: number): void {
+    if (this.onStuck !== null) this.onStuck(token)
+  }
 
   /** Word index of a slot's first field. */
   at(slot: number): number {
