@@ -4,7 +4,7 @@
  * the array is then walked element by element, so a body's heap cost is what the batch keeps:
  * an invalid body fails at its first bad element having built nothing (a 100 MiB body of `{}`
  * costs no heap per element), and a valid one keeps one small item per element whose payload
- * is a view of the body's bytes, never a parsed value.
+ * is its exact text (short ones) or a view of the body's bytes, never a parsed value.
  *
  * Three walks keep the order in which errors were reported when every element was first parsed
  * into an object: (1) every element is an object, else "valid JSON"; (2) per item, in order, the
@@ -13,7 +13,7 @@
  * is added. Duplicate ids, item sizes and the caps stay with the core (`cache.warm`/`rebuild`),
  * whose messages are the reference's.
  */
-import { keyProblem, rawJson, type WarmItem } from '@scopecache/core'
+import { keyProblem, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
 import { badJson, HttpError, INVALID } from './errors.js'
 import { forEachElement, forEachMember, getArray, keyIs, Kind, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
 
@@ -50,6 +50,16 @@ function sameBytes(s: Bytes, a: number, b: number, c: number, d: number): boolea
   if (b - a !== d - c) return false
   for (let k = 0; k < b - a; k++) if (s[a + k] !== s[c + k]) return false
   return true
+}
+
+// A view of the body costs ~100 bytes of heap whatever its length; a short payload is cheaper as text.
+const SHORT = 64
+
+/** The payload s[a, b) as raw JSON: a short one as its text, a longer one as a view of the body. */
+function payloadAt(s: Bytes, a: number, b: number): RawJson {
+  if (b - a > SHORT) return rawJson(s.subarray(a, b))
+  for (let k = a; k < b; k++) if (s[k] > 0x7f) return rawJson(s.toString('utf8', a, b))
+  return rawJson(s.toString('latin1', a, b))
 }
 
 /** The `items` of a warm/rebuild body as core bulk items; absent or null is none. */
@@ -92,7 +102,7 @@ export function bulkItems(b: JsonObject, path: string): WarmItem[] {
       if (ip !== null) throw itemError(scope, i, ip)
     }
     if (f[PAYLOAD] === 0) throw itemError(scope, i, "the 'payload' field is required")
-    out.push({ scope, id, payload: rawJson(s.subarray(f[PAYLOAD + 1], f[PAYLOAD + 2])) })
+    out.push({ scope, id, payload: payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2]) })
   })
   return out
 }
