@@ -2,6 +2,7 @@
 // sampling the server's RSS (/proc/<pid>/status) every 20 ms; kills it past KILL_AT MiB. Linux only.
 // usage: [ITEM=valid] [STORE=<max-store-mb>] node tools/warm-memory.mjs <scopecache.mjs> [MiB=100] [N=10] [KILL_AT=3072]
 //   ITEM=valid sends {"scope":"sNN","payload":1} items over 40 scopes instead of {}
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 const [cli, mib = '100', count = '10', killAt = '3072'] = process.argv.slice(2)
