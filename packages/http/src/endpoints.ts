@@ -6,7 +6,8 @@
  * throws an HttpError or a core error for everything else; the handler turns those into answers.
  */
 import { rawJson, type ScopeCache } from '@scopecache/core'
-import { badField, badRequest, HttpError, INVALID, responseTooLarge } from './errors.js'
+import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
+import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
 import { checkKey, keyProblem } from './keys.js'
@@ -342,24 +343,6 @@ function flush(ctx: Ctx): string {
   const r = ctx.cache.flush()
   ctx.tally.write()
   return '{"ok":true,"scopes":' + r.scopes + ',"items":' + r.items + ',"freed_mb":' + mb(r.bytes) + OK_NL
-}
-
-/** The `items` of a warm/rebuild body as core bulk items (payloads as raw JSON text). */
-function bulkItems(b: JsonObject, path: string): { scope: string; id: string | null; payload: unknown }[] {
-  const items = getObjects(b, 'items') ?? []
-  return items.map((it, i) => {
-    const scope = getString(it, 'scope') ?? ''
-    if (scope === '') throw new HttpError('invalid_input', `scope '', item at index ${i}: ${INVALID}the 'scope' field is required for the '${path}' endpoint`)
-    try {
-      noManaged(it, path)
-    } catch (e) {
-      // the reference's bulk wording: `scope 's', item at index i: scopecache: invalid input: …`
-      if (e instanceof HttpError && e.message.startsWith(INVALID)) throw new HttpError('invalid_input', `scope '${scope}', item at index ${i}: ${e.message}`)
-      throw e
-    }
-    const p = getRaw(it, 'payload')
-    return { scope, id: getString(it, 'id') ?? null, payload: p === undefined ? undefined : rawJson(p) }
-  })
 }
 
 function warm(ctx: Ctx, path: string, b: JsonObject): string {

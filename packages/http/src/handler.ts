@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ScopeCache } from '@scopecache/core'
-import { decodeBody, readBody } from './body.js'
+import { readBody } from './body.js'
 import { HELP, METRICS, PATHS, route, UNKNOWN_INDEX, type BodyKind, type Ctx, type Endpoint } from './endpoints.js'
 import { HttpError, MSG, toHttpError } from './errors.js'
 import { parseBody } from './json-body.js'
@@ -79,7 +79,7 @@ export class HttpApi {
         this.cap(ep.body),
         (bytes) => {
           try {
-            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(decodeBody(bytes)), t0)
+            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(bytes), t0)
           } catch (e) {
             this.fail(res, e, ep.index, t0, true)
           }
