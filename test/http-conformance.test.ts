@@ -120,7 +120,10 @@ describe('writes and their acknowledgements', () => {
       await expectError(await post('/append', body), 400, 'the request body must contain valid JSON')
     }
     await expectError(await post('/append', `{"scope":"${s}","payload":1} {"x":1}`), 400, 'the request body must contain exactly one JSON value')
-    await expectError(await post('/append', `{"scope":"${s}","payload":1} x`), 400, 'the request body must contain valid JSON')
+    // anything but whitespace after the value, a second value or garbage, is Go's second Decode failing
+    for (const tail of [' x', '}', ',', ' [', '\u0000', ' nul']) {
+      await expectError(await post('/append', `{"scope":"${s}","payload":1}${tail}`), 400, 'the request body must contain exactly one JSON value')
+    }
     const ok = await post('/append', ` \n{"scope":"${s}","payload":1}\r\n\t `)
     expect(ok.status).toBe(200)
   })
@@ -340,17 +343,24 @@ describe('reads', () => {
 
   it('/get query errors', async () => {
     const s = fresh()
-    await expectError(await get('/get?id=a'), 400, "scopecache: invalid input: the 'scope' field is required for the '/get' endpoint")
+    // query messages carry no `scopecache: invalid input: ` prefix (only store-level field rules from a body do)
+    await expectError(await get('/get?id=a'), 400, "the 'scope' field is required for the '/get' endpoint")
+    await expectError(await get('/render?id=a'), 400, "the 'scope' field is required for the '/render' endpoint")
+    await expectError(await get('/tail'), 400, "the 'scope' field is required for the '/tail' endpoint")
+    await expectError(await get(`/render?scope=${'x'.repeat(257)}&id=a`), 400, "the 'scope' field must not exceed 256 bytes")
+    await expectError(await get(`/get?scope=${s}&id=${'i'.repeat(257)}`), 400, "the 'id' field must not exceed 256 bytes")
+    await expectError(await get(`/tail?scope=${'x'.repeat(257)}`), 400, "the 'scope' field must not exceed 256 bytes")
+    await expectError(await get(`/head?scope=a%01b`), 400, "the 'scope' field must not contain control characters")
     await expectError(await get(`/get?scope=${s}`), 400, "exactly one of 'id' or 'seq' must be provided")
     await expectError(await get(`/get?scope=${s}&id=a&seq=1`), 400, "exactly one of 'id' or 'seq' must be provided")
     await expectError(await get(`/get?scope=${s}&seq=0`), 400, "the 'seq' parameter must be a positive integer")
     for (const v of ['abc', '-1', '%2B1', '1.0', '18446744073709551616']) {
       await expectError(await get(`/get?scope=${s}&seq=${v}`), 400, "the 'seq' parameter must be a valid unsigned integer")
     }
-    await expectError(await get(`/get?scope=${'x'.repeat(257)}&id=a`), 400, "scopecache: invalid input: the 'scope' field must not exceed 256 bytes")
-    await expectError(await get(`/get?scope=%FF&id=a`), 400, "scopecache: invalid input: the 'scope' field must be valid UTF-8")
-    await expectError(await get(`/get?scope=${s}&id=%C3`), 400, "scopecache: invalid input: the 'id' field must be valid UTF-8")
-    await expectError(await get(`/get?scope=%20x&id=a`), 400, /leading or trailing whitespace/)
+    await expectError(await get(`/get?scope=${'x'.repeat(257)}&id=a`), 400, "the 'scope' field must not exceed 256 bytes")
+    await expectError(await get(`/get?scope=%FF&id=a`), 400, "the 'scope' field must be valid UTF-8")
+    await expectError(await get(`/get?scope=${s}&id=%C3`), 400, "the 'id' field must be valid UTF-8")
+    await expectError(await get(`/get?scope=%20x&id=a`), 400, "the 'scope' field must not have leading or trailing whitespace")
     // big but valid uint64 seq, leading zeros, first of repeated params, + as space
     expect((await get(`/get?scope=${s}&seq=18446744073709551615`)).status).toBe(404)
     await append(s, '"v"')
@@ -359,6 +369,20 @@ describe('reads', () => {
     const sp = fresh('with space')
     await append(sp, '"sp"', 'i d')
     expect((await get(`/get?scope=${sp.replace(' ', '+')}&id=i%20d`)).bodyText).toBe('sp')
+  })
+
+  it('a query value starting with U+FEFF keeps it (a BOM is not stripped)', async () => {
+    const s = '\ufeff' + fresh('bom')
+    await append(s, '"bom"', '\ufeffid')
+    const q = `scope=${encodeURIComponent(s)}&id=${encodeURIComponent('\ufeffid')}`
+    expect(q.startsWith('scope=%EF%BB%BFbom-')).toBe(true)
+    expect((await get(`/get?${q}`)).bodyText).toBe('bom')
+    expect((await get(`/render?${q}`)).bodyText).toBe('bom')
+    expect(json(await get(`/head?scope=${encodeURIComponent(s)}`)).items[0]).toMatchObject({ scope: s, id: '\ufeffid' })
+    expect(json(await get(`/tail?scope=${encodeURIComponent(s)}`)).count).toBe(1)
+    expect(json(await get(`/scopelist?prefix=%EF%BB%BFbom-`)).scopes.map((r: any) => r.scope)).toContain(s)
+    // the value without its BOM is another scope
+    expect((await get(`/get?scope=${encodeURIComponent(s.slice(1))}&id=${encodeURIComponent('\ufeffid')}`)).status).toBe(404)
   })
 
   it('/head: cursor paging through a scope, truncated, errors', async () => {
@@ -392,7 +416,7 @@ describe('reads', () => {
     await expectError(await get(`/head?scope=${s}&offset=1`), 400, "the 'offset' parameter is not supported on /head; use 'after_seq' instead, or call /tail for position-based paging")
     for (const v of ['0', '-1', 'x', '1.5']) await expectError(await get(`/head?scope=${s}&limit=${v}`), 400, "the 'limit' parameter must be a positive integer")
     await expectError(await get(`/head?scope=${s}&after_seq=-1`), 400, "the 'after_seq' parameter must be a valid unsigned integer")
-    await expectError(await get('/head'), 400, "scopecache: invalid input: the 'scope' field is required for the '/head' endpoint")
+    await expectError(await get('/head'), 400, "the 'scope' field is required for the '/head' endpoint")
   })
 
   it('/tail: newest window oldest first, offset echoed, truncated = older items exist', async () => {
@@ -456,8 +480,9 @@ describe('reads', () => {
     expect(page2.scopes.map((r: any) => r.scope.slice(p.length))).toEqual(['c', '\ue000', '\u{1f600}'])
     expect(page2.truncated).toBe(false)
     expect(json(await get('/scopelist?prefix=nothing-has-this'))).toMatchObject({ hit: false, count: 0, truncated: false, scopes: [] })
-    await expectError(await get(`/scopelist?prefix=${'x'.repeat(257)}`), 400, "scopecache: invalid input: the 'prefix' field must not exceed 256 bytes")
-    await expectError(await get('/scopelist?after=%FF'), 400, "scopecache: invalid input: the 'after' field must be valid UTF-8")
+    await expectError(await get(`/scopelist?prefix=${'x'.repeat(257)}`), 400, "the 'prefix' field must not exceed 256 bytes")
+    await expectError(await get(`/scopelist?after=${'a'.repeat(257)}`), 400, "the 'after' field must not exceed 256 bytes")
+    await expectError(await get('/scopelist?after=%FF'), 400, "the 'after' field must be valid UTF-8")
     await expectError(await get('/scopelist?limit=0'), 400, "the 'limit' parameter must be a positive integer")
   })
 

@@ -194,16 +194,11 @@ function objectFrom(s: string, i: number, n: number, depth: number): [JsonObject
   }
 }
 
-/** Whether s[j, n) is one more valid JSON value (then the body held two). */
-function secondValue(s: string, j: number, n: number): boolean {
-  try {
-    return ws(s, skipValue(s, j, n, 0), n) === n
-  } catch {
-    return false
-  }
-}
-
-/** The body text as its top-level object. Empty, not an object, or anything after it: 400. */
+/**
+ * The body text as its top-level object. Empty or not an object: "valid JSON"; anything but
+ * whitespace after it (a second value or garbage) is "exactly one JSON value", as Go's second
+ * `Decode` answers it.
+ */
 export function parseBody(text: string): JsonObject {
   const n = text.length
   const i = ws(text, 0, n)
@@ -213,7 +208,7 @@ export function parseBody(text: string): JsonObject {
   }
   const [obj, end] = objectFrom(text, i, n, 1)
   const j = ws(text, end, n)
-  if (j !== n) throw secondValue(text, j, n) ? new HttpError('invalid_input', MSG.oneValue) : badJson()
+  if (j !== n) throw new HttpError('invalid_input', MSG.oneValue)
   return obj
 }
 
