@@ -616,6 +616,46 @@ describe('protocol', () => {
     }
   })
 
+  it('an absolute-form target is served like its origin form', async () => {
+    const s = fresh('abs')
+    await append(s, '"abs"', 'a')
+    const status = (answer: string): string => answer.split('\r\n')[0]
+    const bodyOf = (answer: string): string => answer.slice(answer.indexOf('\r\n\r\n') + 4)
+    const a = await t.raw(`GET http://127.0.0.1/get?scope=${s}&id=a HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+    expect(status(a)).toBe('HTTP/1.1 200 OK')
+    expect(bodyOf(a)).toBe('abs')
+    const w = `{"scope":"${s}","payload":2}`
+    const b = await t.raw(`POST HTTP://example.com:8080/append HTTP/1.1\r\nHost: example.com\r\nContent-Length: ${w.length}\r\nConnection: close\r\n\r\n${w}`)
+    expect(status(b)).toBe('HTTP/1.1 200 OK')
+    expect(JSON.parse(bodyOf(b)).item.seq).toBe(2)
+    const st = await t.raw('GET http://localhost/stats?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    expect(bodyOf(st)).toMatch(/^\{"ok":true,"scopes":\d+,/)
+    // the path still matches exactly: no path is '/', an unknown one is 404
+    for (const target of ['http://127.0.0.1', 'http://127.0.0.1?scope=x', 'http://127.0.0.1/nope']) {
+      const r = await t.raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+      expect(status(r), target).toBe('HTTP/1.1 404 Not Found')
+      expect(bodyOf(r)).toBe('{"ok":false,"error":"the requested endpoint does not exist"}\n')
+    }
+  })
+
+  it('a HEAD request that cannot be parsed gets its error without a body', async () => {
+    const GET_400 = /^HTTP\/1\.1 400 Bad Request\r\n[^]*\r\n\r\n\{"ok":false,"error":"the request could not be parsed as HTTP"\}\n$/
+    const HEAD_400 = /^HTTP\/1\.1 400 Bad Request\r\n(?:[^\r\n]+\r\n)*\r\n$/
+    for (const [req, expected] of [
+      ['HEAD /stats HTTP/1.1\r\nBad Header\r\n\r\n', HEAD_400],
+      ['\r\nHEAD /stats HTTP/9.1\r\nHost: x\r\n\r\n', HEAD_400],
+      ['HEAD /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', HEAD_400],
+      ['GET /stats HTTP/1.1\r\nBad Header\r\n\r\n', GET_400],
+      ['HEADX /stats HTTP/1.1\r\nBad Header\r\n\r\n', GET_400],
+    ] as const) {
+      const answer = await t.raw(req)
+      expect(answer, req).toMatch(expected)
+      expect(answer).toMatch(/\r\ncontent-type: application\/json; charset=utf-8\r\n/i)
+    }
+    // a HEAD that parses is answered by the API (405, no body: Node drops it for HEAD)
+    expect(await t.raw('HEAD /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\n\r\n$/)
+  })
+
   it('invalid UTF-8 and deep nesting in bodies', async () => {
     const s = fresh()
     const bad = Buffer.concat([Buffer.from(`{"scope":"${s}","payload":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
