@@ -48,7 +48,9 @@ export async function startTarget(opts: TargetOptions = {}): Promise<Target> {
   if (via === 'cli' || via === 'cli-socket') return startCliTarget(via, opts, clientFor)
   if (via !== 'handler') throw new Error(`unknown target ${String(via)}`)
   const cache = ScopeCache.create(opts.cache)
-  const server = http.createServer(createHandler(cache, opts.handler))
+  const handler = createHandler(cache, opts.handler)
+  const server = http.createServer(handler)
+  server.on('checkContinue', handler) // as the README says: no `100 Continue` for a body it will refuse
   server.on('clientError', clientErrorHandler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

@@ -80,9 +80,10 @@ function bodyRef(b: JsonObject, path: string): { id: string } | { seq: number } 
   return id !== undefined ? { id } : { seq: seq as number }
 }
 
+/** A read's scope parameter; query messages carry no `scopecache: invalid input: ` prefix (as in Go). */
 function queryScope(q: Query, path: string): string {
   const scope = param(q, 'scope')
-  if (scope === undefined) throw required('scope', path)
+  if (scope === undefined) throw badRequest(`the 'scope' field is required for the '${path}' endpoint`)
   checkKey(scope, 'scope')
   return scope
 }

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { ScopeCache } from '@scopecache/core'
-import { readBody } from './body.js'
+import { lingerAfterAnswer, readBody } from './body.js'
 import { HELP, METRICS, PATHS, route, UNKNOWN_INDEX, type BodyKind, type Ctx, type Endpoint } from './endpoints.js'
 import { HttpError, MSG, toHttpError } from './errors.js'
 import { parseBody } from './json-body.js'
@@ -56,7 +56,7 @@ export class HttpApi {
 
   /** Answers one request. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/'
+    const url = originForm(req.url ?? '/')
     const q = url.indexOf('?')
     this.serve(req, res, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1))
   }
@@ -74,9 +74,11 @@ export class HttpApi {
       if (ep === HELP) return this.send(res, 200, TEXT_TYPE, this.helpText, ep.index, t0)
       if (ep === METRICS) return this.sendMetrics(res, t0)
       if (ep.body === 'none') return this.answer(res, ep, path, search, null, t0)
+      const cap = this.cap(ep.body)
+      if (awaitsContinue(res) && !(Number(req.headers['content-length']) > cap)) res.writeContinue()
       readBody(
         req,
-        this.cap(ep.body),
+        cap,
         (bytes) => {
           try {
             this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(bytes), t0)
@@ -86,6 +88,7 @@ export class HttpApi {
         },
         (e) => {
           res.setHeader('connection', 'close')
+          lingerAfterAnswer(req, this.limits.lingerMs, this.limits.lingerBytes) // the rest of the body may still be arriving: no reset under the answer
           this.fail(res, e, ep.index, t0, true)
         },
       )
@@ -139,25 +142,76 @@ export class HttpApi {
   }
 }
 
-/** The HTTP API over `cache` as a node:http request listener: `http.createServer(createHandler(cache))`. */
+/**
+ * Whether the client sent `Expect: 100-continue` and waits for a `100 Continue` that nobody sent yet:
+ * the handler runs as the server's 'checkContinue' listener (`server.on('checkContinue', handler)`).
+ * It then invites only a body it will read: one declared over its cap gets the 413 straight away, any
+ * other refusal (404, 405) its answer, and Node closes such a connection after the answer. Without
+ * that listener Node sends `100 Continue` itself before the handler runs. (`_expect_continue` and
+ * `_sent100` are node:http's own fields for this, unchanged since Node 0.x.)
+ */
+function awaitsContinue(res: ServerResponse): boolean {
+  const r = res as ServerResponse & { _expect_continue?: boolean; _sent100?: boolean }
+  return r._expect_continue === true && r._sent100 !== true
+}
+
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
+
+/**
+ * The path-and-query of a request target. An absolute-form target (`GET http://host/get?… HTTP/1.1`,
+ * what a client talking to a proxy sends; every HTTP/1.1 server must accept it) is served like its
+ * origin form, as Go's server does; Node hands it over unchanged in `req.url`.
+ */
+export function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f) return url
+  const m = ABSOLUTE_FORM.exec(url)
+  if (m === null) return url
+  const rest = url.slice(m[0].length)
+  return rest.charCodeAt(0) === 0x2f ? rest : '/' + rest
+}
+
+/**
+ * The HTTP API over `cache` as a node:http request listener: `http.createServer(createHandler(cache))`.
+ * Register it as the 'checkContinue' listener too (`server.on('checkContinue', handler)`) so that a
+ * request with `Expect: 100-continue` and a body over its cap gets its 413 without `100 Continue`.
+ */
 export function createHandler(cache: ScopeCache, opts?: HandlerOptions): Handler {
   const api = new HttpApi(cache, opts)
   return (req, res) => api.handle(req, res)
 }
 
-const rawAnswer = (status: string, message: string): Buffer => {
+/** A raw error answer: [with its JSON body, head only (for a HEAD request)]. */
+const rawAnswer = (status: string, message: string): [Buffer, Buffer] => {
   const body = '{"ok":false,"error":' + JSON.stringify(message) + '}\n'
-  return Buffer.from(
-    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
+  const head = `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`
+  return [Buffer.from(head + body), Buffer.from(head)]
 }
 const BAD_REQUEST = rawAnswer('400 Bad Request', 'the request could not be parsed as HTTP')
 const TIMEOUT = rawAnswer('408 Request Timeout', 'the request took too long to arrive')
 const HEADERS_TOO_LARGE = rawAnswer('431 Request Header Fields Too Large', 'the request headers are too large')
 
+const HEAD_LINE = Buffer.from('HEAD ')
+const END_OF_HEADERS = Buffer.from('\r\n\r\n')
+
+/**
+ * Whether the request the parser refused is known to be a HEAD: its start (after the last complete
+ * header block before the failure, in the bytes of the failing read) is `HEAD `. When that read began
+ * mid-request the method is unknown, and the answer keeps its body.
+ */
+function failedHead(err: Error & { rawPacket?: unknown; bytesParsed?: unknown }): boolean {
+  const raw = err.rawPacket
+  if (!Buffer.isBuffer(raw)) return false
+  const at = typeof err.bytesParsed === 'number' ? Math.min(err.bytesParsed, raw.length) : raw.length
+  const prev = at < 4 ? -1 : raw.lastIndexOf(END_OF_HEADERS, at - 4)
+  let i = prev < 0 ? 0 : prev + 4
+  while (raw[i] === 0x0d || raw[i] === 0x0a) i++ // blank lines before a request line are allowed
+  return raw.compare(HEAD_LINE, 0, HEAD_LINE.length, i, i + HEAD_LINE.length) === 0
+}
+
 /**
  * A `clientError` listener for the server: a request Node's parser refuses (bad request line or
- * headers, a timeout) gets a JSON error instead of Node's bare one; a connection the client already
+ * headers, a timeout) gets a JSON error instead of Node's bare one (status and headers only when
+ * the refused request is known to be a HEAD); a connection the client already
  * closed, or bytes after a `Connection: close` request, are left alone. When the garbage follows a
  * request that is still being answered (a body
  * longer than its Content-Length), that request keeps its own answer and the connection closes
@@ -184,5 +238,6 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     inFlight.once('close', () => socket.destroy())
     return
   }
-  socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT : err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : BAD_REQUEST)
+  const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT : err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : BAD_REQUEST
+  socket.end(answer[failedHead(err) ? 1 : 0]) // a HEAD answer has no body, even an error
 }

@@ -211,22 +211,15 @@ function objectFrom(s: Bytes, i: number, n: number, depth: number): [JsonObject,
   return [{ bytes: s, members }, end]
 }
 
-/** Whether s[j, n) is one more valid JSON value (then the body held two). */
-function secondValue(s: Bytes, j: number, n: number): boolean {
-  try {
-    return ws(s, skipValue(s, j, n, 0), n) === n
-  } catch {
-    return false
-  }
-}
-
 const asBuffer = (b: Uint8Array | string): Bytes =>
   typeof b === 'string' ? Buffer.from(b, 'utf8') : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length)
 
 /**
  * The body as its top-level object. Invalid UTF-8 anywhere: 400 "must be valid UTF-8" (checked
- * on the bytes: a body too large for a JS string is answered like any other). Empty, not an
- * object, or anything after it: 400. (A string is encoded first: for tests and callers with text.)
+ * on the bytes: a body too large for a JS string is answered like any other). Empty or not an
+ * object: "valid JSON"; anything but whitespace after it (a second value or garbage) is "exactly
+ * one JSON value", as Go's second `Decode` answers it. (A string is encoded first: for tests and
+ * callers with text.)
  */
 export function parseBody(body: Uint8Array | string): JsonObject {
   const s = asBuffer(body)
@@ -239,7 +232,7 @@ export function parseBody(body: Uint8Array | string): JsonObject {
   }
   const [obj, end] = objectFrom(s, i, n, 1)
   const j = ws(s, end, n)
-  if (j !== n) throw secondValue(s, j, n) ? new HttpError('invalid_input', MSG.oneValue) : badJson()
+  if (j !== n) throw new HttpError('invalid_input', MSG.oneValue)
   return obj
 }
 

@@ -2,18 +2,20 @@
  * The key rules (scope, id, prefix, after) for values that arrive in a query string, where the
  * core is permissive (an invalid key simply misses) but the reference answers 400. The rules are
  * the core's own validator; a query value that was not valid UTF-8 arrives as INVALID_UTF8.
- * Writes are validated by the core itself.
+ * Writes are validated by the core itself. Like every query-parsing message of the reference, a
+ * query value's broken rule is answered without the `scopecache: invalid input: ` prefix that the
+ * same rule carries when it comes from a body.
  */
 import { keyProblem as coreKeyProblem, type KeyField } from '@scopecache/core'
-import { badField } from './errors.js'
+import { badRequest } from './errors.js'
 import { INVALID_UTF8 } from './query.js'
 
 export { MAX_KEY_BYTES, type KeyField } from '@scopecache/core'
 
-/** Throws the reference's 400 when `s` (non-empty) breaks a key rule. */
+/** Throws the reference's 400 (unprefixed: a query value) when `s` (non-empty) breaks a key rule. */
 export function checkKey(s: string, field: KeyField): void {
   const problem = keyProblem(s, field)
-  if (problem !== null) throw badField(problem)
+  if (problem !== null) throw badRequest(problem)
 }
 
 /** The broken rule (without the error prefix), or null when `s` (non-empty) is a valid key. */

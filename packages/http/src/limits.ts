@@ -22,6 +22,10 @@ export interface Limits {
   flushBodyBytes: number
   /** Largest /head, /tail, /scopelist, /get_many answer: maxStoreBytes. */
   responseBytes: number
+  /** After a body refused by its size (413), how long the rest is read and discarded before the close: 5 s. */
+  lingerMs: number
+  /** …and how many more bytes at most: 64 MiB. */
+  lingerBytes: number
 }
 
 export function resolveLimits(cache: ScopeCache, overrides: Partial<Limits> = {}): Limits {
@@ -36,6 +40,8 @@ export function resolveLimits(cache: ScopeCache, overrides: Partial<Limits> = {}
     getManyBodyBytes: overrides.getManyBodyBytes ?? MIB,
     flushBodyBytes: overrides.flushBodyBytes ?? 1024,
     responseBytes: overrides.responseBytes ?? maxStoreBytes,
+    lingerMs: overrides.lingerMs ?? 5_000,
+    lingerBytes: overrides.lingerBytes ?? 64 * MIB,
   }
 }
 

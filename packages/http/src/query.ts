@@ -11,7 +11,8 @@ export const INVALID_UTF8 = '\u0000invalid-utf8'
 
 export type Query = Map<string, string>
 
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the value (a scope may start with one), not a marker to strip
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const EMPTY: Query = new Map()
 
 const hex = (c: number): number =>

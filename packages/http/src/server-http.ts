@@ -5,6 +5,8 @@
  * a stuck request by `requestTimeout`, idle keep-alive sockets by `keepAliveTimeout`, one greedy
  * client by `maxRequestsPerSocket` (which also lets the kernel re-spread long-lived connections over
  * reusePort threads), and fd exhaustion by `maxConnections`. The lenient parser is never enabled.
+ * The listener also answers 'checkContinue' (it invites only a body it will read: an over-cap
+ * `Expect: 100-continue` request gets its 413 without `100 Continue`).
  * Requests the parser refuses are answered by the handler package's `clientErrorHandler` (JSON 400 /
  * 408 / 431; an in-flight request followed by garbage keeps its own answer, then the socket closes).
  */
@@ -50,6 +52,8 @@ export function createHardenedServer(listener: http.RequestListener, limits: Htt
   server.keepAliveTimeout = limits.keepAliveTimeoutMs
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket
   server.maxConnections = limits.maxConnections
+  // `Expect: 100-continue`: the handler sends `100 Continue` only for a body it will read (413 otherwise)
+  server.on('checkContinue', listener)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     log.debug({ code: err.code }, 'client error')
     clientErrorHandler(err, socket) // (test/cli-server-api.test.ts covers bytes after Connection: close)

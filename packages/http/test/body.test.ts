@@ -123,10 +123,12 @@ describe('parseBody', () => {
   it('refuses everything that is not exactly one JSON object', () => {
     const invalid = ['', ' ', '[]', '"s"', '1', 'null', '{', '{"a"}', '{"a":}', '{"a":1,}', '{,}', '{"a":1 "b":2}', "{'a':1}", '{"a":01}',
       '{"a":1.}', '{"a":.5}', '{"a":-}', '{"a":1e}', '{"a":tru}', '{"a":"\\x"}', '{"a":"\\u12"}', '{"a":"\t"}', '{"a":[1,]}', '{"a":NaN}',
-      '\ufeff{}', '{"a":1}}']
+      '\ufeff{}']
     for (const text of invalid) expect(errorOf(() => parseBody(text)), text).toBe('the request body must contain valid JSON')
     expect(errorOf(() => parseBody('{} {}'))).toBe('the request body must contain exactly one JSON value')
     expect(errorOf(() => parseBody('{} 1'))).toBe('the request body must contain exactly one JSON value')
+    // garbage after the object is Go's second Decode failing too: "exactly one", not "valid JSON"
+    for (const text of ['{"a":1}}', '{} x', '{},', '{} [', '{}\u0000']) expect(errorOf(() => parseBody(text)), text).toBe('the request body must contain exactly one JSON value')
     expect(() => parseBody(' \r\n\t{} \n')).not.toThrow()
   })
 
@@ -189,6 +191,13 @@ describe('query', () => {
     expect(q.get('f')).toBe(INVALID_UTF8)
     expect(q.get('g')).toBe('')
     expect(parseQuery('').size).toBe(0)
+  })
+
+  it('a leading U+FEFF (%EF%BB%BF) is part of the value, not a BOM to strip', () => {
+    const q = parseQuery('scope=%EF%BB%BFx&id=%EF%BB%BF%EF%BB%BFy&p=%EF%BB%BF')
+    expect(q.get('scope')).toBe('\ufeffx')
+    expect(q.get('id')).toBe('\ufeff\ufeffy')
+    expect(q.get('p')).toBe('\ufeff')
   })
 
   it('unsigned and signed integers as Go parses them', () => {
