@@ -625,6 +625,7 @@ const CONFIGS: Cfg[] = [
 ]
 
 const NUM_RUNS = Number(process.env.MODEL_RUNS ?? 300)
+const CHUNK = 50
 // One printed seed per run; a failure report also carries fast-check's seed and shrink path.
 // Replay: MODEL_SEED=<seed> [MODEL_PATH=<path> MODEL_REPLAY_PATH=<replayPath>] npx vitest run packages/core/test/model.test.ts
 // (path and replayPath as printed in the failure: `{ seed, path }` and `/*replayPath="…"*/`)
@@ -642,25 +643,30 @@ const MUST_SEE: Record<string, string[]> = {
 describe('ScopeCache vs model (fc.commands)', () => {
   beforeAll(() => console.log(`model.test seed=${SEED} (replay with MODEL_SEED=${SEED})`))
   for (const cfg of CONFIGS) {
-    it(`agrees with the model: ${cfg.name}`, () => {
+    it(`agrees with the model: ${cfg.name}`, async () => {
       tally.clear()
       let prev: ScopeCache | undefined
       ran = 0
       runs = 0
       peakBytes = 0
-      fc.assert(
-        fc.property(fc.commands([commandsFor(cfg)], { maxCommands: 200, size: 'max', ...REPLAY_COMMANDS }), (cmds) => {
-          fc.modelRun(() => {
-            prev?.close()
-            const real = ScopeCache.create({ maxStoreBytes: cfg.maxStoreBytes, scopeMaxItems: cfg.scopeMaxItems, maxItemBytes: cfg.maxItemBytes })
-            prev = real
-            CFG_OF.set(real, cfg)
-            runs++
-            return { model: new Model(cfg), real }
-          }, cmds)
-        }),
-        { numRuns: NUM_RUNS, seed: SEED, ...REPLAY },
-      )
+      const property = fc.property(fc.commands([commandsFor(cfg)], { maxCommands: 200, size: 'max', ...REPLAY_COMMANDS }), (cmds) => {
+        fc.modelRun(() => {
+          prev?.close()
+          const real = ScopeCache.create({ maxStoreBytes: cfg.maxStoreBytes, scopeMaxItems: cfg.scopeMaxItems, maxItemBytes: cfg.maxItemBytes })
+          prev = real
+          CFG_OF.set(real, cfg)
+          runs++
+          return { model: new Model(cfg), real }
+        }, cmds)
+      })
+      // In chunks of CHUNK runs (seeds SEED, SEED + 1, …), yielding to the event loop in between: a
+      // test that blocks its worker for a minute (a loaded machine) makes vitest's own RPC time out.
+      // A failure prints its chunk's seed; a replay (MODEL_PATH) runs that one seed.
+      const chunks = process.env.MODEL_PATH !== undefined ? 1 : Math.ceil(NUM_RUNS / CHUNK)
+      for (let k = 0; k < chunks; k++) {
+        fc.assert(property, { numRuns: chunks === 1 ? NUM_RUNS : Math.min(CHUNK, NUM_RUNS - k * CHUNK), seed: (SEED + k) | 0, ...REPLAY })
+        await new Promise((resolve) => setImmediate(resolve))
+      }
       prev?.close()
       const missing = [...MUST_SEE.common, ...(cfg.roomy ? [] : MUST_SEE.tight)].filter((k) => !tally.has(k))
       if (process.env.MODEL_PATH === undefined) expect(missing, `outcomes never reached (MODEL_SEED=${SEED})`).toEqual([]) // (a replay runs one case)
