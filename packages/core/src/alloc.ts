@@ -21,7 +21,7 @@ import { acquire, Budget, release, type Liveness } from './lock.js'
 import {
   B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
   H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
-  SL_COUNT, SMALL_BLOCK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_TYPE_MASK, blockBytes,
+  SL_COUNT, SMALL_BLOCK, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
 } from './layout.js'
 import { tokenSlot } from './threads.js'
 
@@ -57,7 +57,7 @@ const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 export const tagWord = (type: number, pending: boolean, ownerSlot: number): number =>
   type | (pending ? TAG_PENDING : 0) | ((ownerSlot + 1) << TAG_OWNER_SHIFT)
 /** The owner thread slot named in a tag word (-1: none). */
-export const tagOwner = (tag: number): number => (tag >>> TAG_OWNER_SHIFT) - 1
+export const tagOwner = (tag: number): number => ((tag & TAG_OWNER_MASK) >>> TAG_OWNER_SHIFT) - 1
 export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
 
 export class Heap {
@@ -67,6 +67,8 @@ export class Heap {
   private readonly ownerBits: number
   /** Block size of this thread's last allocation attempt (for store_full details). */
   refusedBytes = 0
+  /** This thread's allocation serial (tag bits 16-31), from a random start. */
+  private serial = (Math.random() * 0x10000) | 0
 
   constructor(
     i32: Int32Array,
@@ -130,7 +132,8 @@ export class Heap {
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits
+    this.serial = (this.serial + 1) & 0xffff
+    i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | (this.serial << TAG_SERIAL_SHIFT)
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
       this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
@@ -147,7 +150,7 @@ export class Heap {
    */
   adopt(ref: number): void {
     const w = ref * 2 + B_TAG
-    this.i32[w] = (this.i32[w] & (TAG_TYPE_MASK | TAG_PENDING)) | this.ownerBits
+    this.i32[w] = (this.i32[w] & ~TAG_OWNER_MASK) | this.ownerBits
   }
 
   /** Marks a block PENDING or CHARGED in its tag word (the counters move in commitLocked). */

@@ -17,7 +17,7 @@ import { Buffer } from 'node:buffer'
 import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
 import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
 import { fault } from './fault.js'
-import { CLOSED, Directory } from './directory.js'
+import { Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { parseJsonInteger } from './json.js'
 import { compareUtf8, hashKey } from './keys.js'
@@ -35,6 +35,9 @@ import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { reapThread, repairTorn } from './reaper.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
+import { HIT, MAX_OPTIMISTIC, NO_SCOPE, Reader, readBackoff, type Format, type SliceBuffer } from './read.js'
+import { ReadTally } from './read-tally.js'
+import { nowMicros } from './clock.js'
 import { ScopeIndex } from './scope-index.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
 import type {
@@ -43,52 +46,13 @@ import type {
 } from './types.js'
 import { isValidKey, keyProblem, utf8Length } from './validate.js'
 
-const MAX_OPTIMISTIC = 64
-/** A word nobody notifies: Atomics.wait on it is a sleep of microseconds (see readBackoff). */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4))
-
-/**
- * The pause before optimistic read attempt `attempt + 1`: none at first (a publish window lasts
- * nanoseconds), then a short growing spin, then sleeps of 10 µs growing to ~160 µs — so a reader
- * outlasts a writer preempted inside its window (~2 ms in all) before it falls back to the lock.
- */
-function readBackoff(attempt: number): void {
-  if (attempt < 16) return
-  if (attempt < 48) {
-    for (let i = 1 << Math.min(attempt - 16, 10); i > 0; i--) Atomics.load(PAUSE, 0)
-    return
-  }
-  Atomics.wait(PAUSE, 0, 0, 0.01 * (1 << Math.min(attempt - 48, 4)))
-}
-// what a read visitor reports
-const HIT = 1
-const MISS = 0
-const RETRY = -1
-const NO_SCOPE = -2
+/** Ids hash with the store's seed mixed with this, so an id and a scope name of the same text differ. */
+const ID_SEED = 0x5bd1e995
 const DEFAULT_LIMIT = 1000
 const MAX_LIMIT = 10_000
 const MAX_GET_MANY = 1000
 
-interface SliceBuffer extends Buffer {
-  utf8Slice(start: number, end: number): string
-  latin1Slice(start: number, end: number): string
-}
 
-/** Microseconds since the Unix epoch. */
-const nowMicros = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000)
-
-type Format = 'parsed' | 'raw' | 'bytes'
-
-/** What one optimistic item read copies out (reused per thread: the hot path allocates nothing else). */
-class ItemOut {
-  seq = 0
-  ts = 0
-  id: string | null = null
-  text = ''
-  bytes: Uint8Array | null = null
-}
-
-/** Reaches a store's memory for the invariant checker and layout tools (internals.ts), not the public API. */
 export const INTERNALS = Symbol('scopecache.internals')
 
 export interface Internals {
@@ -125,9 +89,8 @@ export class ScopeCache {
   private readonly heap: Heap
   private readonly dir: Directory
   private readonly idx: ScopeIndex
-  private readonly out = new ItemOut()
-  private tally = new Int32Array(0)
-  private tallyGen = new Int32Array(0)
+  private readonly tally: ReadTally
+  private readonly reader: Reader
   private closed = false
   /** Nesting depth of write operations; T_BUSY is 1 while it is above 0. */
   private depth = 0
@@ -182,6 +145,11 @@ export class ScopeCache {
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
+    this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots)
+    this.reader = new Reader({
+      v, dir: this.dir, idx: this.idx, tally: this.tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
+      fenceWord: this.slotW + T_FENCE, locked: this.lockedRead, checkOpen: () => this.open(),
+    })
     this.liveness = startLiveness(v.i32, this.threads, this.token, cfg.lockLeaseMs, () => this[INTERNALS]())
   }
 
@@ -222,7 +190,7 @@ export class ScopeCache {
   /** Detaches this thread: flushes its read tallies and frees its thread slot. */
   close(): void {
     if (this.closed) return
-    this.flushTallies()
+    this.tally.flush()
     if (this.deferred.length > 0) {
       this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
       try {
@@ -233,7 +201,8 @@ export class ScopeCache {
       if (this.deferred.length > 0) this.dirty = true
     }
     this.closed = true
-    this.dir.close() // reads now miss the name cache and throw 'closed' (see validated)
+    this.dir.close() // reads now miss the name cache and throw 'closed' (read.ts noScope)
+    this.reader.forget()
     // A dirty thread may own garbage: keep its slot ALIVE and busy so its exit gets reaped.
     if (!this.dirty) this.threads.release(this.token)
     this.liveness?.stop(!this.dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
@@ -472,20 +441,20 @@ export class ScopeCache {
   get<P = unknown>(scope: string, ref: ItemRef, opts?: { raw?: boolean }): Item<P> | undefined {
     const by = checkRef(ref)
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
-    if (!this.readOne(scope, by, format)) return undefined
+    if (!this.reader.point(scope, by, format)) return undefined
     return this.itemFromOut(scope, format) as Item<P>
   }
 
   /** The payload's JSON text, exactly as stored. */
   getRaw(scope: string, ref: ItemRef): string | undefined {
     const by = checkRef(ref)
-    return this.readOne(scope, by, 'raw') ? this.out.text : undefined
+    return this.reader.point(scope, by, 'raw') ? this.reader.out.text : undefined
   }
 
-  /** A copy of the payload's UTF-8 bytes. */
+  /** A copy of the payload's UTF-8 bytes (a Buffer: small ones share Node's pool, like every Buffer.allocUnsafe). */
   getBytes(scope: string, ref: ItemRef): Uint8Array | undefined {
     const by = checkRef(ref)
-    return this.readOne(scope, by, 'bytes') ? (this.out.bytes as Uint8Array) : undefined
+    return this.reader.point(scope, by, 'bytes') ? (this.reader.out.bytes as Uint8Array) : undefined
   }
 
   getMany<P = unknown>(targets: readonly GetTarget[], opts?: { raw?: boolean }): (Item<P> | undefined)[] {
@@ -496,7 +465,7 @@ export class ScopeCache {
       return checkRef(t)
     })
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
-    return targets.map((t, i) => (this.readOne(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
+    return targets.map((t, i) => (this.reader.point(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
@@ -505,7 +474,7 @@ export class ScopeCache {
     const afterSeq = opts.afterSeq ?? 0
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
     const limit = checkLimit(opts.limit)
-    return this.readPage(scope, opts.raw === true, (rec) => {
+    return this.reader.page(scope, opts.raw === true, (rec) => {
       const count = this.i32[rec + S_COUNT]
       const from = this.idx.firstAfter(rec, afterSeq)
       const to = Math.min(count, from + limit)
@@ -519,7 +488,7 @@ export class ScopeCache {
     const offset = opts.offset ?? 0
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
     const limit = checkLimit(opts.limit)
-    return this.readPage(scope, opts.raw === true, (rec) => {
+    return this.reader.page(scope, opts.raw === true, (rec) => {
       const count = this.i32[rec + S_COUNT]
       const to = Math.max(0, count - offset)
       const from = Math.max(0, to - limit)
@@ -529,7 +498,7 @@ export class ScopeCache {
 
   stats(): StoreStats {
     this.open()
-    this.flushTallies()
+    this.tally.flush()
     return {
       scopes: Atomics.load(this.i32, H_SCOPES),
       items: Atomics.load(this.i32, H_ITEMS),
@@ -552,7 +521,7 @@ export class ScopeCache {
     const prefix = opts.prefix ?? ''
     const after = opts.after ?? ''
     if ((prefix !== '' && !isValidKey(prefix)) || (after !== '' && !isValidKey(after))) return { scopes: [], truncated: false }
-    this.flushTallies()
+    this.tally.flush()
     const rows: ScopeInfo[] = []
     for (const slot of this.dir.liveSlots()) {
       const row = this.scopeInfo(slot)
@@ -564,130 +533,18 @@ export class ScopeCache {
 
   // ====================================================================== read machinery ====
 
-  /** Reads one item into `this.out`; false on a miss. */
-  private readOne(scope: string, by: string | number, format: Format): boolean {
-    const q = this.query
-    q.by = by
-    q.h = typeof by === 'string' ? this.hashId(by) : 0
-    q.format = format
-    return this.validated(scope, this.visitOne) === HIT
-  }
-
-  /** The single-item visitor, created once so the hot path allocates no closure. */
-  private readonly query = { by: 0 as string | number, h: 0, format: 'raw' as Format }
-  private readonly visitOne = (rec: number): number => {
-    const { by, h, format } = this.query
-    const item = this.locate(rec, by, h)
-    if (item < 0) return MISS
-    return this.copyOut(item, format, typeof by === 'string' ? by : undefined) ? HIT : RETRY
-  }
-
-  /**
-   * Runs `visit` (HIT, MISS or RETRY) on a scope's record and keeps its answer only if the scope's
-   * seqlock did not move meanwhile. No key validation: every stored name passed it on the way in,
-   * so an invalid one simply finds nothing (reads are permissive by contract). After
-   * MAX_OPTIMISTIC lost races the visit runs under the scope lock. A HIT counts as a read.
-   * Returns NO_SCOPE when the scope does not exist.
-   */
-  private validated(scope: string, visit: (rec: number) => number): number {
-    if (typeof scope !== 'string' || scope === '') return this.noScope(-1)
-    let slot = this.dir.resolve(scope)
-    if (slot < 0) return this.noScope(slot)
-    let gen = this.dir.gen
-    const { i32 } = this
-    for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
-      if (attempt > 0) readBackoff(attempt)
-      const rec = this.dir.rec(slot)
-      const v = Atomics.load(i32, rec + S_VER)
-      if ((v & 1) !== 0) continue
-      if (i32[rec + S_GEN] !== gen) {
-        // dropped or replaced since we cached it: look it up again
-        this.dir.forget(scope)
-        slot = this.dir.resolve(scope)
-        if (slot < 0) return NO_SCOPE
-        gen = this.dir.gen
-        continue
-      }
-      let r: number
-      try {
-        r = visit(rec)
-      } catch {
-        r = RETRY // garbage from a racing writer
-      }
-      fault('read:copying')
-      if (WEAK_ORDER) this.fence()
-      if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
-        if (r === HIT) this.countRead(slot, gen)
-        return r
-      }
-    }
-    return this.write(scope, false, (s, rec) => {
+  /** The locked fallback of a read that lost too many races: `visit` under the scope's lock. */
+  private readonly lockedRead = (scope: string, visit: (rec: number) => number): number =>
+    this.write(scope, false, (s, rec) => {
       if (rec < 0) return NO_SCOPE
       const r = visit(rec)
-      if (r === HIT) this.countRead(s, i32[rec + S_GEN])
+      if (r === HIT) this.tally.count(s, this.i32[rec + S_GEN])
       return r
     })
-  }
-
-  /** A read that found no scope: NO_SCOPE, unless the handle is closed (the miss path checks it). */
-  private noScope(slot: number): number {
-    if (slot === CLOSED || this.closed) this.open()
-    return NO_SCOPE
-  }
-
-  private locate(rec: number, by: string | number, h: number): number {
-    if (typeof by === 'string') {
-      const at = this.idx.findId(rec, by, h)
-      return at < 0 ? -1 : this.idx.idRefAt(rec, at)
-    }
-    if (!this.idx.entriesSane(rec)) return -1
-    const pos = this.idx.findSeq(rec, by)
-    return pos < 0 ? -1 : this.idx.refAt(rec, pos)
-  }
-
-  /** Copies an item's fields into `this.out`. false when the record is not sane. */
-  private copyOut(item: number, format: Format, knownId: string | undefined): boolean {
-    const { idx, out } = this
-    if (!idx.itemSane(item)) return false
-    const idLen = idx.idLen(item)
-    const a = idx.idStart(item) + idLen
-    const b = a + idx.payloadLen(item)
-    out.seq = idx.seqOf(item)
-    out.ts = idx.tsOf(item)
-    out.id = idLen === 0 ? null : knownId ?? this.buf.utf8Slice(a - idLen, a)
-    if (format === 'bytes') {
-      out.bytes = new Uint8Array(b - a)
-      out.bytes.set(this.v.u8.subarray(a, b))
-    } else {
-      out.text = (idx.flags(item) & IF_ASCII) !== 0 ? this.buf.latin1Slice(a, b) : this.buf.utf8Slice(a, b)
-    }
-    return true
-  }
 
   private itemFromOut(scope: string, format: Format): Item {
-    const o = this.out
+    const o = this.reader.out
     return { scope, id: o.id, seq: o.seq, ts: o.ts, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
-  }
-
-  private readPage(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
-    let items: Item[] = []
-    let truncated = false
-    const r = this.validated(scope, (rec) => {
-      if (!this.idx.entriesSane(rec)) return RETRY
-      const [from, to, more] = window(rec)
-      items = []
-      truncated = more
-      for (let k = from; k < to; k++) {
-        if (!this.copyOut(this.idx.refAt(rec, k), 'raw', undefined)) return RETRY
-        const o = this.out
-        items.push({ scope, id: o.id, seq: o.seq, ts: o.ts, payload: o.text })
-      }
-      return items.length > 0 ? HIT : MISS
-    })
-    if (r === NO_SCOPE) return { items: [], truncated: false }
-    // parsed only once the copy is known to be whole (a torn copy must never reach JSON.parse)
-    if (!raw) for (const it of items) it.payload = JSON.parse(it.payload as string)
-    return { items, truncated }
   }
 
   private scopeInfo(slot: number): ScopeInfo | null {
@@ -725,53 +582,6 @@ export class ScopeCache {
     const rec = this.dir.rec(slot)
     const a = this.i32[rec + S_NAME_REF] * 8 + 8
     return this.buf.utf8Slice(a, a + this.i32[rec + S_NAME_LEN])
-  }
-
-  // ----- read bookkeeping: per-thread tallies folded into the scope's shared counters -----
-
-  /**
-   * The first read of a scope by this thread is published at once, later ones every 256, so the
-   * hot path touches no shared cache line (a shared counter costs 4–5× under contention).
-   */
-  private countRead(slot: number, gen: number): void {
-    if (slot >= this.tally.length) this.growTallies(slot)
-    if (this.tallyGen[slot] !== gen) {
-      this.tallyGen[slot] = gen
-      this.tally[slot] = 0
-    }
-    const c = ++this.tally[slot]
-    if (c === 1) this.publishReads(slot, gen, 1)
-    else if (c === 257) {
-      this.publishReads(slot, gen, 256)
-      this.tally[slot] = 1
-    }
-  }
-
-  private growTallies(slot: number): void {
-    const n = Math.min(this.cfg.scopeSlots, Math.max(64, (slot + 1) * 2))
-    const t = new Int32Array(n)
-    const g = new Int32Array(n)
-    t.set(this.tally)
-    g.set(this.tallyGen)
-    this.tally = t
-    this.tallyGen = g
-  }
-
-  private publishReads(slot: number, gen: number, n: number): void {
-    const rec = this.dir.rec(slot)
-    if (Atomics.load(this.i32, rec + S_GEN) !== gen) return
-    const before = Atomics.add(this.i32, rec + S_READS_LO, n) >>> 0
-    if (before + n > 0xffffffff) Atomics.add(this.i32, rec + S_READS_HI, 1)
-    this.f64[(rec >> 1) + S_LAST_ACCESS_TS_F] = nowMicros()
-  }
-
-  private flushTallies(): void {
-    for (let s = 0; s < this.tally.length; s++) {
-      if (this.tally[s] > 1) {
-        this.publishReads(s, this.tallyGen[s], this.tally[s] - 1)
-        this.tally[s] = 1
-      }
-    }
   }
 
   // ===================================================================== write machinery ====
@@ -865,7 +675,7 @@ export class ScopeCache {
   }
 
   private hashId(id: string): number {
-    return hashKey(id, this.cfg.seed ^ 0x5bd1e995)
+    return hashKey(id, this.cfg.seed ^ ID_SEED)
   }
 
   private checkSize(id: string | null, p: Prepared): number {
@@ -1321,8 +1131,14 @@ export class ScopeCache {
     }
   }
 
+  /** The live item with this id or seq in a locked scope, or -1. */
   private findLocked(rec: number, by: string | number): number {
-    return this.locate(rec, by, typeof by === 'string' ? this.hashId(by) : 0)
+    if (typeof by === 'string') {
+      const at = this.idx.findId(rec, by, this.hashId(by))
+      return at < 0 ? -1 : this.idx.idRefAt(rec, at)
+    }
+    const pos = this.idx.findSeq(rec, by)
+    return pos < 0 ? -1 : this.idx.refAt(rec, pos)
   }
 
   private readId(item: number): string | null {

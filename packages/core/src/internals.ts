@@ -14,14 +14,14 @@
  *         finds exactly the items that have ids; the directory finds every live scope and
  *         nothing else; counts match; no lock is held and no seqlock is odd
  */
-import { MAX_BLOCK_BYTES } from './alloc.js'
+import { MAX_BLOCK_BYTES, tagOwner } from './alloc.js'
 import { INTERNALS, type ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
-  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
+  TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
   THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, itemBytes,
 } from './layout.js'
 
@@ -80,7 +80,7 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       const tag = i32[(b >> 2) + B_TAG]
       if ((tag & TAG_PENDING) !== 0) {
         // with no write running, only a live thread's deferred frees may be PENDING
-        const owner = (tag >>> TAG_OWNER_SHIFT) - 1
+        const owner = tagOwner(tag)
         if (owner < 0 || owner >= cfg.maxThreads || i32[threads.at(owner) + T_STATE] !== THREAD_ALIVE) {
           fail(`heap: used block at ${b} is still marked PENDING with no bulk write running`)
         }

@@ -135,6 +135,8 @@ export const DIR_TOMB = -1
 // A block starts with a 2-word header. Sizes are multiples of 8, so the low 3 bits are flags.
 //   word 0: size | FREE | PREV_FREE      word 1: used: tag word; free: next free (8-byte units)
 //   tag word = type (bits 0-2) | PENDING (bit 3) | owner thread slot + 1 (bits 4-15)
+//            | allocation serial (bits 16-31: per thread, +1 per block; with seq and ts it tells
+//              two lives of one item block apart, for the readers' decoded-string cache)
 //   The owner is the thread that allocated the block, or that unpublished it and will free it:
 //   an unreachable block whose owner is dead is garbage the reaper frees (reaper.ts).
 //   free blocks also hold word 2: prev free, and their last word: size (footer, for coalescing)
@@ -156,6 +158,8 @@ export const SMALL_BLOCK = SL_COUNT << 3 // 128: below this, classes are 8 bytes
 export const TAG_TYPE_MASK = 7
 export const TAG_PENDING = 8 // counted in H_PENDING_B8, not against the budget
 export const TAG_OWNER_SHIFT = 4
+export const TAG_OWNER_MASK = 0xfff0
+export const TAG_SERIAL_SHIFT = 16
 export const TAG_ITEM = 1
 export const TAG_ENTRIES = 2
 export const TAG_IDTAB = 3

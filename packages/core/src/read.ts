@@ -1,0 +1,363 @@
+/**
+ * Reads: optimistic, lock-free, validated by the scope's seqlock.
+ *
+ * A read loads the scope's S_VER (even = no writer inside a publish window), reads what it needs,
+ * and keeps the answer only if S_VER did not move meanwhile; otherwise it retries, with backoff,
+ * and after MAX_OPTIMISTIC lost races it reads under the scope lock (`locked`). Everything read
+ * from shared memory is range-checked and every loop is bounded, so a racing writer can make a
+ * read retry but never throw or hang. Reads write nothing shared (read counts: read-tally.ts).
+ *
+ * The point read (`point`: one item by id or seq) is the hot path and is written out in one place:
+ * no closure, no query object, the id probe and compare inline, the last scope remembered. Its
+ * decoded payload strings are kept in a small per-thread cache keyed by the item's block: an item
+ * block is written once and never changed while it is allocated, and the key includes the block's
+ * tag word (owner thread + a per-thread allocation serial, alloc.ts), seq and ts, so a block freed
+ * and allocated again is a different key — a stale string is never served.
+ */
+import { Buffer } from 'node:buffer'
+import type { Directory } from './directory.js'
+import { CLOSED } from './directory.js'
+import { fault } from './fault.js'
+import { hashKey, utf8Equals } from './keys.js'
+import {
+  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
+  S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
+} from './layout.js'
+import { WEAK_ORDER, type Views } from './memory.js'
+import type { ReadTally } from './read-tally.js'
+import type { ScopeIndex } from './scope-index.js'
+import type { Item, Page } from './types.js'
+
+// what a read visitor reports
+export const HIT = 1
+export const MISS = 0
+export const RETRY = -1
+export const NO_SCOPE = -2
+
+export const MAX_OPTIMISTIC = 64
+/** A word nobody notifies: Atomics.wait on it is a sleep of microseconds (see readBackoff). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * The pause before optimistic read attempt `attempt + 1`: none at first (a publish window lasts
+ * nanoseconds), then a short growing spin, then sleeps of 10 µs growing to ~160 µs — so a reader
+ * outlasts a writer preempted inside its window (~2 ms in all) before it falls back to the lock.
+ */
+export function readBackoff(attempt: number): void {
+  if (attempt < 16) return
+  if (attempt < 48) {
+    for (let i = 1 << Math.min(attempt - 16, 10); i > 0; i--) Atomics.load(PAUSE, 0)
+    return
+  }
+  Atomics.wait(PAUSE, 0, 0, 0.01 * (1 << Math.min(attempt - 48, 4)))
+}
+
+export type Format = 'parsed' | 'raw' | 'bytes'
+
+/** What one item read copies out (reused per thread: the hot path allocates nothing else). */
+export class ItemOut {
+  seq = 0
+  ts = 0
+  id: string | null = null
+  text = ''
+  bytes: Uint8Array | null = null
+}
+
+export interface SliceBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string
+  latin1Slice(start: number, end: number): string
+}
+
+// The decoded-string cache: 2048 entries (~30 KB of keys; strings only for payloads ≤ 2 KiB, so
+// at most ~4 MiB of strings per thread).
+const SC_BITS = 11
+const SC_SIZE = 1 << SC_BITS
+const SC_MAX_BYTES = 2048
+
+export interface ReaderDeps {
+  v: Views
+  dir: Directory
+  idx: ScopeIndex
+  tally: ReadTally
+  scopesW: number
+  idSeed: number
+  /** A word only this thread writes: an atomic RMW on it is the fence on weakly ordered CPUs. */
+  fenceWord: number
+  /** Runs `visit` under the scope's lock (the fallback after MAX_OPTIMISTIC lost races). */
+  locked: (scope: string, visit: (rec: number) => number) => number
+  /** Throws `closed` when the handle was closed. */
+  checkOpen: () => void
+}
+
+export class Reader {
+  readonly out = new ItemOut()
+  private readonly i32: Int32Array
+  private readonly f64: Float64Array
+  private readonly u8: Uint8Array
+  private readonly buf: SliceBuffer
+  private readonly lo8: number
+  private readonly hi8: number
+  // the last scope a point read resolved (slot < 0: none)
+  private memoName = ''
+  private memoSlot = -1
+  private memoGen = 0
+  // the decoded-string cache, and the entry a point read will fill once it validates
+  private readonly scRef = new Int32Array(SC_SIZE)
+  private readonly scTag = new Int32Array(SC_SIZE)
+  private readonly scSeq = new Float64Array(SC_SIZE)
+  private readonly scTs = new Float64Array(SC_SIZE)
+  private readonly scStr: string[] = new Array<string>(SC_SIZE).fill('')
+  private fillAt = -1
+  private fillRef = 0
+  private fillTag = 0
+  // the locked fallback's query (rare path: a closure over these fields)
+  private qBy: string | number = 0
+  private qH = 0
+  private qFormat: Format = 'raw'
+
+  constructor(private readonly d: ReaderDeps) {
+    this.i32 = d.v.i32
+    this.f64 = d.v.f64
+    this.u8 = d.v.u8
+    this.buf = d.v.buf as SliceBuffer
+    this.lo8 = d.idx.lo8
+    this.hi8 = d.idx.hi8
+  }
+
+  /** Forgets the remembered scope (the handle closes). */
+  forget(): void {
+    this.memoSlot = -1
+    this.memoName = ''
+  }
+
+  /** Reads one item, by id (a string) or seq (a number), into `out`; false on a miss. */
+  point(scope: string, by: string | number, format: Format): boolean {
+    let slot = scope === this.memoName ? this.memoSlot : -1
+    let gen = this.memoGen
+    if (slot < 0) {
+      if (typeof scope !== 'string' || scope === '') return this.noScope(-1)
+      slot = this.d.dir.resolve(scope)
+      if (slot < 0) return this.noScope(slot)
+      gen = this.d.dir.gen
+      this.memoName = scope
+      this.memoSlot = slot
+      this.memoGen = gen
+    }
+    const byId = typeof by === 'string'
+    const h = byId ? hashKey(by, this.d.idSeed) : 0
+    const { i32 } = this
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      if (attempt > 0) readBackoff(attempt)
+      const rec = this.d.scopesW + slot * SCOPE_WORDS
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) !== 0) continue
+      if (i32[rec + S_GEN] !== gen) {
+        // dropped or replaced since we remembered it: look it up again
+        this.forget()
+        this.d.dir.forget(scope)
+        slot = this.d.dir.resolve(scope)
+        if (slot < 0) return false
+        gen = this.d.dir.gen
+        continue
+      }
+      this.fillAt = -1
+      let r: number
+      try {
+        const item = byId ? this.idRef(rec, by, h) : this.seqRef(rec, by)
+        r = item > 0 ? this.copyOne(item, format, byId ? by : undefined) : item === 0 ? MISS : RETRY
+      } catch {
+        r = RETRY // garbage from a racing writer
+      }
+      fault('read:copying')
+      if (WEAK_ORDER) Atomics.add(i32, this.d.fenceWord, 0)
+      if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
+        if (r === MISS) return false
+        this.d.tally.count(slot, gen)
+        if (this.fillAt >= 0) this.fill()
+        return true
+      }
+    }
+    this.qBy = by
+    this.qH = h
+    this.qFormat = format
+    return this.locked(scope, this.visitOne) === HIT
+  }
+
+  private readonly visitOne = (rec: number): number => {
+    const by = this.qBy
+    const item = typeof by === 'string' ? this.idRef(rec, by, this.qH) : this.seqRef(rec, by)
+    if (item <= 0) return MISS
+    this.fillAt = -1 // nothing is cached from a locked read: it is rare
+    return this.copyOne(item, this.qFormat, typeof by === 'string' ? by : undefined)
+  }
+
+  /**
+   * Runs `visit` (HIT, MISS or RETRY) on a scope's record and keeps its answer only if the scope's
+   * seqlock did not move meanwhile. No key validation: every stored name passed it on the way in,
+   * so an invalid one simply finds nothing (reads are permissive by contract). A HIT counts as a
+   * read. Returns NO_SCOPE when the scope does not exist.
+   */
+  validated(scope: string, visit: (rec: number) => number): number {
+    if (typeof scope !== 'string' || scope === '') return this.noScope(-1) ? HIT : NO_SCOPE
+    const { dir } = this.d
+    let slot = dir.resolve(scope)
+    if (slot < 0) return this.noScope(slot) ? HIT : NO_SCOPE
+    let gen = dir.gen
+    const { i32 } = this
+    for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+      if (attempt > 0) readBackoff(attempt)
+      const rec = this.d.scopesW + slot * SCOPE_WORDS
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) !== 0) continue
+      if (i32[rec + S_GEN] !== gen) {
+        dir.forget(scope)
+        slot = dir.resolve(scope)
+        if (slot < 0) return NO_SCOPE
+        gen = dir.gen
+        continue
+      }
+      let r: number
+      try {
+        r = visit(rec)
+      } catch {
+        r = RETRY
+      }
+      fault('read:copying')
+      if (WEAK_ORDER) Atomics.add(i32, this.d.fenceWord, 0)
+      if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
+        if (r === HIT) this.d.tally.count(slot, gen)
+        return r
+      }
+    }
+    return this.locked(scope, visit)
+  }
+
+  /** Items [from, to) of a scope's seq order, as `window` picks them; parsed unless `raw`. */
+  page(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
+    const { idx } = this.d
+    const { out } = this
+    let items: Item[] = []
+    let truncated = false
+    const r = this.validated(scope, (rec) => {
+      if (!idx.entriesSane(rec)) return RETRY
+      const [from, to, more] = window(rec)
+      items = []
+      truncated = more
+      for (let k = from; k < to; k++) {
+        if (this.copyOne(idx.refAt(rec, k), 'raw', undefined) !== HIT) return RETRY
+        items.push({ scope, id: out.id, seq: out.seq, ts: out.ts, payload: out.text })
+      }
+      return items.length > 0 ? HIT : MISS
+    })
+    if (r === NO_SCOPE) return { items: [], truncated: false }
+    // parsed only once the copy is known to be whole (a torn copy must never reach JSON.parse)
+    if (!raw) for (const it of items) it.payload = JSON.parse(it.payload as string)
+    return { items, truncated }
+  }
+
+  /** Item ref of `id` in the scope's id table: > 0 found, 0 absent, -1 garbage (retry). */
+  private idRef(rec: number, id: string, h: number): number {
+    const { i32, lo8, hi8 } = this
+    const tref = i32[rec + S_ID_REF]
+    if (tref === 0) return 0
+    const cap = i32[rec + S_ID_CAP]
+    if (cap <= 0 || (cap & (cap - 1)) !== 0 || tref < lo8 || tref + 1 + cap > hi8) return -1
+    const w = tref * 2 + 2
+    const mask = cap - 1
+    for (let n = 0, i = h & mask; n < cap; n++, i = (i + 1) & mask) {
+      const r = i32[w + i * 2 + 1]
+      if (r === 0) return 0
+      if (r !== ID_TOMB && i32[w + i * 2] === h) {
+        if (r < lo8 || r >= hi8) return -1
+        const idLen = i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff
+        const off = r * 8 + ITEM_HEADER_BYTES
+        if (off + idLen > hi8 * 8) return -1
+        if (idEquals(this.u8, off, idLen, id)) return r
+      }
+    }
+    return 0
+  }
+
+  /** Item ref of `seq`: > 0 found, 0 absent, -1 garbage (retry). */
+  private seqRef(rec: number, seq: number): number {
+    const { idx } = this.d
+    if (!idx.entriesSane(rec)) return -1
+    const pos = idx.findSeq(rec, seq)
+    return pos < 0 ? 0 : idx.refAt(rec, pos)
+  }
+
+  /** Copies an item into `out`: HIT, or RETRY when its record is not sane (a racing writer). */
+  private copyOne(item: number, format: Format, knownId: string | undefined): number {
+    const { i32, f64, out, buf } = this
+    if (item < this.lo8 || item >= this.hi8) return RETRY
+    const w = item * 2
+    const lenFlags = i32[w + I_ID_LEN_FLAGS]
+    const idLen = lenFlags & 0xffff
+    const len = i32[w + I_PAYLOAD_LEN]
+    const a = item * 8 + ITEM_HEADER_BYTES + idLen
+    const b = a + len
+    if (len < 0 || b > this.hi8 * 8) return RETRY
+    const seq = f64[item + I_SEQ_F]
+    const ts = f64[item + I_TS_F]
+    out.seq = seq
+    out.ts = ts
+    out.id = idLen === 0 ? null : knownId ?? buf.utf8Slice(a - idLen, a)
+    if (format === 'bytes') {
+      // allocUnsafe + set: a quarter of `new Uint8Array(n)` (which zero-fills through the C++ allocator)
+      const bytes = Buffer.allocUnsafe(len)
+      bytes.set(this.u8.subarray(a, b))
+      out.bytes = bytes
+      return HIT
+    }
+    if (len > SC_MAX_BYTES) {
+      out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+      return HIT
+    }
+    const tag = i32[w + B_TAG]
+    const k = Math.imul(item, 0x9e3779b1) >>> (32 - SC_BITS)
+    if (this.scRef[k] === item && this.scTag[k] === tag && this.scSeq[k] === seq && this.scTs[k] === ts) {
+      out.text = this.scStr[k]
+      return HIT
+    }
+    out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    this.fillAt = k
+    this.fillRef = item
+    this.fillTag = tag
+    return HIT
+  }
+
+  /** Caches the string of the point read that just validated (its key fields are still in `out`). */
+  private fill(): void {
+    const k = this.fillAt
+    this.scRef[k] = 0 // no half-written entry can match while the fields change
+    this.scTag[k] = this.fillTag
+    this.scSeq[k] = this.out.seq
+    this.scTs[k] = this.out.ts
+    this.scStr[k] = this.out.text
+    this.scRef[k] = this.fillRef
+  }
+
+  private locked(scope: string, visit: (rec: number) => number): number {
+    return this.d.locked(scope, visit)
+  }
+
+  /** A read that found no scope: false, unless the handle is closed (only the miss path checks it). */
+  private noScope(slot: number): false {
+    if (slot === CLOSED) this.d.checkOpen()
+    return false
+  }
+}
+
+/**
+ * True when bytes [off, off+len) are the UTF-8 of `s`. As many bytes as units means `s` must be
+ * ASCII (any other unit takes 2–4 bytes): a plain loop; otherwise the general compare.
+ */
+function idEquals(u8: Uint8Array, off: number, len: number, s: string): boolean {
+  const n = s.length
+  if (len !== n) return len > n && utf8Equals(u8, off, len, s)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80 || u8[off + i] !== c) return false
+  }
+  return true
+}
