@@ -68,7 +68,9 @@ function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCach
   // when its 'exit' event runs in the watching thread, which may be this very (blocked) thread.
   const why = alive
     ? `thread ${threadId} held it past the lease: it is slow, or it died and its 'exit' has not been handled yet`
-    : 'its holder died and has not been reaped yet (call cache.watch(worker) in the thread that owns the Worker)'
+    : typeof (globalThis as { navigator?: { locks?: unknown } }).navigator?.locks === 'object'
+      ? 'its holder died and is being reaped (Web Locks found it): the next call should succeed'
+      : 'its holder died and has not been reaped yet (call cache.watch(worker) in the thread that owns the Worker)'
   return new ScopeCacheError('lock_timeout', `scopecache: gave up waiting for a lock (lease ${leaseMs} ms): ${why}`, {
     holderThreadId: threadId,
     holderAlive: alive,
