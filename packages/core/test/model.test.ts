@@ -674,7 +674,7 @@ describe('ScopeCache vs model (fc.commands)', () => {
         console.log(`${cfg.name}: ${runs} runs, ${ran} commands run (avg ${(ran / Math.max(1, runs)).toFixed(1)}), peak stats.bytes ${peakBytes}`)
         console.log([...tally].sort().map(([k, v]) => `  ${k}: ${v}`).join('\n'))
       }
-    })
+    }, 300_000) // 300 runs take ~10 s on a quiet machine, over a minute on a loaded one
   }
 })
 
