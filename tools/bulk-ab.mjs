@@ -1,9 +1,10 @@
 // A/B of warm (issue 11): N rawJson items (scopes of 50 000, 100-byte JSON), a Map.set loop of the same
 // ids and texts, warm into a fresh store, warm again (refilled store); R interleaved repeats, medians.
+// CORE=<path to a core dist/index.js> measures another build (A/B).
 // usage: node --expose-gc tools/bulk-ab.mjs [N=1000000] [R=5] [phase=all|fresh|refill|touched]   (build first)
 // touched: the store's heap pages are touched first (warm, warm, rebuild([]) untimed), to separate the CPU
 // cost of warm from the first-touch page faults of a fresh store (~20-30 µs per 4 KiB page on this VM).
-import { ScopeCache, rawJson } from '../packages/core/dist/index.js'
+const { ScopeCache, rawJson } = await import(process.env.CORE ?? '../packages/core/dist/index.js')
 import { payloadOf } from '../benchmarks/lib/data.mjs'
 const N = Number(process.argv[2] ?? 1_000_000)
 const R = Number(process.argv[3] ?? 5)
