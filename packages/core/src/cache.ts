@@ -39,6 +39,7 @@ import { HIT, MAX_OPTIMISTIC, NO_SCOPE, Reader, readBackoff, type Format, type S
 import { ReadTally } from './read-tally.js'
 import { nowMicros } from './clock.js'
 import { ScopeIndex } from './scope-index.js'
+import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
 import type {
   GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
@@ -422,17 +423,17 @@ export class ScopeCache {
 
   warm(items: readonly WarmItem[]): { scopes: number } {
     this.open()
-    const groups = this.prepareBulk(items, 'warm')
-    if (groups.size === 0) return { scopes: 0 }
-    this.busy(() => this.bulkCommit(groups, false))
-    return { scopes: groups.size }
+    const batch = this.prepareBulk(items, 'warm')
+    if (batch.groups.length === 0) return { scopes: 0 }
+    this.busy(() => this.bulkCommit(batch, false))
+    return { scopes: batch.groups.length }
   }
 
   rebuild(items: readonly WarmItem[]): { scopes: number; items: number } {
     this.open()
-    const groups = this.prepareBulk(items, 'rebuild')
-    this.busy(() => this.bulkCommit(groups, true))
-    return { scopes: groups.size, items: items.length }
+    const batch = this.prepareBulk(items, 'rebuild')
+    this.busy(() => this.bulkCommit(batch, true))
+    return { scopes: batch.groups.length, items: items.length }
   }
 
   // ================================================================================ reads ====
@@ -1275,43 +1276,12 @@ export class ScopeCache {
 
   // ---------------------------------------------------------------------- bulk writes ----
 
-  private prepareBulk(items: readonly WarmItem[], op: 'warm' | 'rebuild'): Map<string, BulkGroup> {
-    if (!Array.isArray(items)) throw invalid(`${op} needs an array of items`)
-    const groups = new Map<string, BulkGroup>()
-    items.forEach((it, i) => {
-      if (it === null || typeof it !== 'object') throw invalid(`item at index ${i}: must be an object`)
-      const scope = it.scope
-      const where = (s: string): string => `scope '${String(scope)}', item at index ${i}: scopecache: invalid input: ${s}`
-      const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : keyProblem(scope, 'scope')
-      if (sp !== null) throw new ScopeCacheError('invalid_input', where(sp))
-      const id = it.id === undefined || it.id === null || it.id === '' ? null : it.id
-      if (id !== null) {
-        const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
-        if (ip !== null) throw new ScopeCacheError('invalid_input', where(ip))
-      }
-      let p: Prepared
-      try {
-        p = preparePayload(it.payload)
-      } catch (e) {
-        throw new ScopeCacheError('invalid_input', where((e as Error).message.replace('scopecache: invalid input: ', '')))
-      }
-      const size = this.checkSize(id, p)
-      let g = groups.get(scope)
-      if (g === undefined) groups.set(scope, (g = { items: [], ids: new Set(), bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, refs: [] }))
-      if (id !== null) {
-        if (g.ids.has(id)) throw invalid(`scope '${scope}': duplicate 'id' value within scope: '${id}'`)
-        g.ids.add(id)
-      }
-      g.items.push({ id, p, size })
+  private prepareBulk(items: readonly WarmItem[], op: 'warm' | 'rebuild'): BulkBatch {
+    const { cfg, heap } = this
+    return prepareBatch(items, op, {
+      maxItemBytes: cfg.maxItemBytes, scopeMaxItems: cfg.scopeMaxItems, maxScopes: cfg.maxScopes, maxStoreBytes: cfg.maxStoreBytes,
+      chargedBytes: () => heap.chargedBytes(),
     })
-    const over = [...groups].filter(([, g]) => g.items.length > this.cfg.scopeMaxItems)
-    if (over.length > 0) throw scopeFull(over.map(([scope, g]) => ({ scope, count: g.items.length, cap: this.cfg.scopeMaxItems })))
-    if (groups.size > this.cfg.maxScopes) {
-      throw new ScopeCacheError('store_full', `store is at capacity: ${this.cfg.maxScopes} scopes`, {
-        storeBytes: this.heap.chargedBytes(), addedBytes: 0, maxStoreBytes: this.cfg.maxStoreBytes,
-      })
-    }
-    return groups
   }
 
   /**
@@ -1322,20 +1292,28 @@ export class ScopeCache {
    * Everything O(items) — seqs, tag words, old-block lists — happens before the change opens,
    * so readers of other scopes that must look a name up wait only for the pointer swaps.
    */
-  private bulkCommit(groups: Map<string, BulkGroup>, replaceAll: boolean): void {
+  private bulkCommit(batch: BulkBatch, replaceAll: boolean): void {
     const { i32, f64, heap } = this
-    const pending: number[] = []
+    const { groups } = batch
+    const pending: number[] = [] // names, entries, id tables; the items are in `built`
+    const built: Built = { refs: new Int32Array(batch.order.length), n: 0 }
     let committed = false
     let undoRef = 0
     const old: number[] = []
     let spareNames: number[] = []
     try {
-      for (const [scope, g] of groups) this.buildGroup(scope, g, pending)
+      let ts = nowMicros()
+      try {
+        for (const g of groups) this.buildGroup(batch, g, pending, built, replaceAll, ts)
+      } catch (e) {
+        // a duplicate id earlier in the batch than what stopped the build is the first problem
+        if (e instanceof ScopeCacheError) throwFirstDuplicate(batch, batch.ids.length)
+        throw e
+      }
       fault('bulk:built')
-      const ts = nowMicros()
       this.dir.lock()
       try {
-        const names = [...groups.keys()]
+        const names = groups.map((g) => g.scope)
         const existing = names.map((s) => (replaceAll ? -1 : this.dir.findLocked(s)))
         const touched = replaceAll ? this.dir.liveSlots() : existing.filter((s) => s >= 0).sort((a, b) => a - b)
         const created = existing.filter((s) => s < 0).length
@@ -1352,8 +1330,7 @@ export class ScopeCache {
           let newHeap = 0
           let oldHeap = 0
           spareNames = []
-          names.forEach((scope, i) => {
-            const g = groups.get(scope) as BulkGroup
+          groups.forEach((g, i) => {
             newHeap += g.bytes
             if (existing[i] >= 0) {
               newHeap -= g.nameSize
@@ -1384,19 +1361,24 @@ export class ScopeCache {
           // the spare name blocks, which stay PENDING.
           const spare = new Set(spareNames)
           for (const b of pending) if (!spare.has(b)) heap.markPending(b, false)
+          const { refs } = built
+          for (let k = 0; k < built.n; k++) i32[refs[k] * 2 + B_TAG] &= ~TAG_PENDING
           for (const s of touched) this.collectBlocks(this.dir.rec(s), old, replaceAll)
           for (const b of old) {
             heap.adopt(b)
             heap.markPending(b, true)
           }
-          // seqs and timestamps while the items are still unreachable; a locked scope's lastSeq is stable
-          names.forEach((scope, i) => {
-            const g = groups.get(scope) as BulkGroup
+          // The items were numbered (and stamped) at build time after each scope's lastSeq as it was then;
+          // a locked scope's lastSeq is stable: renumber a group whose scope moved on meanwhile, and
+          // restamp everything if a scope was written after `ts` (its last write time must not go back).
+          let late = false
+          for (let i = 0; i < groups.length; i++) {
+            if (existing[i] >= 0 && f64[(this.dir.rec(existing[i]) >> 1) + S_LAST_WRITE_TS_F] > ts) late = true
+          }
+          if (late) ts = Math.max(nowMicros(), ...existing.map((s) => (s >= 0 ? f64[(this.dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
+          groups.forEach((g, i) => {
             const lastSeq = existing[i] >= 0 ? f64[(this.dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
-            for (let k = 0; k < g.refs.length; k++) {
-              f64[g.refs[k] + I_SEQ_F] = lastSeq + 1 + k
-              f64[g.refs[k] + I_TS_F] = ts
-            }
+            if (late || lastSeq !== g.lastSeq) reseqGroup(i32, f64, g, lastSeq, ts)
           })
           i32[this.slotW + T_UNDO_OP] = UNDO_BULK
           i32[this.slotW + T_UNDO_A] = undoRef
@@ -1405,7 +1387,7 @@ export class ScopeCache {
             this.swapLocked(names, groups, existing, touched, created, replaceAll, ts)
           } catch (e) {
             // rolled back (or scopes emptied): settle every block of either side against the records
-            this.settleBlocks(pending.concat(old), records)
+            this.settleBlocks(pending.concat(Array.from(built.refs.subarray(0, built.n)), old), records)
             old.length = 0
             spareNames = []
             throw e
@@ -1419,7 +1401,7 @@ export class ScopeCache {
       }
       this.bumpLastWrite(ts)
     } catch (e) {
-      if (!committed) this.freeRetired(pending) // PENDING and ours: deferred if the allocator is busy
+      if (!committed) this.freeRetired(pending.concat(Array.from(built.refs.subarray(0, built.n)))) // PENDING and ours: deferred if the allocator is busy
       if (undoRef > 0) this.freeRetired([undoRef])
       throw e
     }
@@ -1434,7 +1416,7 @@ export class ScopeCache {
    * the blocks (settleBlocks).
    */
   private swapLocked(
-    names: string[], groups: Map<string, BulkGroup>, existing: number[], touched: number[], created: number,
+    names: string[], groups: BulkGroup[], existing: number[], touched: number[], created: number,
     replaceAll: boolean, ts: number,
   ): void {
     const { i32, f64, heap } = this
@@ -1456,8 +1438,8 @@ export class ScopeCache {
         this.dir.clearLocked()
       }
       names.forEach((scope, i) => {
-        const g = groups.get(scope) as BulkGroup
-        itemDelta += g.refs.length
+        const g = groups[i]
+        itemDelta += g.count
         if (existing[i] >= 0) {
           const rec = this.dir.rec(existing[i])
           itemDelta -= i32[rec + S_COUNT]
@@ -1543,52 +1525,53 @@ export class ScopeCache {
     return ref
   }
 
-  /** Allocates a group's name, items, entries and id table as PENDING blocks. */
-  private buildGroup(scope: string, g: BulkGroup, pending: number[]): void {
-    const { i32, heap } = this
-    const nameBytes = utf8Length(scope)
+  /**
+   * Allocates a group's name, entries, items and id table as PENDING blocks; the items are carved
+   * from large blocks and numbered after the scope's lastSeq as read now (checked under its lock).
+   */
+  private buildGroup(batch: BulkBatch, g: BulkGroup, pending: number[], built: Built, replaceAll: boolean, ts: number): void {
+    const { i32, f64, heap } = this
+    const nameBytes = utf8Length(g.scope)
     g.name = this.allocOrFull(nameBytes, TAG_NAME, PENDING)
     pending.push(g.name)
-    this.v.buf.write(scope, g.name * 8 + 8, nameBytes, 'utf8')
+    this.v.buf.write(g.scope, g.name * 8 + 8, nameBytes, 'utf8')
     g.nameSize = heap.sizeOf(g.name)
-    const n = g.items.length
+    const n = g.count
     g.entCap = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, n))))
     g.ent = this.allocOrFull(g.entCap * 8, TAG_ENTRIES, PENDING)
     pending.push(g.ent)
-    for (const it of g.items) {
-      const ref = this.writeItem(it.id, it.p, it.size, 0, 0)
-      pending.push(ref)
-      g.refs.push(ref)
+    if (!replaceAll) {
+      const slot = this.dir.resolve(g.scope)
+      g.lastSeq = slot >= 0 ? f64[(this.dir.rec(slot) >> 1) + S_LAST_SEQ_F] : 0 // a guess: no lock held
+      if (!Number.isSafeInteger(g.lastSeq) || g.lastSeq < 0) g.lastSeq = 0
     }
-    if (g.ids.size > 0) {
-      g.tabCap = Math.max(8, 2 ** Math.ceil(Math.log2(g.ids.size * 2)))
+    const itemBlocks = carveGroup({ i32, f64, u8: this.v.u8, buf: this.v.buf, heap }, batch, g, ts, built)
+    if (itemBlocks < 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, this.cfg.maxStoreBytes)
+    if (g.idCount > 0) {
+      g.tabCap = Math.max(8, 2 ** Math.ceil(Math.log2(g.idCount * 2)))
       g.tab = this.allocOrFull(g.tabCap * 8, TAG_IDTAB, PENDING)
       pending.push(g.tab)
       i32.fill(0, g.tab * 2 + 2, g.tab * 2 + 2 + g.tabCap * 2)
-      g.items.forEach((it, k) => {
-        if (it.id !== null) ScopeIndex.idInsert(i32, g.tab, g.tabCap, this.hashId(it.id), g.refs[k])
-      })
+      if (!tableGroup(i32, this.v.u8, batch, g, (id) => this.hashId(id))) {
+        throwFirstDuplicate(batch, batch.ids.length)
+        throw new Error('scopecache: duplicate id not found again (internal bug)')
+      }
     }
-    const w = g.ent * 2 + 2
-    for (let k = 0; k < n; k++) {
-      i32[w + k * 2] = k
-      i32[w + k * 2 + 1] = g.refs[k]
-    }
-    g.bytes = g.nameSize + heap.sizeOf(g.ent) + (g.tab !== 0 ? heap.sizeOf(g.tab) : 0) + sumSizes(heap, g.refs)
+    g.bytes = g.nameSize + heap.sizeOf(g.ent) + (g.tab !== 0 ? heap.sizeOf(g.tab) : 0) + itemBlocks
   }
 
   /** Points a scope record at a built group (inside its publish window). */
   private installGroup(rec: number, g: BulkGroup, ts: number, lastSeq: number): void {
     const { i32, f64 } = this
     const r2 = rec >> 1
-    const n = g.refs.length
+    const n = g.count
     i32[rec + S_ENT_REF] = g.ent
     i32[rec + S_ENT_CAP] = g.entCap
     i32[rec + S_ENT_START] = 0
     f64[r2 + S_ENT_BASE_F] = lastSeq + 1
     i32[rec + S_ID_REF] = g.tab
     i32[rec + S_ID_CAP] = g.tabCap
-    i32[rec + S_ID_USED] = g.ids.size
+    i32[rec + S_ID_USED] = g.idCount
     i32[rec + S_COUNT] = n
     f64[r2 + S_LAST_SEQ_F] = lastSeq + n
     f64[r2 + S_LAST_WRITE_TS_F] = ts
@@ -1610,20 +1593,6 @@ interface Dropped {
   items: number
   blocks: number[]
   slots: number[]
-}
-
-/** One scope of a warm/rebuild batch: its validated items, then the blocks built for it. */
-interface BulkGroup {
-  items: { id: string | null; p: Prepared; size: number }[]
-  ids: Set<string>
-  bytes: number
-  name: number
-  nameSize: number
-  ent: number
-  entCap: number
-  tab: number
-  tabCap: number
-  refs: number[]
 }
 
 /**

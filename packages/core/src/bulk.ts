@@ -1,0 +1,309 @@
+/**
+ * A warm/rebuild batch, validated and measured before any lock is taken, in a compact form: parallel
+ * arrays indexed by item (no object per item), the items of each scope listed together (`order`),
+ * and per scope its count, id count and item bytes, so the build can carve a scope's items from a
+ * few large blocks. Values are read from the caller's items exactly once.
+ *
+ * Duplicate ids are found where they cost nothing extra: when the build inserts the ids into the
+ * scope's id table (cache.ts). The reference reports the first problem in item order — a duplicate
+ * id ranks with the item it appears at — so every error path here (and a duplicate found by the
+ * build) first asks `firstDuplicate` whether a duplicate came earlier, and reports that instead.
+ */
+import type { Buffer } from 'node:buffer'
+import { PENDING, type Heap } from './alloc.js'
+import { invalid, ScopeCacheError, scopeFull, tooLarge } from './errors.js'
+import { utf8Equals } from './keys.js'
+import {
+  B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
+  itemBytes, TAG_ITEM,
+} from './layout.js'
+import { preparePayload } from './payload.js'
+import type { WarmItem } from './types.js'
+import { keyProblem, utf8Length } from './validate.js'
+
+/** Payload length bits of `plen`; the high bits hold IF_ASCII / IF_STRING. */
+export const PLEN_MASK = 0x3fffffff
+export const PLEN_FLAGS_SHIFT = 30
+
+/** One scope of a batch: what it holds, then the blocks built for it. */
+export interface BulkGroup {
+  scope: string
+  /** items of this scope, and where they start in `order` */
+  count: number
+  first: number
+  idCount: number
+  /** Σ item block bytes */
+  itemBytes: number
+  bytes: number
+  name: number
+  nameSize: number
+  ent: number
+  entCap: number
+  tab: number
+  tabCap: number
+  /** the scope's lastSeq the items were numbered after (read before the build; checked under its lock) */
+  lastSeq: number
+}
+
+export interface BulkBatch {
+  groups: BulkGroup[]
+  /** per item (input index): id, payload source (text or bytes), payload start in bytes, length | flags, block bytes, group */
+  ids: (string | null)[]
+  pay: (string | Uint8Array)[]
+  pStart: Int32Array | null
+  plen: Int32Array
+  size: Int32Array
+  grp: Int32Array
+  /** input indexes grouped by scope (group order, input order within a group) */
+  order: Int32Array
+}
+
+export interface BulkLimits {
+  maxItemBytes: number
+  scopeMaxItems: number
+  maxScopes: number
+  /** for the store_full details of a batch over maxScopes */
+  chargedBytes: () => number
+  maxStoreBytes: number
+}
+
+/** Validates and measures a batch; throws the first problem in the reference's order. */
+export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild', lim: BulkLimits): BulkBatch {
+  if (!Array.isArray(items)) throw invalid(`${op} needs an array of items`)
+  const n = items.length
+  const groups: BulkGroup[] = []
+  const byScope = new Map<string, number>()
+  const b: BulkBatch = {
+    groups, ids: new Array<string | null>(n), pay: new Array<string | Uint8Array>(n), pStart: null,
+    plen: new Int32Array(n), size: new Int32Array(n), grp: new Int32Array(n).fill(-1), order: new Int32Array(0),
+  }
+  let lastScope: unknown
+  let gi = -1
+  let i = 0
+  try {
+    for (; i < n; i++) {
+      const it = items[i]
+      if (it === undefined && !(i in items)) continue // forEach semantics: holes are skipped
+      if (it === null || typeof it !== 'object') throw invalid(`item at index ${i}: must be an object`)
+      const scope = it.scope
+      if (scope !== lastScope || gi < 0) {
+        const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : byScope.has(scope) ? null : keyProblem(scope, 'scope')
+        if (sp !== null) throw itemError(scope, i, sp)
+        const s = scope as string
+        let g = byScope.get(s)
+        if (g === undefined) {
+          g = groups.length
+          byScope.set(s, g)
+          groups.push({ scope: s, count: 0, first: 0, idCount: 0, itemBytes: 0, bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, lastSeq: 0 })
+        }
+        gi = g
+        lastScope = scope
+      }
+      const raw = it.id
+      const id = raw === undefined || raw === null || raw === '' ? null : raw
+      if (id !== null) {
+        const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
+        if (ip !== null) throw itemError(scope, i, ip)
+      }
+      let p
+      try {
+        p = preparePayload(it.payload)
+      } catch (e) {
+        throw itemError(scope, i, (e as Error).message.replace('scopecache: invalid input: ', ''))
+      }
+      const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength)
+      if (size > lim.maxItemBytes) throw tooLarge(size, lim.maxItemBytes)
+      b.ids[i] = id as string | null
+      if (p.text !== null) b.pay[i] = p.text
+      else {
+        b.pay[i] = p.bytes as Uint8Array
+        ;(b.pStart ??= new Int32Array(n))[i] = p.start
+      }
+      b.plen[i] = p.byteLength | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
+      b.size[i] = size
+      b.grp[i] = gi
+      const g = groups[gi]
+      g.count++
+      g.itemBytes += size
+      if (id !== null) g.idCount++
+    }
+  } catch (e) {
+    throwFirstDuplicate(b, i) // a duplicate before item i was the first problem
+    throw e
+  }
+  const over = groups.filter((g) => g.count > lim.scopeMaxItems)
+  if (over.length > 0 || groups.length > lim.maxScopes) throwFirstDuplicate(b, n)
+  if (over.length > 0) throw scopeFull(over.map((g) => ({ scope: g.scope, count: g.count, cap: lim.scopeMaxItems })))
+  if (groups.length > lim.maxScopes) {
+    throw new ScopeCacheError('store_full', `store is at capacity: ${lim.maxScopes} scopes`, {
+      storeBytes: lim.chargedBytes(), addedBytes: 0, maxStoreBytes: lim.maxStoreBytes,
+    })
+  }
+  // counting sort of the items by group
+  let at = 0
+  for (const g of groups) {
+    g.first = at
+    at += g.count
+  }
+  const order = new Int32Array(at)
+  const fill = new Int32Array(groups.length)
+  const { grp } = b
+  for (let k = 0; k < n; k++) {
+    const g = grp[k]
+    if (g >= 0) order[groups[g].first + fill[g]++] = k
+  }
+  b.order = order
+  return b
+}
+
+const itemError = (scope: unknown, i: number, reason: string): ScopeCacheError =>
+  new ScopeCacheError('invalid_input', `scope '${String(scope)}', item at index ${i}: scopecache: invalid input: ${reason}`)
+
+/** Throws the duplicate-id error of the first item before `upTo` whose id repeats one earlier in its scope. */
+export function throwFirstDuplicate(b: BulkBatch, upTo: number): void {
+  const seen = b.groups.map(() => new Set<string>())
+  for (let i = 0; i < upTo; i++) {
+    const g = b.grp[i]
+    const id = b.ids[i]
+    if (g < 0 || id === null || id === undefined) continue
+    if (seen[g].has(id)) throw invalid(`scope '${b.groups[g].scope}': duplicate 'id' value within scope: '${id}'`)
+    seen[g].add(id)
+  }
+}
+
+// ---------------------------------------------------------------------------------------- build ----
+
+/** Largest block a scope's items are carved from; a heap with no block that large gets smaller ones. */
+const CHUNK_BYTES = 1 << 20
+
+/** The item blocks a build made, in build order; `n` counts only blocks already split off (freeable). */
+export interface Built {
+  refs: Int32Array
+  n: number
+}
+
+export interface BuildViews {
+  i32: Int32Array
+  f64: Float64Array
+  u8: Uint8Array
+  buf: Buffer
+  heap: Heap
+}
+
+/**
+ * Writes a group's items (seqs from g.lastSeq + 1, ts) into PENDING blocks carved from as few
+ * allocations as the heap allows, and their entries into g.ent; returns Σ item block bytes, or
+ * -1 when the heap has no room even for one item (heap.refusedBytes says how much).
+ *
+ * A chunk is split into item blocks by writing every inner block header first (inside the
+ * chunk's content, invisible to a heap walk) and shrinking the chunk's own header last: one
+ * store turns one block into many, so the block chain is valid after every store (a reaper may
+ * walk it if this thread dies mid-way) and the PENDING bytes do not change.
+ */
+export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number, built: Built): number {
+  const { i32, f64, u8, buf, heap } = v
+  const { order, size, ids, pay, plen, pStart } = b
+  const ew = g.ent * 2 + 2
+  const n = g.count
+  const first = g.first
+  let total = 0
+  let cap = CHUNK_BYTES
+  let pos = 0
+  while (pos < n) {
+    let bytes = size[order[first + pos]]
+    let end = pos + 1
+    while (end < n && bytes + size[order[first + end]] <= cap) bytes += size[order[first + end++]]
+    const chunk = heap.alloc(bytes - BLOCK_HEADER_BYTES, TAG_ITEM, PENDING)
+    if (chunk <= 0) {
+      if (end - pos === 1) return -1
+      cap = bytes >> 1 // a smaller chunk may fit where this one did not
+      continue
+    }
+    const got = heap.sizeOf(chunk)
+    const tag = i32[chunk * 2 + B_TAG]
+    let at = chunk
+    let r = built.n
+    for (let k = pos; k < end; k++) {
+      const i = order[first + k]
+      const s = k === end - 1 ? got - (at - chunk) * 8 : size[i]
+      const w = at * 2
+      if (k > pos) {
+        i32[w] = s
+        i32[w + B_TAG] = tag
+      }
+      // the item: id, payload, then its header fields
+      const off = at * 8 + ITEM_HEADER_BYTES
+      const id = ids[i]
+      let idBytes = 0
+      if (id !== null) {
+        const len = id.length
+        for (; idBytes < len; idBytes++) {
+          const c = id.charCodeAt(idBytes)
+          if (c > 0x7f) break
+          u8[off + idBytes] = c
+        }
+        if (idBytes < len) idBytes = buf.write(id, off, 'utf8')
+      }
+      const pl = plen[i]
+      const len = pl & PLEN_MASK
+      const flags = pl >>> PLEN_FLAGS_SHIFT
+      const p = pay[i]
+      if (typeof p === 'string') buf.write(p, off + idBytes, len, (flags & IF_ASCII) !== 0 ? 'latin1' : 'utf8')
+      else {
+        const st = (pStart as Int32Array)[i]
+        u8.set(p.subarray(st, st + len), off + idBytes)
+      }
+      f64[at + I_SEQ_F] = g.lastSeq + 1 + k
+      f64[at + I_TS_F] = ts
+      i32[w + I_PAYLOAD_LEN] = len
+      i32[w + I_ID_LEN_FLAGS] = idBytes | (flags << 16)
+      i32[ew + k * 2] = k
+      i32[ew + k * 2 + 1] = at
+      built.refs[r++] = at
+      at += s >> 3
+    }
+    if (end - pos > 1) i32[chunk * 2] = (i32[chunk * 2] & F_PREV_FREE) | size[order[first + pos]] // the split
+    built.n = r
+    total += got
+    pos = end
+  }
+  return total
+}
+
+/** Rewrites the seqs (and ts) of a built group's items: its scope's lastSeq moved since the build. */
+export function reseqGroup(i32: Int32Array, f64: Float64Array, g: BulkGroup, lastSeq: number, ts: number): void {
+  const ew = g.ent * 2 + 2
+  for (let k = 0; k < g.count; k++) {
+    const at = i32[ew + k * 2 + 1]
+    f64[at + I_SEQ_F] = lastSeq + 1 + k
+    f64[at + I_TS_F] = ts
+  }
+  g.lastSeq = lastSeq
+}
+
+/**
+ * Fills a group's (zeroed) id table from its entries: the same slots ScopeIndex.idInsert would
+ * pick. Returns false at the first id already in the table (a duplicate).
+ */
+export function tableGroup(i32: Int32Array, u8: Uint8Array, b: BulkBatch, g: BulkGroup, hashId: (id: string) => number): boolean {
+  const { order, ids } = b
+  const ew = g.ent * 2 + 2
+  const tw = g.tab * 2 + 2
+  const mask = g.tabCap - 1
+  for (let k = 0; k < g.count; k++) {
+    const id = ids[order[g.first + k]]
+    if (id === null) continue
+    const h = hashId(id)
+    const ref = i32[ew + k * 2 + 1]
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const r = i32[tw + s * 2 + 1]
+      if (r === 0) {
+        i32[tw + s * 2] = h
+        i32[tw + s * 2 + 1] = ref
+        break
+      }
+      if (i32[tw + s * 2] === h && utf8Equals(u8, r * 8 + ITEM_HEADER_BYTES, i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff, id)) return false
+    }
+  }
+  return true
+}
