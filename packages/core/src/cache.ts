@@ -20,9 +20,9 @@ import { fault } from './fault.js'
 import { CLOSED, Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { parseJsonInteger } from './json.js'
-import { compareUtf8, hashKey } from './keys.js'
+import { compareUtf8, hashKey, utf8Equals } from './keys.js'
 import {
-  H_DIR_VER, H_ITEMS, H_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
+  H_DIR_VER, H_ITEMS, H_LAST_WRITE_TS_F, ID_EMPTY, T_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
   I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
@@ -74,8 +74,12 @@ interface SliceBuffer extends Buffer {
   latin1Slice(start: number, end: number): string
 }
 
-/** Microseconds since the Unix epoch. */
-const nowMicros = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000)
+/** This thread's time origin: a constant, read once (the getter costs as much as the clock itself). */
+const ORIGIN = performance.timeOrigin
+/** Microseconds since the Unix epoch: one clock read. */
+const nowMicros = (): number => Math.round((ORIGIN + performance.now()) * 1000)
+/** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
+const JS_COPY_MAX = 64
 
 type Format = 'parsed' | 'raw' | 'bytes'
 
@@ -145,6 +149,9 @@ export class ScopeCache {
   private deferred: number[] = []
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
+  /** f64 index of this thread slot's last-write ts, and the value this thread last stored there. */
+  private readonly lastTsF: number
+  private lastTs: number
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
@@ -178,6 +185,8 @@ export class ScopeCache {
     this.token = this.threads.claim(currentThreadId)
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY
+    this.lastTsF = (this.slotW >> 1) + T_LAST_WRITE_TS_F
+    this.lastTs = this.f64[this.lastTsF] // a previous holder's latest write: never store below it
     this.budget = new Budget(cfg.lockLeaseMs)
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
@@ -265,9 +274,11 @@ export class ScopeCache {
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
     const size = this.checkSize(id, p)
+    const h = id === null ? 0 : this.hashId(id)
     return this.write(scope, true, (slot, rec) => {
-      if (id !== null && this.idx.findId(rec, id, this.hashId(id)) >= 0) throw duplicateId()
-      return this.insertLocked(scope, rec, id, p, size)
+      const free = id === null ? -1 : this.probeId(rec, id, h)
+      if (free >= 0) throw duplicateId()
+      return this.insertLocked(scope, rec, id, h, free, p, size)
     })
   }
 
@@ -278,11 +289,11 @@ export class ScopeCache {
     checkKey(id, 'id')
     const p = preparePayload(payload)
     const size = this.checkSize(id, p)
+    const h = this.hashId(id)
     return this.write(scope, true, (slot, rec) => {
-      const at = this.idx.findId(rec, id, this.hashId(id))
-      if (at < 0) return { created: true, item: this.insertLocked(scope, rec, id, p, size) }
-      const old = this.idx.idRefAt(rec, at)
-      const item = this.replaceLocked(scope, rec, old, id, p, size)
+      const at = this.probeId(rec, id, h)
+      if (at < 0) return { created: true, item: this.insertLocked(scope, rec, id, h, at, p, size) }
+      const item = this.replaceLocked(scope, rec, this.i32[at + 1], id, at + 1, p, size)
       return { created: false, item }
     })
   }
@@ -300,7 +311,8 @@ export class ScopeCache {
       if (old < 0) return 0
       const id = this.readId(old)
       const size = this.checkSize(id, p)
-      this.replaceLocked(scope, rec, old, id, p, size)
+      const idWord = id === null ? -1 : this.probeId(rec, id, this.hashId(id)) + 1
+      this.replaceLocked(scope, rec, old, id, idWord, p, size)
       return 1
     })
   }
@@ -317,20 +329,21 @@ export class ScopeCache {
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
     checkKey(id, 'id')
     if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+    const h = this.hashId(id)
     return this.write(scope, true, (slot, rec) => {
-      const at = this.idx.findId(rec, id, this.hashId(id))
+      const at = this.probeId(rec, id, h)
       if (at < 0) {
         const p = preparePayload(by)
-        this.insertLocked(scope, rec, id, p, this.checkSize(id, p), false)
+        this.insertLocked(scope, rec, id, h, at, p, this.checkSize(id, p), false)
         return { created: true, value: by }
       }
-      const old = this.idx.idRefAt(rec, at)
+      const old = this.i32[at + 1]
       const current = parseJsonInteger(this.readPayloadText(old))
       if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
       const next = current + by
       if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
       const p = preparePayload(next)
-      this.replaceLocked(scope, rec, old, id, p, this.checkSize(id, p), false)
+      this.replaceLocked(scope, rec, old, id, at + 1, p, this.checkSize(id, p), false)
       return { created: false, value: next }
     })
   }
@@ -535,7 +548,7 @@ export class ScopeCache {
       items: Atomics.load(this.i32, H_ITEMS),
       bytes: this.heap.chargedBytes(),
       maxStoreBytes: this.cfg.maxStoreBytes,
-      lastWriteTs: Number(Atomics.load(this.v.i64, H_LAST_WRITE_TS_F)),
+      lastWriteTs: this.lastWriteTs(),
     }
   }
 
@@ -1115,10 +1128,28 @@ export class ScopeCache {
 
   private fillItem(ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
     const { i32, f64 } = this
-    const idBytes = id === null ? 0 : this.v.buf.write(id, ref * 8 + ITEM_HEADER_BYTES, 'utf8')
-    const at = ref * 8 + ITEM_HEADER_BYTES + idBytes
-    if (p.text !== null) this.v.buf.write(p.text, at, p.byteLength, p.ascii ? 'latin1' : 'utf8')
-    else this.v.u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
+    const u8 = this.v.u8
+    const start = ref * 8 + ITEM_HEADER_BYTES
+    let idBytes = 0
+    if (id !== null) {
+      // short ASCII ids byte by byte: a Buffer.write call costs 3-4× as much
+      const n = id.length
+      if (n <= JS_COPY_MAX) {
+        for (; idBytes < n; idBytes++) {
+          const c = id.charCodeAt(idBytes)
+          if (c > 0x7f) break
+          u8[start + idBytes] = c
+        }
+      }
+      if (idBytes !== n) idBytes = this.v.buf.write(id, start, 'utf8')
+    }
+    const at = start + idBytes
+    const text = p.text
+    if (text !== null) {
+      const n = p.byteLength
+      if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
+      else this.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
+    } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
     f64[ref + I_SEQ_F] = seq
     f64[ref + I_TS_F] = ts
     i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
@@ -1144,7 +1175,9 @@ export class ScopeCache {
   }
 
   /** Appends a new item to a locked scope; returns its meta. */
-  private insertLocked(scope: string, rec: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+  private insertLocked(
+    scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
+  ): ItemMeta {
     const { i32, f64, idx } = this
     const r2 = rec >> 1
     const count = i32[rec + S_COUNT]
@@ -1182,27 +1215,32 @@ export class ScopeCache {
       let tab = oldTab
       let tabCap = i32[rec + S_ID_CAP]
       let used = i32[rec + S_ID_USED]
+      // `free` (from probeId) is the slot the id takes in the current table; a fresh table gets its own.
+      let idSlot = id === null ? -1 : -1 - free
       if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
         tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
         tab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
         fresh.push(tab)
         i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
         used = 0
-        for (let k = 0; k < count; k++) {
-          const r = idx.refAt(rec, k)
-          if (idx.idLen(r) > 0 && ScopeIndex.idInsert(i32, tab, tabCap, this.hashId(this.readId(r) as string), r)) used++
+        // every live id is in the old table with its hash: move the pairs, no id is re-read
+        if (oldTab !== 0) {
+          const ow = oldTab * 2 + 2
+          for (let i = 0, n = i32[rec + S_ID_CAP]; i < n; i++) {
+            const r = i32[ow + i * 2 + 1]
+            if (r !== ID_EMPTY && r !== ID_TOMB && ScopeIndex.idInsert(i32, tab, tabCap, i32[ow + i * 2], r)) used++
+          }
         }
+        idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
       }
       const stale: number[] = []
       if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
       if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
       const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
       if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
-      const h = id === null ? 0 : this.hashId(id)
       fault('insert:indexed')
       // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
       // word pair outside the record, so the undo record keeps its old value.
-      const idSlot = id === null ? -1 : ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
       this.undo(rec, UNDO_RESTORE)
       if (idSlot >= 0) {
         this.patch(0, idSlot)
@@ -1252,7 +1290,9 @@ export class ScopeCache {
   }
 
   /** Replaces a live item's payload in place: same seq, new ts. */
-  private replaceLocked(scope: string, rec: number, old: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+  private replaceLocked(
+    scope: string, rec: number, old: number, id: string | null, idWord: number, p: Prepared, size: number, bumpScopeWrite = true,
+  ): ItemMeta {
     const { i32, f64 } = this
     const seq = this.idx.seqOf(old)
     const ts = nowMicros()
@@ -1269,7 +1309,6 @@ export class ScopeCache {
     }
     const pos = this.idx.findSeq(rec, seq)
     const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
-    const idWord = id === null ? -1 : i32[rec + S_ID_REF] * 2 + 2 + this.idx.findId(rec, id, this.hashId(id)) * 2 + 1
     this.heap.adopt(old)
     this.undo(rec, UNDO_RESTORE)
     this.patch(0, entWord)
@@ -1337,13 +1376,48 @@ export class ScopeCache {
     return this.buf.utf8Slice(a, a + this.idx.payloadLen(item))
   }
 
+  /**
+   * Records a write's ts in this thread's slot: a plain store to a word only this thread writes
+   * (no shared CAS per write); stats() takes the max over every slot.
+   */
   private bumpLastWrite(ts: number): void {
-    const i64 = this.v.i64
-    const t = BigInt(ts)
-    for (;;) {
-      const cur = Atomics.load(i64, H_LAST_WRITE_TS_F)
-      if (cur >= t || Atomics.compareExchange(i64, H_LAST_WRITE_TS_F, cur, t) === cur) return
+    if (ts > this.lastTs) {
+      this.lastTs = ts
+      this.f64[this.lastTsF] = ts
     }
+  }
+
+  /** The ts of the latest write by any thread: the max over every thread slot (and the old header word). */
+  private lastWriteTs(): number {
+    const { f64 } = this
+    let max = Number(Atomics.load(this.v.i64, H_LAST_WRITE_TS_F))
+    for (let s = 0; s < this.cfg.maxThreads; s++) {
+      const t = f64[(this.threads.at(s) >> 1) + T_LAST_WRITE_TS_F]
+      if (t > max) max = t
+    }
+    return max
+  }
+
+  /**
+   * One probe of a locked scope's id table for `id` (hash `h`): the word index of its slot when
+   * found (≥ 0), else -1 - (word index of the slot an insert would take: the first tombstone or
+   * empty slot on the path; 0 when the scope has no table).
+   */
+  private probeId(rec: number, id: string, h: number): number {
+    const { i32, idx } = this
+    const tref = i32[rec + S_ID_REF]
+    if (tref === 0) return -1
+    const mask = i32[rec + S_ID_CAP] - 1
+    const w = tref * 2 + 2
+    let free = 0
+    for (let n = 0, i = h & mask; n <= mask; n++, i = (i + 1) & mask) {
+      const r = i32[w + i * 2 + 1]
+      if (r === ID_EMPTY) return -1 - (free !== 0 ? free : w + i * 2)
+      if (r === ID_TOMB) {
+        if (free === 0) free = w + i * 2
+      } else if (i32[w + i * 2] === h && utf8Equals(this.v.u8, idx.idStart(r), idx.idLen(r), id)) return w + i * 2
+    }
+    return -1 - free
   }
 
   // --------------------------------------------------------------------------- drops ----

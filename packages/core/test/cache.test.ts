@@ -86,6 +86,40 @@ describe('append and get', () => {
     expect(code(() => c.append('s', rawJson('['.repeat(10_000) + ']'.repeat(10_000))))).toBe('none')
   })
 
+  it('stats().lastWriteTs is the latest write of any handle, and survives a handle closing', () => {
+    const c = make()
+    const other = ScopeCache.attach(c.handle) // another thread slot (its own last-write word)
+    const a = c.append('s', 1)
+    expect(c.stats().lastWriteTs).toBe(a.ts)
+    const b = other.upsert('s', 'k', 2).item
+    expect(b.ts).toBeGreaterThanOrEqual(a.ts)
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    expect(other.stats().lastWriteTs).toBe(b.ts)
+    other.close()
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    const again = ScopeCache.attach(c.handle) // reuses the freed slot: its value stays a past write's
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    expect(again.counterAdd('s', 'n', 3)).toBe(3)
+    expect(c.stats().lastWriteTs).toBeGreaterThanOrEqual(b.ts)
+    again.close()
+  })
+
+  it('ids and payloads of every length and alphabet round-trip (JS copy and Buffer.write paths)', () => {
+    const c = make()
+    const ids = ['a', 'x'.repeat(64), 'y'.repeat(65), 'é', 'a'.repeat(63) + 'é', 'z'.repeat(200) + '\u{1f600}']
+    const texts = ['1', '"' + 'p'.repeat(62) + '"', '"' + 'q'.repeat(63) + '"', '"' + 'é'.repeat(30) + '"', '"' + 'r'.repeat(500) + '"']
+    for (const [i, id] of ids.entries()) {
+      for (const [j, t] of texts.entries()) {
+        c.append('s' + j, rawJson(t), { id })
+        c.upsert('u' + j, id, JSON.parse(t))
+      }
+      for (const [j, t] of texts.entries()) {
+        expect(c.getRaw('s' + j, { id }), `${i}/${j}`).toBe(t)
+        expect(c.getRaw('u' + j, { id }), `${i}/${j}`).toBe(t)
+      }
+    }
+  })
+
   it('rejects an item over maxItemBytes with too_large, counted by itemBytes()', () => {
     const c = make({ maxItemBytes: 256 })
     const fits = 'x'.repeat(256 - itemBytes(1, 2))
