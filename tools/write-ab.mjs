@@ -7,8 +7,32 @@
 import { pathToFileURL } from 'node:url'
 import { resolve } from 'node:path'
 import { prefixedSet, KEY_PREFIX as P, MASK } from '../benchmarks/lib/data.mjs'
-import { timeRounds, roundRatio } from '../benchmarks/lib/rounds.mjs'
+import { roundRatio } from '../benchmarks/lib/rounds.mjs'
 import { BATCH, median } from '../benchmarks/lib/measure.mjs'
+
+// Like lib/rounds.mjs timeRounds, but each batch is timed in process CPU time (user + system),
+// which a preempting neighbour on a loaded machine disturbs far less than wall time.
+const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
+function timeRounds(tasks, { rounds, sliceMs, prewarm }) {
+  for (let r = 0; r < prewarm; r++) for (const t of tasks) { t.before?.(); t.fn(); t.after?.() }
+  const ns = Object.fromEntries(tasks.map((t) => [t.key, []]))
+  const samples = new Float64Array(1 << 14)
+  for (let r = 0; r < rounds; r++) {
+    for (const t of tasks) {
+      t.before?.()
+      let k = 0
+      const end = cpuNow() + sliceMs
+      do {
+        const a = cpuNow()
+        t.fn()
+        samples[k++] = cpuNow() - a
+        t.after?.()
+      } while ((k < 5 || cpuNow() < end) && k < samples.length)
+      ns[t.key].push((median(samples.subarray(0, k)) * 1e6) / BATCH)
+    }
+  }
+  return ns
+}
 
 const baseDir = process.argv[2]
 if (!baseDir) throw new Error('usage: node tools/write-ab.mjs <baseline dist dir> [rounds]')

@@ -99,7 +99,7 @@ export class Heap {
   }
 
   lock(): void {
-    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live, this.budget.get())
+    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live, this.budget)
   }
 
   unlock(): void {

@@ -30,7 +30,7 @@ import {
   SCOPE_WORDS, T_BUSY, T_DEFERRED_B8, T_FENCE, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
   UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
-import { acquire, Budget, release } from './lock.js'
+import { acquire, Budget, LAZY, release } from './lock.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { reapThread, repairTorn } from './reaper.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
@@ -79,7 +79,7 @@ const ORIGIN = performance.timeOrigin
 /** Microseconds since the Unix epoch: one clock read. */
 const nowMicros = (): number => Math.round((ORIGIN + performance.now()) * 1000)
 /** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
-const JS_COPY_MAX = 64
+const JS_COPY_MAX = 32
 
 type Format = 'parsed' | 'raw' | 'bytes'
 
@@ -273,13 +273,8 @@ export class ScopeCache {
     checkScope(scope)
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
-    const size = this.checkSize(id, p)
-    const h = id === null ? 0 : this.hashId(id)
-    return this.write(scope, true, (slot, rec) => {
-      const free = id === null ? -1 : this.probeId(rec, id, h)
-      if (free >= 0) throw duplicateId()
-      return this.insertLocked(scope, rec, id, h, free, p, size)
-    })
+    this.setArgs(scope, id, p, this.checkSize(id, p))
+    return this.write(scope, true, this.appendFn)
   }
 
   upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
@@ -288,14 +283,47 @@ export class ScopeCache {
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
-    const size = this.checkSize(id, p)
-    const h = this.hashId(id)
-    return this.write(scope, true, (slot, rec) => {
-      const at = this.probeId(rec, id, h)
-      if (at < 0) return { created: true, item: this.insertLocked(scope, rec, id, h, at, p, size) }
-      const item = this.replaceLocked(scope, rec, this.i32[at + 1], id, at + 1, p, size)
-      return { created: false, item }
-    })
+    this.setArgs(scope, id, p, this.checkSize(id, p))
+    return this.write(scope, true, this.upsertFn)
+  }
+
+  /**
+   * append's and upsert's arguments, for their write bodies below: fields and two bound functions
+   * instead of a fresh closure per call. Set right before write(); the bodies copy them out before
+   * anything else runs (no user code runs in between, so no other write can overwrite them).
+   */
+  private aScope = ''
+  private aId: string | null = null
+  private aH = 0
+  private aP: Prepared | null = null
+  private aSize = 0
+
+  private setArgs(scope: string, id: string | null, p: Prepared, size: number): void {
+    this.aScope = scope
+    this.aId = id
+    this.aH = id === null ? 0 : this.hashId(id)
+    this.aP = p
+    this.aSize = size
+  }
+
+  private readonly appendFn = (_slot: number, rec: number): ItemMeta => {
+    const id = this.aId
+    const h = this.aH
+    const p = this.aP as Prepared
+    this.aP = null
+    const free = id === null ? -1 : this.probeId(rec, id, h)
+    if (free >= 0) throw duplicateId()
+    return this.insertLocked(this.aScope, rec, id, h, free, p, this.aSize)
+  }
+
+  private readonly upsertFn = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
+    const id = this.aId as string
+    const h = this.aH
+    const p = this.aP as Prepared
+    this.aP = null
+    const at = this.probeId(rec, id, h)
+    if (at < 0) return { created: true, item: this.insertLocked(this.aScope, rec, id, h, at, p, this.aSize) }
+    return { created: false, item: this.replaceLocked(this.aScope, rec, this.i32[at + 1], id, at + 1, p, this.aSize) }
   }
 
   update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
@@ -813,12 +841,15 @@ export class ScopeCache {
     }
   }
 
-  /** Entry of a write (or a read's locked fallback): busy flag up, the call's deadline set. */
-  private enter(): void {
+  /**
+   * Entry of a write (or a read's locked fallback): busy flag up, the call's deadline set — or,
+   * `lazy` (single-item writes), fixed by its first lock wait (lock.ts Budget).
+   */
+  private enter(lazy = false): void {
     if (this.depth++ !== 0) return
     Atomics.store(this.i32, this.busyW, 1)
     if (this.deferred.length > 0) this.freeDeferredNow()
-    this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
+    this.budget.deadline = lazy ? LAZY : Date.now() + this.cfg.lockLeaseMs
   }
 
   private leave(): void {
@@ -893,7 +924,7 @@ export class ScopeCache {
    * rec = -1 for a missing scope.
    */
   private write<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
-    this.enter() // not via busy(): no closure on the hot path
+    this.enter(true) // not via busy(): no closure on the hot path
     try {
       return this.writeBusy(scope, create, fn)
     } catch (e) {
@@ -942,7 +973,7 @@ export class ScopeCache {
   }
 
   private lockScope(rec: number): void {
-    acquire(this.i32, rec + S_LOCK, this.token, this.cfg.lockLeaseMs, this.threads)
+    acquire(this.i32, rec + S_LOCK, this.token, this.cfg.lockLeaseMs, this.threads, this.budget)
   }
 
   /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
@@ -1054,22 +1085,39 @@ export class ScopeCache {
    * (replace, drop, bulk), so the reaper can tell garbage from work in flight (reaper.ts).
    */
   private publish(rec: number, fn: () => void): void {
-    const { i32 } = this
-    Atomics.store(i32, this.slotW + T_UNDO_REC, rec + 1) // the undo record (see undo()) is now valid
-    Atomics.add(i32, rec + S_VER, 1)
+    this.openWindow(rec)
     try {
       fault('publish:open')
       fn()
     } catch (e) {
-      // Nothing in a window throws by design; if something did (a stack overflow), the indexes
-      // may be half-updated: repair the scope from the undo record, as the reaper would.
-      if (!repairTorn(this[INTERNALS](), rec, tokenSlot(this.token))) Atomics.add(i32, H_SCOPES_LOST, 1)
-      this.dirty = true
+      this.tornWindow(rec)
       throw e
     } finally {
-      Atomics.add(i32, rec + S_VER, 1)
-      Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+      this.closeWindow(rec)
     }
+  }
+
+  /** Opens a publish window (see publish; insertLocked inlines one to spare a closure). */
+  private openWindow(rec: number): void {
+    // The undo record (see undo()) is now valid. Plain stores, like the snapshot itself: the
+    // S_VER increment below is a seq-cst RMW after them, so a reaper that finds S_VER odd (an
+    // atomic load) sees the record; while S_VER is even nobody reads it.
+    this.i32[this.slotW + T_UNDO_REC] = rec + 1
+    Atomics.add(this.i32, rec + S_VER, 1)
+  }
+
+  private closeWindow(rec: number): void {
+    Atomics.add(this.i32, rec + S_VER, 1)
+    this.i32[this.slotW + T_UNDO_REC] = 0
+  }
+
+  /**
+   * Nothing in a window throws by design; if something did (a stack overflow), the indexes may be
+   * half-updated: repair the scope from the undo record, as the reaper would.
+   */
+  private tornWindow(rec: number): void {
+    if (!repairTorn(this[INTERNALS](), rec, tokenSlot(this.token))) Atomics.add(this.i32, H_SCOPES_LOST, 1)
+    this.dirty = true
   }
 
   /**
@@ -1186,9 +1234,12 @@ export class ScopeCache {
     const ts = nowMicros()
     // charged at once: a new item has no old one whose bytes it could reuse (one allocator round trip)
     const item = this.writeItem(id, p, size, seq, ts, CHARGED)
-    const itemSize = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
+    let added = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
     fault('insert:allocated')
-    const fresh: number[] = [] // index arrays allocated for this append
+    // index arrays allocated for this append (0: none), and the ones they replace
+    let freshEnt = 0
+    let freshTab = 0
+    let stale: number[] | null = null
     let published = false
     try {
       // The entries tail is full: copy the live entries into a fresh array (same size when at
@@ -1200,8 +1251,7 @@ export class ScopeCache {
       let base = f64[r2 + S_ENT_BASE_F]
       if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
         entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
-        ent = this.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
-        fresh.push(ent)
+        ent = freshEnt = this.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
         base = count > 0 ? idx.seqAt(rec, 0) : seq
         const w = ent * 2 + 2
         for (let k = 0; k < count; k++) {
@@ -1219,8 +1269,7 @@ export class ScopeCache {
       let idSlot = id === null ? -1 : -1 - free
       if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
         tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
-        tab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
-        fresh.push(tab)
+        tab = freshTab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
         i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
         used = 0
         // every live id is in the old table with its hash: move the pairs, no id is re-read
@@ -1233,11 +1282,19 @@ export class ScopeCache {
         }
         idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
       }
-      const stale: number[] = []
-      if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
-      if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
-      const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
-      if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
+      if (freshEnt !== 0 || freshTab !== 0) {
+        stale = []
+        if (freshEnt !== 0) {
+          added += this.heap.sizeOf(freshEnt)
+          if (oldEnt !== 0) stale.push(oldEnt)
+        }
+        if (freshTab !== 0) {
+          added += this.heap.sizeOf(freshTab)
+          if (oldTab !== 0) stale.push(oldTab)
+        }
+        added -= sumSizes(this.heap, stale)
+        if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
+      }
       fault('insert:indexed')
       // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
       // word pair outside the record, so the undo record keeps its old value.
@@ -1246,8 +1303,11 @@ export class ScopeCache {
         this.patch(0, idSlot)
         this.patch(1, idSlot + 1)
       }
-      published = true // from here on the blocks belong to the scope, even if publish throws
-      this.publish(rec, () => {
+      published = true // from here on the blocks belong to the scope, even if the window throws
+      // the publish window, inline (see publish)
+      this.openWindow(rec)
+      try {
+        fault('publish:open')
         const w = ent * 2 + 2
         i32[w + (entStart + count) * 2] = seq - base
         i32[w + (entStart + count) * 2 + 1] = item
@@ -1268,11 +1328,22 @@ export class ScopeCache {
         if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
         this.chargeScope(rec, added)
         Atomics.add(i32, H_ITEMS, 1)
-      })
+      } catch (e) {
+        this.tornWindow(rec)
+        throw e
+      } finally {
+        this.closeWindow(rec)
+      }
       fault('write:published')
-      this.freeRetired(stale)
+      if (stale !== null && stale.length > 0) this.freeRetired(stale)
     } catch (e) {
-      if (!published) this.dropUnpublished([...fresh, item])
+      if (!published) {
+        const refs: number[] = []
+        if (freshEnt !== 0) refs.push(freshEnt)
+        if (freshTab !== 0) refs.push(freshTab)
+        refs.push(item)
+        this.dropUnpublished(refs)
+      }
       throw e
     }
     this.bumpLastWrite(ts)
