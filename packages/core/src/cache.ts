@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
-import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
+import { ALLOC_OVER_BUDGET, CHARGED, Heap, PENDING, type Mode } from './alloc.js'
 import { fault } from './fault.js'
 import { CLOSED, Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
@@ -270,7 +270,7 @@ export class ScopeCache {
 
   append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
     this.open()
-    checkScope(scope)
+    this.checkWriteScope(scope)
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
     this.setArgs(scope, id, p, this.checkSize(id, p))
@@ -279,7 +279,7 @@ export class ScopeCache {
 
   upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
     this.open()
-    checkScope(scope)
+    this.checkWriteScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
@@ -297,6 +297,15 @@ export class ScopeCache {
   private aH = 0
   private aP: Prepared | null = null
   private aSize = 0
+
+  /** The scope name the last write validated: a writer usually writes one scope many times. */
+  private okScope: string | null = null
+
+  private checkWriteScope(scope: string): void {
+    if (scope === this.okScope) return
+    checkScope(scope)
+    this.okScope = scope
+  }
 
   private setArgs(scope: string, id: string | null, p: Prepared, size: number): void {
     this.aScope = scope
@@ -847,7 +856,10 @@ export class ScopeCache {
    */
   private enter(lazy = false): void {
     if (this.depth++ !== 0) return
-    Atomics.store(this.i32, this.busyW, 1)
+    // A plain store, like every store of a write: the reaper reads the flag only once this thread
+    // is dead (its exit seen through the event loop or the lock manager, both synchronising), and
+    // the locks this write takes next are seq-cst RMWs that keep it from moving later.
+    this.i32[this.busyW] = 1
     if (this.deferred.length > 0) this.freeDeferredNow()
     this.budget.deadline = lazy ? LAZY : Date.now() + this.cfg.lockLeaseMs
   }
@@ -856,7 +868,7 @@ export class ScopeCache {
     if (--this.depth !== 0) return
     this.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0) Atomics.store(this.i32, this.busyW, 0)
+    if (!this.dirty && this.deferred.length === 0) this.i32[this.busyW] = 0
   }
 
   /**
@@ -1204,24 +1216,6 @@ export class ScopeCache {
     i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
   }
 
-  /**
-   * Charges a PENDING item block (`newBytes`) and, for a replace, moves the replaced block's
-   * charge (`oldBytes`) to pending, if the net result fits the budget; else frees the new block.
-   */
-  private commitOrFull(item: number, old: number): void {
-    this.heap.lock()
-    let ok: boolean
-    const charged = this.heap.chargedBytes()
-    const added = this.heap.sizeOf(item) - (old === 0 ? 0 : this.heap.sizeOf(old))
-    try {
-      ok = this.heap.commitItemLocked(item, old)
-      if (!ok) this.heap.freeLocked(item)
-    } finally {
-      this.heap.unlock()
-    }
-    if (!ok) throw storeFull(charged, added, this.cfg.maxStoreBytes)
-  }
-
   /** Appends a new item to a locked scope; returns its meta. */
   private insertLocked(
     scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
@@ -1367,33 +1361,53 @@ export class ScopeCache {
     const { i32, f64 } = this
     const seq = this.idx.seqOf(old)
     const ts = nowMicros()
-    const item = this.writeItem(id, p, size, seq, ts)
-    const itemSize = this.heap.sizeOf(item)
     const oldSize = this.heap.sizeOf(old)
-    fault('insert:allocated')
+    // One allocator round: the new block, charged if the budget holds it net of the old one, and
+    // the old one retired (PENDING, ours: freed after the publish, or deferred).
+    const item = this.heap.allocReplacing(size - 8, TAG_ITEM, old)
+    if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes - (item === ALLOC_OVER_BUDGET ? oldSize : 0), this.cfg.maxStoreBytes)
+    let published = false
     try {
-      this.commitOrFull(item, old)
+      this.fillItem(item, id, p, seq, ts)
+      fault('insert:allocated')
+      const pos = this.idx.findSeq(rec, seq)
+      const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+      this.undo(rec, UNDO_RESTORE)
+      this.patch(0, entWord)
+      if (idWord >= 0) this.patch(1, idWord)
+      published = true
+      this.openWindow(rec)
+      try {
+        fault('publish:open')
+        i32[entWord] = item
+        if (idWord >= 0) i32[idWord] = item
+        if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
+        this.chargeScope(rec, this.heap.sizeOf(item) - oldSize)
+      } catch (e) {
+        this.tornWindow(rec)
+        throw e
+      } finally {
+        this.closeWindow(rec)
+      }
     } catch (e) {
-      // the new block is PENDING and ours: it can wait for a free if the allocator is busy
-      if (e instanceof ScopeCacheError && e.code === 'lock_timeout') this.freeRetired([item])
+      // not published (only a fault hook or a stack overflow throws here): take the round back
+      if (!published) this.unreplaceOrDirty(item, old)
       throw e
     }
-    const pos = this.idx.findSeq(rec, seq)
-    const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
-    this.heap.adopt(old)
-    this.undo(rec, UNDO_RESTORE)
-    this.patch(0, entWord)
-    if (idWord >= 0) this.patch(1, idWord)
-    this.publish(rec, () => {
-      i32[entWord] = item
-      if (idWord >= 0) i32[idWord] = item
-      if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
-      this.chargeScope(rec, itemSize - oldSize)
-    })
     fault('write:published')
-    this.freeRetired([old]) // commitOrFull moved its charge to pending; deferred if the allocator is busy
+    this.freeRetired([old]) // allocReplacing retired it; deferred if the allocator is busy
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
+  }
+
+  /** Undoes allocReplacing within the call's deadline; else this thread stays dirty (its exit gets swept). */
+  private unreplaceOrDirty(item: number, old: number): void {
+    try {
+      this.heap.unreplace(item, old)
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError)) throw e
+      this.dirty = true
+    }
   }
 
   /** Removes the live entry at `pos` (inside a publish window). */
