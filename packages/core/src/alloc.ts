@@ -144,37 +144,51 @@ export class Heap {
    * One allocator round for an item write that replaces `old` (charged, reachable, scope lock
    * held): allocates a CHARGED block for `n` content bytes if the budget holds it net of `old`,
    * and retires `old` (PENDING, adopted by this thread) in the same lock hold. Returns the new
-   * ref, or ALLOC_OVER_BUDGET / ALLOC_NO_SPACE with nothing changed. Takes the allocator lock.
+   * ref, or ALLOC_OVER_BUDGET / ALLOC_NO_SPACE with nothing changed. Allocator lock held.
    */
-  allocReplacing(n: number, tag: number, old: number): number {
+  allocReplacingLocked(n: number, tag: number, old: number): number {
     const { i32 } = this
     const size = blockBytes(n)
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
     const old8 = this.sizeOf(old) >> 3
-    this.lock()
-    try {
-      if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-      const b = this.takeFree(size)
-      if (b < 0) return ALLOC_NO_SPACE
-      fault('alloc:taking')
-      const w = b >> 2
-      const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-      i32[w + B_TAG] = tag | this.ownerBits
-      if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) {
-        this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
-        i32[H_CHARGED_B8] += got // (freeLocked refunds it)
-        this.freeLocked(b >> 3)
-        return ALLOC_OVER_BUDGET
-      }
-      i32[H_CHARGED_B8] += got - old8
-      i32[H_PENDING_B8] += old8
-      this.adopt(old)
-      this.markPending(old, true)
-      return b >> 3
-    } finally {
-      this.unlock()
+    if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
+    const b = this.takeFree(size)
+    if (b < 0) return ALLOC_NO_SPACE
+    fault('alloc:taking')
+    const w = b >> 2
+    const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
+    i32[w + B_TAG] = tag | this.ownerBits
+    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) {
+      this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
+      i32[H_CHARGED_B8] += got // (freeLocked refunds it)
+      this.freeLocked(b >> 3)
+      return ALLOC_OVER_BUDGET
     }
+    i32[H_CHARGED_B8] += got - old8
+    i32[H_PENDING_B8] += old8
+    this.adopt(old)
+    this.markPending(old, true)
+    return b >> 3
+  }
+
+  /**
+   * An item write that replaces `old` with `spare` — a retired block of this thread's (PENDING,
+   * owned) of exactly old's size — without the allocator lock: only the two tag words change
+   * (spare charged, old retired and adopted); charged and pending bytes stay as they are. Scope
+   * lock held. A death in between is harmless: the reaper recounts from the tags, keeps whichever
+   * is reachable, and frees the other (unreachable, dead owner).
+   */
+  swapSpare(spare: number, old: number, tag: number): void {
+    this.adopt(old)
+    this.markPending(old, true)
+    this.i32[spare * 2 + B_TAG] = tag | this.ownerBits
+  }
+
+  /** Undoes swapSpare before a publish. */
+  unswapSpare(spare: number, old: number): void {
+    this.markPending(old, false)
+    this.markPending(spare, true)
   }
 
   /** Undoes allocReplacing before a publish: frees `item`, and `old` is charged again. Takes the allocator lock. */

@@ -147,6 +147,13 @@ export class ScopeCache {
    * stayed busy: freed on a later write, at close(), or by the reaper if this thread dies.
    */
   private deferred: number[] = []
+  /**
+   * This thread's allocator cache: the block the last replace retired (PENDING, ours, counted in
+   * T_DEFERRED_B8 like a deferred free; 0 = none). The next replace of an item of the same block
+   * size takes it without the allocator lock (swapSpare); any other allocation round of this
+   * thread frees it in the same lock hold (lockHeap); close() frees it; the reaper if we die.
+   */
+  private spare = 0
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
   /** f64 index of this thread slot's last-write ts, and the value this thread last stored there. */
@@ -232,6 +239,7 @@ export class ScopeCache {
   close(): void {
     if (this.closed) return
     this.flushTallies()
+    this.releaseSpare()
     if (this.deferred.length > 0) {
       this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
       try {
@@ -868,7 +876,7 @@ export class ScopeCache {
     if (--this.depth !== 0) return
     this.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0) this.i32[this.busyW] = 0
+    if (!this.dirty && this.deferred.length === 0 && this.spare === 0) this.i32[this.busyW] = 0
   }
 
   /**
@@ -1226,8 +1234,17 @@ export class ScopeCache {
     if (count >= this.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: this.cfg.scopeMaxItems }])
     const seq = f64[r2 + S_LAST_SEQ_F] + 1
     const ts = nowMicros()
-    // charged at once: a new item has no old one whose bytes it could reuse (one allocator round trip)
-    const item = this.writeItem(id, p, size, seq, ts, CHARGED)
+    // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
+    // trip, which also frees this thread's spare block)
+    this.lockHeap()
+    let item: number
+    try {
+      item = this.heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
+    } finally {
+      this.heap.unlock()
+    }
+    if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes, this.cfg.maxStoreBytes)
+    this.fillItem(item, id, p, seq, ts)
     let added = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
     fault('insert:allocated')
     // index arrays allocated for this append (0: none), and the ones they replace
@@ -1362,10 +1379,26 @@ export class ScopeCache {
     const seq = this.idx.seqOf(old)
     const ts = nowMicros()
     const oldSize = this.heap.sizeOf(old)
-    // One allocator round: the new block, charged if the budget holds it net of the old one, and
-    // the old one retired (PENDING, ours: freed after the publish, or deferred).
-    const item = this.heap.allocReplacing(size - 8, TAG_ITEM, old)
-    if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes - (item === ALLOC_OVER_BUDGET ? oldSize : 0), this.cfg.maxStoreBytes)
+    const spare = this.spare
+    let item: number
+    let swapped = false
+    if (spare !== 0 && this.heap.sizeOf(spare) === oldSize && (oldSize === size || oldSize === size + 8)) {
+      // No allocator round: the spare (a block of old's size) becomes the item, old the spare to be
+      item = spare
+      this.spare = 0
+      this.heap.swapSpare(item, old, TAG_ITEM)
+      swapped = true
+    } else {
+      // One allocator round: the new block, charged if the budget holds it net of the old one,
+      // the old one retired (PENDING, ours), and the spare freed
+      this.lockHeap()
+      try {
+        item = this.heap.allocReplacingLocked(size - 8, TAG_ITEM, old)
+      } finally {
+        this.heap.unlock()
+      }
+      if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes - (item === ALLOC_OVER_BUDGET ? oldSize : 0), this.cfg.maxStoreBytes)
+    }
     let published = false
     try {
       this.fillItem(item, id, p, seq, ts)
@@ -1390,17 +1423,42 @@ export class ScopeCache {
         this.closeWindow(rec)
       }
     } catch (e) {
-      // not published (only a fault hook or a stack overflow throws here): take the round back
-      if (!published) this.unreplaceOrDirty(item, old)
+      // not published (only a fault hook or a stack overflow throws here): take the swap back
+      if (!published) {
+        if (swapped) {
+          this.heap.unswapSpare(item, old)
+          this.spare = item
+        } else this.unreplaceOrDirty(item, old)
+      }
       throw e
     }
     fault('write:published')
-    this.freeRetired([old]) // allocReplacing retired it; deferred if the allocator is busy
+    // old (retired above) becomes the spare: a later replace reuses it, a later allocation frees it
+    this.spare = old
+    if (!swapped) Atomics.add(this.i32, this.slotW + T_DEFERRED_B8, oldSize >> 3) // (swapped: same size out and in)
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
   }
 
-  /** Undoes allocReplacing within the call's deadline; else this thread stays dirty (its exit gets swept). */
+  /** Takes the allocator lock; frees this thread's spare block in the same hold. */
+  private lockHeap(): void {
+    this.heap.lock() // may time out: then nothing changed
+    const spare = this.spare
+    if (spare !== 0) {
+      this.spare = 0
+      Atomics.sub(this.i32, this.slotW + T_DEFERRED_B8, this.heap.sizeOf(spare) >> 3)
+      this.heap.freeLocked(spare)
+    }
+  }
+
+  /** Hands the spare block to the deferred frees (close() frees them, waiting up to a lease). */
+  private releaseSpare(): void {
+    if (this.spare === 0) return
+    this.deferred.push(this.spare) // already counted in T_DEFERRED_B8
+    this.spare = 0
+  }
+
+  /** Undoes allocReplacingLocked within the call's deadline; else this thread stays dirty (its exit gets swept). */
   private unreplaceOrDirty(item: number, old: number): void {
     try {
       this.heap.unreplace(item, old)

@@ -104,6 +104,52 @@ describe('append and get', () => {
     again.close()
   })
 
+  it('replaces reuse the block the previous replace retired, accounted as a deferred free', () => {
+    const c = make()
+    const pending = (): number => c[INTERNALS]().v.i32[19] * 8 // H_PENDING_B8
+    for (let i = 0; i < 8; i++) c.upsert('s', 'k' + i, { v: 'x'.repeat(20) })
+    const bytes = c.stats().bytes
+    for (let r = 0; r < 50; r++) {
+      const i = r % 8
+      // same size (swap with the spare), then a different size (an allocator round)
+      expect(c.upsert('s', 'k' + i, { v: String.fromCharCode(97 + (r % 26)).repeat(20) }).created).toBe(false)
+      checkInvariants(c)
+      expect(pending()).toBeGreaterThan(0) // the spare: one retired block, owned by this thread
+      if (r % 5 === 0) c.update('s', { id: 'k' + i }, { v: 'y'.repeat(200 + r) })
+      else c.counterAdd('n', 'c' + (r % 3), r + 1)
+      checkInvariants(c)
+    }
+    for (let i = 0; i < 8; i++) c.upsert('s', 'k' + i, { v: 'z'.repeat(20) })
+    expect(c.stats().bytes).toBeGreaterThanOrEqual(bytes)
+    for (let i = 0; i < 8; i++) expect(c.get('s', { id: 'k' + i })?.payload).toEqual({ v: 'z'.repeat(20) })
+    c.append('s', 1) // any other allocation frees the spare in its round
+    expect(pending()).toBe(0)
+    checkInvariants(c)
+    c.upsert('s', 'k0', 2)
+    expect(pending()).toBeGreaterThan(0)
+    c.close() // and close() frees it
+  })
+
+  it('a replace over the budget fails with store_full and changes nothing, with or without a spare', () => {
+    const c = make({ maxStoreBytes: 64 * 1024 })
+    c.upsert('s', 'big', { v: 'a'.repeat(1000) })
+    c.upsert('s', 'big', { v: 'b'.repeat(1000) }) // a spare of that size now exists
+    let n = 0
+    try {
+      for (;;) c.append('fill', { v: 'f'.repeat(1000), n: n++ })
+    } catch (e) {
+      expect((e as ScopeCacheError).code).toBe('store_full')
+    }
+    checkInvariants(c)
+    const before = c.getRaw('s', { id: 'big' })
+    expect(() => c.upsert('s', 'big', { v: 'c'.repeat(20_000) })).toThrow(ScopeCacheError)
+    expect(c.getRaw('s', { id: 'big' })).toBe(before)
+    checkInvariants(c)
+    c.upsert('s', 'big', { v: 'd'.repeat(1000) }) // same size: fits
+    expect(c.getRaw('s', { id: 'big' })).toBe(JSON.stringify({ v: 'd'.repeat(1000) }))
+    checkInvariants(c)
+  })
+
   it('ids and payloads of every length and alphabet round-trip (JS copy and Buffer.write paths)', () => {
     const c = make()
     const ids = ['a', 'x'.repeat(64), 'y'.repeat(65), 'é', 'a'.repeat(63) + 'é', 'z'.repeat(200) + '\u{1f600}']
