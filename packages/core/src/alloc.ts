@@ -70,6 +70,12 @@ export class Heap {
   /** This thread's allocation serial (tag bits 16-31), from a random start. */
   private serial = (Math.random() * 0x10000) | 0
 
+  /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
+  private nextSerial(): number {
+    this.serial = (this.serial + 1) & 0xffff
+    return this.serial << TAG_SERIAL_SHIFT
+  }
+
   constructor(
     i32: Int32Array,
     maxStoreBytes: number,
@@ -101,7 +107,7 @@ export class Heap {
   }
 
   lock(): void {
-    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live, this.budget.get())
+    acquire(this.i32, H_ALLOC_LOCK, this.token, this.leaseMs, this.live, this.budget)
   }
 
   unlock(): void {
@@ -132,8 +138,7 @@ export class Heap {
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    this.serial = (this.serial + 1) & 0xffff
-    i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | (this.serial << TAG_SERIAL_SHIFT)
+    i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | this.nextSerial()
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
       this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
@@ -141,6 +146,69 @@ export class Heap {
       return ALLOC_OVER_BUDGET
     }
     return b >> 3
+  }
+
+  /**
+   * One allocator round for an item write that replaces `old` (charged, reachable, scope lock
+   * held): allocates a CHARGED block for `n` content bytes if the budget holds it net of `old`,
+   * and retires `old` (PENDING, adopted by this thread) in the same lock hold. Returns the new
+   * ref, or ALLOC_OVER_BUDGET / ALLOC_NO_SPACE with nothing changed. Allocator lock held.
+   */
+  allocReplacingLocked(n: number, tag: number, old: number): number {
+    const { i32 } = this
+    const size = blockBytes(n)
+    if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
+    this.refusedBytes = size
+    const old8 = this.sizeOf(old) >> 3
+    if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
+    const b = this.takeFree(size)
+    if (b < 0) return ALLOC_NO_SPACE
+    fault('alloc:taking')
+    const w = b >> 2
+    const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
+    i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
+    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) {
+      this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
+      i32[H_CHARGED_B8] += got // (freeLocked refunds it)
+      this.freeLocked(b >> 3)
+      return ALLOC_OVER_BUDGET
+    }
+    i32[H_CHARGED_B8] += got - old8
+    i32[H_PENDING_B8] += old8
+    this.adopt(old)
+    this.markPending(old, true)
+    return b >> 3
+  }
+
+  /**
+   * An item write that replaces `old` with `spare` — a retired block of this thread's (PENDING,
+   * owned) of exactly old's size — without the allocator lock: only the two tag words change
+   * (spare charged, old retired and adopted); charged and pending bytes stay as they are. Scope
+   * lock held. A death in between is harmless: the reaper recounts from the tags, keeps whichever
+   * is reachable, and frees the other (unreachable, dead owner).
+   */
+  swapSpare(spare: number, old: number, tag: number): void {
+    this.adopt(old)
+    this.markPending(old, true)
+    this.i32[spare * 2 + B_TAG] = tag | this.ownerBits | this.nextSerial() // a new life of the block: a new serial
+  }
+
+  /** Undoes swapSpare before a publish. */
+  unswapSpare(spare: number, old: number): void {
+    this.markPending(old, false)
+    this.markPending(spare, true)
+  }
+
+  /** Undoes allocReplacing before a publish: frees `item`, and `old` is charged again. Takes the allocator lock. */
+  unreplace(item: number, old: number): void {
+    this.lock()
+    try {
+      this.freeLocked(item)
+      this.commitLocked(this.sizeOf(old), 0)
+      this.markPending(old, false)
+    } finally {
+      this.unlock()
+    }
   }
 
   /**

@@ -15,14 +15,14 @@
  */
 import { Buffer } from 'node:buffer'
 import { threadId as currentThreadId, type Worker } from 'node:worker_threads'
-import { CHARGED, Heap, PENDING, type Mode } from './alloc.js'
+import { ALLOC_OVER_BUDGET, CHARGED, Heap, PENDING, type Mode } from './alloc.js'
 import { fault } from './fault.js'
 import { Directory } from './directory.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { parseJsonInteger } from './json.js'
-import { compareUtf8, hashKey } from './keys.js'
+import { compareUtf8, hashKey, utf8Equals } from './keys.js'
 import {
-  H_DIR_VER, H_ITEMS, H_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
+  H_DIR_VER, H_ITEMS, H_LAST_WRITE_TS_F, ID_EMPTY, T_LAST_WRITE_TS_F, H_REAPS, H_SCOPES, H_SCOPES_LOST, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F,
   I_TS_F, ID_TOMB, IF_ASCII, IF_STRING, itemBytes, ITEM_HEADER_BYTES, S_BYTES_B8, S_COUNT,
   S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_LEN, S_NAME_REF, S_READS_HI,
@@ -30,7 +30,7 @@ import {
   SCOPE_WORDS, T_BUSY, T_DEFERRED_B8, T_FENCE, TAG_UNDO, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, TAG_ITEM, TAG_NAME,
   UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RESTORE, UNDO_TRIM, blockBytes,
 } from './layout.js'
-import { acquire, Budget, release } from './lock.js'
+import { acquire, Budget, LAZY, release } from './lock.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { reapThread, repairTorn } from './reaper.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, WEAK_ORDER, wrap, type Config, type Views } from './memory.js'
@@ -54,6 +54,10 @@ const MAX_LIMIT = 10_000
 const MAX_GET_MANY = 1000
 
 
+/** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
+const JS_COPY_MAX = 32
+
+/** Reaches a store's memory for the invariant checker and layout tools (internals.ts), not the public API. */
 export const INTERNALS = Symbol('scopecache.internals')
 
 export interface Internals {
@@ -107,8 +111,18 @@ export class ScopeCache {
    * stayed busy: freed on a later write, at close(), or by the reaper if this thread dies.
    */
   private deferred: number[] = []
+  /**
+   * This thread's allocator cache: the block the last replace retired (PENDING, ours, counted in
+   * T_DEFERRED_B8 like a deferred free; 0 = none). The next replace of an item of the same block
+   * size takes it without the allocator lock (swapSpare); any other allocation round of this
+   * thread frees it in the same lock hold (lockHeap); close() frees it; the reaper if we die.
+   */
+  private spare = 0
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
+  /** f64 index of this thread slot's last-write ts, and the value this thread last stored there. */
+  private readonly lastTsF: number
+  private lastTs: number
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
@@ -142,6 +156,8 @@ export class ScopeCache {
     this.token = this.threads.claim(currentThreadId)
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY
+    this.lastTsF = (this.slotW >> 1) + T_LAST_WRITE_TS_F
+    this.lastTs = this.f64[this.lastTsF] // a previous holder's latest write: never store below it
     this.budget = new Budget(cfg.lockLeaseMs)
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
@@ -192,6 +208,7 @@ export class ScopeCache {
   close(): void {
     if (this.closed) return
     this.tally.flush()
+    this.releaseSpare()
     if (this.deferred.length > 0) {
       this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
       try {
@@ -231,30 +248,69 @@ export class ScopeCache {
 
   append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
     this.open()
-    checkScope(scope)
+    this.checkWriteScope(scope)
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
-    const size = this.checkSize(id, p)
-    return this.write(scope, true, (slot, rec) => {
-      if (id !== null && this.idx.findId(rec, id, this.hashId(id)) >= 0) throw duplicateId()
-      return this.insertLocked(scope, rec, id, p, size)
-    })
+    this.setArgs(scope, id, p, this.checkSize(id, p))
+    return this.write(scope, true, this.appendFn)
   }
 
   upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
     this.open()
-    checkScope(scope)
+    this.checkWriteScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
-    const size = this.checkSize(id, p)
-    return this.write(scope, true, (slot, rec) => {
-      const at = this.idx.findId(rec, id, this.hashId(id))
-      if (at < 0) return { created: true, item: this.insertLocked(scope, rec, id, p, size) }
-      const old = this.idx.idRefAt(rec, at)
-      const item = this.replaceLocked(scope, rec, old, id, p, size)
-      return { created: false, item }
-    })
+    this.setArgs(scope, id, p, this.checkSize(id, p))
+    return this.write(scope, true, this.upsertFn)
+  }
+
+  /**
+   * append's and upsert's arguments, for their write bodies below: fields and two bound functions
+   * instead of a fresh closure per call. Set right before write(); the bodies copy them out before
+   * anything else runs (no user code runs in between, so no other write can overwrite them).
+   */
+  private aScope = ''
+  private aId: string | null = null
+  private aH = 0
+  private aP: Prepared | null = null
+  private aSize = 0
+
+  /** The scope name the last write validated: a writer usually writes one scope many times. */
+  private okScope: string | null = null
+
+  private checkWriteScope(scope: string): void {
+    if (scope === this.okScope) return
+    checkScope(scope)
+    this.okScope = scope
+  }
+
+  private setArgs(scope: string, id: string | null, p: Prepared, size: number): void {
+    this.aScope = scope
+    this.aId = id
+    this.aH = id === null ? 0 : this.hashId(id)
+    this.aP = p
+    this.aSize = size
+  }
+
+  private readonly appendFn = (_slot: number, rec: number): ItemMeta => {
+    const id = this.aId
+    const h = this.aH
+    const p = this.aP as Prepared
+    this.aP = null
+    const free = id === null ? -1 : this.probeId(rec, id, h)
+    if (free >= 0) throw duplicateId()
+    return this.insertLocked(this.aScope, rec, id, h, free, p, this.aSize)
+  }
+
+  private readonly upsertFn = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
+    const id = this.aId as string
+    const h = this.aH
+    const p = this.aP as Prepared
+    this.aP = null
+    const at = this.probeId(rec, id, h)
+    if (at < 0) return { created: true, item: this.insertLocked(this.aScope, rec, id, h, at, p, this.aSize) }
+    return { created: false, item: this.replaceLocked(this.aScope, rec, this.i32[at + 1], id, at + 1, p, this.aSize) }
   }
 
   update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
@@ -270,7 +326,8 @@ export class ScopeCache {
       if (old < 0) return 0
       const id = this.readId(old)
       const size = this.checkSize(id, p)
-      this.replaceLocked(scope, rec, old, id, p, size)
+      const idWord = id === null ? -1 : this.probeId(rec, id, this.hashId(id)) + 1
+      this.replaceLocked(scope, rec, old, id, idWord, p, size)
       return 1
     })
   }
@@ -287,20 +344,21 @@ export class ScopeCache {
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
     checkKey(id, 'id')
     if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+    const h = this.hashId(id)
     return this.write(scope, true, (slot, rec) => {
-      const at = this.idx.findId(rec, id, this.hashId(id))
+      const at = this.probeId(rec, id, h)
       if (at < 0) {
         const p = preparePayload(by)
-        this.insertLocked(scope, rec, id, p, this.checkSize(id, p), false)
+        this.insertLocked(scope, rec, id, h, at, p, this.checkSize(id, p), false)
         return { created: true, value: by }
       }
-      const old = this.idx.idRefAt(rec, at)
+      const old = this.i32[at + 1]
       const current = parseJsonInteger(this.readPayloadText(old))
       if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
       const next = current + by
       if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
       const p = preparePayload(next)
-      this.replaceLocked(scope, rec, old, id, p, this.checkSize(id, p), false)
+      this.replaceLocked(scope, rec, old, id, at + 1, p, this.checkSize(id, p), false)
       return { created: false, value: next }
     })
   }
@@ -505,7 +563,7 @@ export class ScopeCache {
       items: Atomics.load(this.i32, H_ITEMS),
       bytes: this.heap.chargedBytes(),
       maxStoreBytes: this.cfg.maxStoreBytes,
-      lastWriteTs: Number(Atomics.load(this.v.i64, H_LAST_WRITE_TS_F)),
+      lastWriteTs: this.lastWriteTs(),
     }
   }
 
@@ -611,19 +669,25 @@ export class ScopeCache {
     }
   }
 
-  /** Entry of a write (or a read's locked fallback): busy flag up, the call's deadline set. */
-  private enter(): void {
+  /**
+   * Entry of a write (or a read's locked fallback): busy flag up, the call's deadline set — or,
+   * `lazy` (single-item writes), fixed by its first lock wait (lock.ts Budget).
+   */
+  private enter(lazy = false): void {
     if (this.depth++ !== 0) return
-    Atomics.store(this.i32, this.busyW, 1)
+    // A plain store, like every store of a write: the reaper reads the flag only once this thread
+    // is dead (its exit seen through the event loop or the lock manager, both synchronising), and
+    // the locks this write takes next are seq-cst RMWs that keep it from moving later.
+    this.i32[this.busyW] = 1
     if (this.deferred.length > 0) this.freeDeferredNow()
-    this.budget.deadline = Date.now() + this.cfg.lockLeaseMs
+    this.budget.deadline = lazy ? LAZY : Date.now() + this.cfg.lockLeaseMs
   }
 
   private leave(): void {
     if (--this.depth !== 0) return
     this.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0) Atomics.store(this.i32, this.busyW, 0)
+    if (!this.dirty && this.deferred.length === 0 && this.spare === 0) this.i32[this.busyW] = 0
   }
 
   /**
@@ -691,7 +755,7 @@ export class ScopeCache {
    * rec = -1 for a missing scope.
    */
   private write<T>(scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
-    this.enter() // not via busy(): no closure on the hot path
+    this.enter(true) // not via busy(): no closure on the hot path
     try {
       return this.writeBusy(scope, create, fn)
     } catch (e) {
@@ -740,7 +804,7 @@ export class ScopeCache {
   }
 
   private lockScope(rec: number): void {
-    acquire(this.i32, rec + S_LOCK, this.token, this.cfg.lockLeaseMs, this.threads)
+    acquire(this.i32, rec + S_LOCK, this.token, this.cfg.lockLeaseMs, this.threads, this.budget)
   }
 
   /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
@@ -852,22 +916,39 @@ export class ScopeCache {
    * (replace, drop, bulk), so the reaper can tell garbage from work in flight (reaper.ts).
    */
   private publish(rec: number, fn: () => void): void {
-    const { i32 } = this
-    Atomics.store(i32, this.slotW + T_UNDO_REC, rec + 1) // the undo record (see undo()) is now valid
-    Atomics.add(i32, rec + S_VER, 1)
+    this.openWindow(rec)
     try {
       fault('publish:open')
       fn()
     } catch (e) {
-      // Nothing in a window throws by design; if something did (a stack overflow), the indexes
-      // may be half-updated: repair the scope from the undo record, as the reaper would.
-      if (!repairTorn(this[INTERNALS](), rec, tokenSlot(this.token))) Atomics.add(i32, H_SCOPES_LOST, 1)
-      this.dirty = true
+      this.tornWindow(rec)
       throw e
     } finally {
-      Atomics.add(i32, rec + S_VER, 1)
-      Atomics.store(i32, this.slotW + T_UNDO_REC, 0)
+      this.closeWindow(rec)
     }
+  }
+
+  /** Opens a publish window (see publish; insertLocked inlines one to spare a closure). */
+  private openWindow(rec: number): void {
+    // The undo record (see undo()) is now valid. Plain stores, like the snapshot itself: the
+    // S_VER increment below is a seq-cst RMW after them, so a reaper that finds S_VER odd (an
+    // atomic load) sees the record; while S_VER is even nobody reads it.
+    this.i32[this.slotW + T_UNDO_REC] = rec + 1
+    Atomics.add(this.i32, rec + S_VER, 1)
+  }
+
+  private closeWindow(rec: number): void {
+    Atomics.add(this.i32, rec + S_VER, 1)
+    this.i32[this.slotW + T_UNDO_REC] = 0
+  }
+
+  /**
+   * Nothing in a window throws by design; if something did (a stack overflow), the indexes may be
+   * half-updated: repair the scope from the undo record, as the reaper would.
+   */
+  private tornWindow(rec: number): void {
+    if (!repairTorn(this[INTERNALS](), rec, tokenSlot(this.token))) Atomics.add(this.i32, H_SCOPES_LOST, 1)
+    this.dirty = true
   }
 
   /**
@@ -926,47 +1007,61 @@ export class ScopeCache {
 
   private fillItem(ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
     const { i32, f64 } = this
-    const idBytes = id === null ? 0 : this.v.buf.write(id, ref * 8 + ITEM_HEADER_BYTES, 'utf8')
-    const at = ref * 8 + ITEM_HEADER_BYTES + idBytes
-    if (p.text !== null) this.v.buf.write(p.text, at, p.byteLength, p.ascii ? 'latin1' : 'utf8')
-    else this.v.u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
+    const u8 = this.v.u8
+    const start = ref * 8 + ITEM_HEADER_BYTES
+    let idBytes = 0
+    if (id !== null) {
+      // short ASCII ids byte by byte: a Buffer.write call costs 3-4× as much
+      const n = id.length
+      if (n <= JS_COPY_MAX) {
+        for (; idBytes < n; idBytes++) {
+          const c = id.charCodeAt(idBytes)
+          if (c > 0x7f) break
+          u8[start + idBytes] = c
+        }
+      }
+      if (idBytes !== n) idBytes = this.v.buf.write(id, start, 'utf8')
+    }
+    const at = start + idBytes
+    const text = p.text
+    if (text !== null) {
+      const n = p.byteLength
+      if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
+      else this.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
+    } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
     f64[ref + I_SEQ_F] = seq
     f64[ref + I_TS_F] = ts
     i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
     i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
   }
 
-  /**
-   * Charges a PENDING item block (`newBytes`) and, for a replace, moves the replaced block's
-   * charge (`oldBytes`) to pending, if the net result fits the budget; else frees the new block.
-   */
-  private commitOrFull(item: number, old: number): void {
-    this.heap.lock()
-    let ok: boolean
-    const charged = this.heap.chargedBytes()
-    const added = this.heap.sizeOf(item) - (old === 0 ? 0 : this.heap.sizeOf(old))
-    try {
-      ok = this.heap.commitItemLocked(item, old)
-      if (!ok) this.heap.freeLocked(item)
-    } finally {
-      this.heap.unlock()
-    }
-    if (!ok) throw storeFull(charged, added, this.cfg.maxStoreBytes)
-  }
-
   /** Appends a new item to a locked scope; returns its meta. */
-  private insertLocked(scope: string, rec: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+  private insertLocked(
+    scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
+  ): ItemMeta {
     const { i32, f64, idx } = this
     const r2 = rec >> 1
     const count = i32[rec + S_COUNT]
     if (count >= this.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: this.cfg.scopeMaxItems }])
     const seq = f64[r2 + S_LAST_SEQ_F] + 1
     const ts = nowMicros()
-    // charged at once: a new item has no old one whose bytes it could reuse (one allocator round trip)
-    const item = this.writeItem(id, p, size, seq, ts, CHARGED)
-    const itemSize = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
+    // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
+    // trip, which also frees this thread's spare block)
+    this.lockHeap()
+    let item: number
+    try {
+      item = this.heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
+    } finally {
+      this.heap.unlock()
+    }
+    if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes, this.cfg.maxStoreBytes)
+    this.fillItem(item, id, p, seq, ts)
+    let added = this.heap.sizeOf(item) // may exceed `size` by a remainder too small to split
     fault('insert:allocated')
-    const fresh: number[] = [] // index arrays allocated for this append
+    // index arrays allocated for this append (0: none), and the ones they replace
+    let freshEnt = 0
+    let freshTab = 0
+    let stale: number[] | null = null
     let published = false
     try {
       // The entries tail is full: copy the live entries into a fresh array (same size when at
@@ -978,8 +1073,7 @@ export class ScopeCache {
       let base = f64[r2 + S_ENT_BASE_F]
       if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
         entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
-        ent = this.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
-        fresh.push(ent)
+        ent = freshEnt = this.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
         base = count > 0 ? idx.seqAt(rec, 0) : seq
         const w = ent * 2 + 2
         for (let k = 0; k < count; k++) {
@@ -993,34 +1087,49 @@ export class ScopeCache {
       let tab = oldTab
       let tabCap = i32[rec + S_ID_CAP]
       let used = i32[rec + S_ID_USED]
+      // `free` (from probeId) is the slot the id takes in the current table; a fresh table gets its own.
+      let idSlot = id === null ? -1 : -1 - free
       if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
         tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
-        tab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
-        fresh.push(tab)
+        tab = freshTab = this.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
         i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
         used = 0
-        for (let k = 0; k < count; k++) {
-          const r = idx.refAt(rec, k)
-          if (idx.idLen(r) > 0 && ScopeIndex.idInsert(i32, tab, tabCap, this.hashId(this.readId(r) as string), r)) used++
+        // every live id is in the old table with its hash: move the pairs, no id is re-read
+        if (oldTab !== 0) {
+          const ow = oldTab * 2 + 2
+          for (let i = 0, n = i32[rec + S_ID_CAP]; i < n; i++) {
+            const r = i32[ow + i * 2 + 1]
+            if (r !== ID_EMPTY && r !== ID_TOMB && ScopeIndex.idInsert(i32, tab, tabCap, i32[ow + i * 2], r)) used++
+          }
         }
+        idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
       }
-      const stale: number[] = []
-      if (ent !== oldEnt && oldEnt !== 0) stale.push(oldEnt)
-      if (tab !== oldTab && oldTab !== 0) stale.push(oldTab)
-      const added = itemSize + sumSizes(this.heap, fresh) - sumSizes(this.heap, stale)
-      if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
-      const h = id === null ? 0 : this.hashId(id)
+      if (freshEnt !== 0 || freshTab !== 0) {
+        stale = []
+        if (freshEnt !== 0) {
+          added += this.heap.sizeOf(freshEnt)
+          if (oldEnt !== 0) stale.push(oldEnt)
+        }
+        if (freshTab !== 0) {
+          added += this.heap.sizeOf(freshTab)
+          if (oldTab !== 0) stale.push(oldTab)
+        }
+        added -= sumSizes(this.heap, stale)
+        if (stale.length > 0) this.heap.retire(stale) // the last wait: after the publish nothing may fail
+      }
       fault('insert:indexed')
       // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
       // word pair outside the record, so the undo record keeps its old value.
-      const idSlot = id === null ? -1 : ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
       this.undo(rec, UNDO_RESTORE)
       if (idSlot >= 0) {
         this.patch(0, idSlot)
         this.patch(1, idSlot + 1)
       }
-      published = true // from here on the blocks belong to the scope, even if publish throws
-      this.publish(rec, () => {
+      published = true // from here on the blocks belong to the scope, even if the window throws
+      // the publish window, inline (see publish)
+      this.openWindow(rec)
+      try {
+        fault('publish:open')
         const w = ent * 2 + 2
         i32[w + (entStart + count) * 2] = seq - base
         i32[w + (entStart + count) * 2 + 1] = item
@@ -1041,11 +1150,22 @@ export class ScopeCache {
         if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
         this.chargeScope(rec, added)
         Atomics.add(i32, H_ITEMS, 1)
-      })
+      } catch (e) {
+        this.tornWindow(rec)
+        throw e
+      } finally {
+        this.closeWindow(rec)
+      }
       fault('write:published')
-      this.freeRetired(stale)
+      if (stale !== null && stale.length > 0) this.freeRetired(stale)
     } catch (e) {
-      if (!published) this.dropUnpublished([...fresh, item])
+      if (!published) {
+        const refs: number[] = []
+        if (freshEnt !== 0) refs.push(freshEnt)
+        if (freshTab !== 0) refs.push(freshTab)
+        refs.push(item)
+        this.dropUnpublished(refs)
+      }
       throw e
     }
     this.bumpLastWrite(ts)
@@ -1063,38 +1183,100 @@ export class ScopeCache {
   }
 
   /** Replaces a live item's payload in place: same seq, new ts. */
-  private replaceLocked(scope: string, rec: number, old: number, id: string | null, p: Prepared, size: number, bumpScopeWrite = true): ItemMeta {
+  private replaceLocked(
+    scope: string, rec: number, old: number, id: string | null, idWord: number, p: Prepared, size: number, bumpScopeWrite = true,
+  ): ItemMeta {
     const { i32, f64 } = this
     const seq = this.idx.seqOf(old)
     const ts = nowMicros()
-    const item = this.writeItem(id, p, size, seq, ts)
-    const itemSize = this.heap.sizeOf(item)
     const oldSize = this.heap.sizeOf(old)
-    fault('insert:allocated')
+    const spare = this.spare
+    let item: number
+    let swapped = false
+    if (spare !== 0 && this.heap.sizeOf(spare) === oldSize && (oldSize === size || oldSize === size + 8)) {
+      // No allocator round: the spare (a block of old's size) becomes the item, old the spare to be
+      item = spare
+      this.spare = 0
+      this.heap.swapSpare(item, old, TAG_ITEM)
+      swapped = true
+    } else {
+      // One allocator round: the new block, charged if the budget holds it net of the old one,
+      // the old one retired (PENDING, ours), and the spare freed
+      this.lockHeap()
+      try {
+        item = this.heap.allocReplacingLocked(size - 8, TAG_ITEM, old)
+      } finally {
+        this.heap.unlock()
+      }
+      if (item <= 0) throw storeFull(this.heap.chargedBytes(), this.heap.refusedBytes - (item === ALLOC_OVER_BUDGET ? oldSize : 0), this.cfg.maxStoreBytes)
+    }
+    let published = false
     try {
-      this.commitOrFull(item, old)
+      this.fillItem(item, id, p, seq, ts)
+      fault('insert:allocated')
+      const pos = this.idx.findSeq(rec, seq)
+      const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+      this.undo(rec, UNDO_RESTORE)
+      this.patch(0, entWord)
+      if (idWord >= 0) this.patch(1, idWord)
+      published = true
+      this.openWindow(rec)
+      try {
+        fault('publish:open')
+        i32[entWord] = item
+        if (idWord >= 0) i32[idWord] = item
+        if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
+        this.chargeScope(rec, this.heap.sizeOf(item) - oldSize)
+      } catch (e) {
+        this.tornWindow(rec)
+        throw e
+      } finally {
+        this.closeWindow(rec)
+      }
     } catch (e) {
-      // the new block is PENDING and ours: it can wait for a free if the allocator is busy
-      if (e instanceof ScopeCacheError && e.code === 'lock_timeout') this.freeRetired([item])
+      // not published (only a fault hook or a stack overflow throws here): take the swap back
+      if (!published) {
+        if (swapped) {
+          this.heap.unswapSpare(item, old)
+          this.spare = item
+        } else this.unreplaceOrDirty(item, old)
+      }
       throw e
     }
-    const pos = this.idx.findSeq(rec, seq)
-    const entWord = this.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
-    const idWord = id === null ? -1 : i32[rec + S_ID_REF] * 2 + 2 + this.idx.findId(rec, id, this.hashId(id)) * 2 + 1
-    this.heap.adopt(old)
-    this.undo(rec, UNDO_RESTORE)
-    this.patch(0, entWord)
-    if (idWord >= 0) this.patch(1, idWord)
-    this.publish(rec, () => {
-      i32[entWord] = item
-      if (idWord >= 0) i32[idWord] = item
-      if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
-      this.chargeScope(rec, itemSize - oldSize)
-    })
     fault('write:published')
-    this.freeRetired([old]) // commitOrFull moved its charge to pending; deferred if the allocator is busy
+    // old (retired above) becomes the spare: a later replace reuses it, a later allocation frees it
+    this.spare = old
+    if (!swapped) Atomics.add(this.i32, this.slotW + T_DEFERRED_B8, oldSize >> 3) // (swapped: same size out and in)
     this.bumpLastWrite(ts)
     return { scope, id, seq, ts }
+  }
+
+  /** Takes the allocator lock; frees this thread's spare block in the same hold. */
+  private lockHeap(): void {
+    this.heap.lock() // may time out: then nothing changed
+    const spare = this.spare
+    if (spare !== 0) {
+      this.spare = 0
+      Atomics.sub(this.i32, this.slotW + T_DEFERRED_B8, this.heap.sizeOf(spare) >> 3)
+      this.heap.freeLocked(spare)
+    }
+  }
+
+  /** Hands the spare block to the deferred frees (close() frees them, waiting up to a lease). */
+  private releaseSpare(): void {
+    if (this.spare === 0) return
+    this.deferred.push(this.spare) // already counted in T_DEFERRED_B8
+    this.spare = 0
+  }
+
+  /** Undoes allocReplacingLocked within the call's deadline; else this thread stays dirty (its exit gets swept). */
+  private unreplaceOrDirty(item: number, old: number): void {
+    try {
+      this.heap.unreplace(item, old)
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError)) throw e
+      this.dirty = true
+    }
   }
 
   /** Removes the live entry at `pos` (inside a publish window). */
@@ -1154,13 +1336,48 @@ export class ScopeCache {
     return this.buf.utf8Slice(a, a + this.idx.payloadLen(item))
   }
 
+  /**
+   * Records a write's ts in this thread's slot: a plain store to a word only this thread writes
+   * (no shared CAS per write); stats() takes the max over every slot.
+   */
   private bumpLastWrite(ts: number): void {
-    const i64 = this.v.i64
-    const t = BigInt(ts)
-    for (;;) {
-      const cur = Atomics.load(i64, H_LAST_WRITE_TS_F)
-      if (cur >= t || Atomics.compareExchange(i64, H_LAST_WRITE_TS_F, cur, t) === cur) return
+    if (ts > this.lastTs) {
+      this.lastTs = ts
+      this.f64[this.lastTsF] = ts
     }
+  }
+
+  /** The ts of the latest write by any thread: the max over every thread slot (and the old header word). */
+  private lastWriteTs(): number {
+    const { f64 } = this
+    let max = Number(Atomics.load(this.v.i64, H_LAST_WRITE_TS_F))
+    for (let s = 0; s < this.cfg.maxThreads; s++) {
+      const t = f64[(this.threads.at(s) >> 1) + T_LAST_WRITE_TS_F]
+      if (t > max) max = t
+    }
+    return max
+  }
+
+  /**
+   * One probe of a locked scope's id table for `id` (hash `h`): the word index of its slot when
+   * found (≥ 0), else -1 - (word index of the slot an insert would take: the first tombstone or
+   * empty slot on the path; 0 when the scope has no table).
+   */
+  private probeId(rec: number, id: string, h: number): number {
+    const { i32, idx } = this
+    const tref = i32[rec + S_ID_REF]
+    if (tref === 0) return -1
+    const mask = i32[rec + S_ID_CAP] - 1
+    const w = tref * 2 + 2
+    let free = 0
+    for (let n = 0, i = h & mask; n <= mask; n++, i = (i + 1) & mask) {
+      const r = i32[w + i * 2 + 1]
+      if (r === ID_EMPTY) return -1 - (free !== 0 ? free : w + i * 2)
+      if (r === ID_TOMB) {
+        if (free === 0) free = w + i * 2
+      } else if (i32[w + i * 2] === h && utf8Equals(this.v.u8, idx.idStart(r), idx.idLen(r), id)) return w + i * 2
+    }
+    return -1 - free
   }
 
   // --------------------------------------------------------------------------- drops ----

@@ -135,7 +135,7 @@ export class Directory {
   }
 
   lock(): void {
-    acquire(this.i32, H_DIR_LOCK, this.token, this.cfg.lockLeaseMs, this.live, this.budget.get())
+    acquire(this.i32, H_DIR_LOCK, this.token, this.cfg.lockLeaseMs, this.live, this.budget)
   }
 
   unlock(): void {

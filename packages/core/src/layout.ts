@@ -60,7 +60,7 @@ export const H_SCOPES_LOST = 38 // scopes emptied because a dead writer left the
 export const H_STORE_ID = 39 // random, set by the first thread that attaches: names this store's Web Locks (liveness-weblocks.ts)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
-export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207 (BigInt64 CAS-max)
+export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
 // TLSF second-level bitmaps and free-list heads
 export const H_SL_BITMAPS = 64 // FL_COUNT words
 export const H_FREE_HEADS = 96 // FL_COUNT × SL_COUNT words (8-byte-unit block offsets, 0 = empty)
@@ -83,6 +83,9 @@ export const T_REAPER = 13 // REAPING: the token of the reaper (if it dies, anot
 export const T_DEFERRED_B8 = 14 // bytes (/8) of retired blocks this thread still has to free (deferred frees, PENDING)
 export const T_WLOCK = 15 // = the slot's token once its thread holds its Web Lock (liveness-weblocks.ts); stale otherwise
 export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
+// words 48..49: the ts (µs) of the latest write a thread in this slot made; only that thread
+// stores it, stats() takes the max over every slot (it survives the slot's reuse: a past write's ts)
+export const T_LAST_WRITE_TS_F = 24 // f64 slot 24 of the thread slot = words 48..49
 export const THREAD_WORDS = 64
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
 export const UNDO_TRIM = 2 // roll forward: remove the first A entries

@@ -26,14 +26,18 @@ export interface Liveness {
 }
 
 /**
- * Takes the lock or throws `lock_timeout` at `deadline` (epoch ms). A public call passes the one
- * deadline it set on entry to every lock it takes, so the call as a whole waits at most one lease;
- * a deadline already past still gets the spins and a CAS, so a free lock is always taken.
+ * Takes the lock or throws `lock_timeout` at `deadline` (epoch ms). A public call passes its
+ * Budget (or the one deadline it set on entry) to every lock it takes, so the call as a whole
+ * waits at most one lease; a deadline already past still gets the spins and a CAS, so a free lock
+ * is always taken. A Budget is read only when the lock is busy: a lock taken at once costs no clock.
  */
 export function acquire(
-  i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness, deadline = Date.now() + leaseMs,
+  i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness, deadline?: number | Budget,
 ): void {
-  if (Atomics.compareExchange(i32, lock, 0, token) !== 0) acquireSlow(i32, lock, token, leaseMs, live, deadline)
+  if (Atomics.compareExchange(i32, lock, 0, token) !== 0) {
+    const d = deadline === undefined ? Date.now() + leaseMs : typeof deadline === 'number' ? deadline : deadline.get()
+    acquireSlow(i32, lock, token, leaseMs, live, d)
+  }
 }
 
 function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: number, live: Liveness, deadline: number): void {
@@ -89,11 +93,16 @@ export function steal(i32: Int32Array, lock: number, dead: number, token: number
   return Atomics.compareExchange(i32, lock, dead, token) === dead
 }
 
+/** Budget.deadline of a call whose deadline is fixed by its first lock wait (see Budget). */
+export const LAZY = -1
+
 /**
  * The waiting budget of the public call in progress on one thread: the call sets `deadline` on
  * entry and every lock it takes (scope, directory, allocator, clean-up frees) waits until then at
  * most, so one call waits one lease in total, not one per lock. Outside a call (0), a lock gets a
- * full lease of its own.
+ * full lease of its own. A single-item write enters with LAZY: its deadline is fixed one lease
+ * after its first lock wait (its locks before that were taken at once), so the common call, whose
+ * locks are all free, reads no clock for it, and its waits together still take one lease at most.
  */
 export class Budget {
   deadline = 0
@@ -102,6 +111,10 @@ export class Budget {
 
   /** The deadline for a lock taken now. */
   get(): number {
-    return this.deadline !== 0 ? this.deadline : Date.now() + this.leaseMs
+    const d = this.deadline
+    if (d > 0) return d
+    const t = Date.now() + this.leaseMs
+    if (d === LAZY) this.deadline = t
+    return t
   }
 }

@@ -86,6 +86,86 @@ describe('append and get', () => {
     expect(code(() => c.append('s', rawJson('['.repeat(10_000) + ']'.repeat(10_000))))).toBe('none')
   })
 
+  it('stats().lastWriteTs is the latest write of any handle, and survives a handle closing', () => {
+    const c = make()
+    const other = ScopeCache.attach(c.handle) // another thread slot (its own last-write word)
+    const a = c.append('s', 1)
+    expect(c.stats().lastWriteTs).toBe(a.ts)
+    const b = other.upsert('s', 'k', 2).item
+    expect(b.ts).toBeGreaterThanOrEqual(a.ts)
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    expect(other.stats().lastWriteTs).toBe(b.ts)
+    other.close()
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    const again = ScopeCache.attach(c.handle) // reuses the freed slot: its value stays a past write's
+    expect(c.stats().lastWriteTs).toBe(b.ts)
+    expect(again.counterAdd('s', 'n', 3)).toBe(3)
+    expect(c.stats().lastWriteTs).toBeGreaterThanOrEqual(b.ts)
+    again.close()
+  })
+
+  it('replaces reuse the block the previous replace retired, accounted as a deferred free', () => {
+    const c = make()
+    const pending = (): number => c[INTERNALS]().v.i32[19] * 8 // H_PENDING_B8
+    for (let i = 0; i < 8; i++) c.upsert('s', 'k' + i, { v: 'x'.repeat(20) })
+    const bytes = c.stats().bytes
+    for (let r = 0; r < 50; r++) {
+      const i = r % 8
+      // same size (swap with the spare), then a different size (an allocator round)
+      expect(c.upsert('s', 'k' + i, { v: String.fromCharCode(97 + (r % 26)).repeat(20) }).created).toBe(false)
+      checkInvariants(c)
+      expect(pending()).toBeGreaterThan(0) // the spare: one retired block, owned by this thread
+      if (r % 5 === 0) c.update('s', { id: 'k' + i }, { v: 'y'.repeat(200 + r) })
+      else c.counterAdd('n', 'c' + (r % 3), r + 1)
+      checkInvariants(c)
+    }
+    for (let i = 0; i < 8; i++) c.upsert('s', 'k' + i, { v: 'z'.repeat(20) })
+    expect(c.stats().bytes).toBeGreaterThanOrEqual(bytes)
+    for (let i = 0; i < 8; i++) expect(c.get('s', { id: 'k' + i })?.payload).toEqual({ v: 'z'.repeat(20) })
+    c.append('s', 1) // any other allocation frees the spare in its round
+    expect(pending()).toBe(0)
+    checkInvariants(c)
+    c.upsert('s', 'k0', 2)
+    expect(pending()).toBeGreaterThan(0)
+    c.close() // and close() frees it
+  })
+
+  it('a replace over the budget fails with store_full and changes nothing, with or without a spare', () => {
+    const c = make({ maxStoreBytes: 64 * 1024 })
+    c.upsert('s', 'big', { v: 'a'.repeat(1000) })
+    c.upsert('s', 'big', { v: 'b'.repeat(1000) }) // a spare of that size now exists
+    let n = 0
+    try {
+      for (;;) c.append('fill', { v: 'f'.repeat(1000), n: n++ })
+    } catch (e) {
+      expect((e as ScopeCacheError).code).toBe('store_full')
+    }
+    checkInvariants(c)
+    const before = c.getRaw('s', { id: 'big' })
+    expect(() => c.upsert('s', 'big', { v: 'c'.repeat(20_000) })).toThrow(ScopeCacheError)
+    expect(c.getRaw('s', { id: 'big' })).toBe(before)
+    checkInvariants(c)
+    c.upsert('s', 'big', { v: 'd'.repeat(1000) }) // same size: fits
+    expect(c.getRaw('s', { id: 'big' })).toBe(JSON.stringify({ v: 'd'.repeat(1000) }))
+    checkInvariants(c)
+  })
+
+  it('ids and payloads of every length and alphabet round-trip (JS copy and Buffer.write paths)', () => {
+    const c = make()
+    const ids = ['a', 'x'.repeat(64), 'y'.repeat(65), 'é', 'a'.repeat(63) + 'é', 'z'.repeat(200) + '\u{1f600}']
+    const texts = ['1', '"' + 'p'.repeat(62) + '"', '"' + 'q'.repeat(63) + '"', '"' + 'é'.repeat(30) + '"', '"' + 'r'.repeat(500) + '"']
+    for (const [i, id] of ids.entries()) {
+      for (const [j, t] of texts.entries()) {
+        c.append('s' + j, rawJson(t), { id })
+        c.upsert('u' + j, id, JSON.parse(t))
+      }
+      for (const [j, t] of texts.entries()) {
+        expect(c.getRaw('s' + j, { id }), `${i}/${j}`).toBe(t)
+        expect(c.getRaw('u' + j, { id }), `${i}/${j}`).toBe(t)
+      }
+    }
+  })
+
   it('rejects an item over maxItemBytes with too_large, counted by itemBytes()', () => {
     const c = make({ maxItemBytes: 256 })
     const fits = 'x'.repeat(256 - itemBytes(1, 2))
