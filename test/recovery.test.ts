@@ -20,6 +20,7 @@ import { describe, expect, it } from 'vitest'
 import { rawJson, ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
 import type { ReapReport } from '../packages/core/dist/index.js'
+import { checkWhileParked, expectSurvivorWhole, sleep } from './helpers/kill-checks.js'
 
 const CRASH = new URL('./fixtures/recovery-worker.mjs', import.meta.url)
 const STREAM = new URL('./fixtures/recovery-stream.mjs', import.meta.url)
@@ -147,7 +148,6 @@ function judge(now: Snapshot, before: Snapshot, afters: Snapshot[], lost: string
   return null
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** Runs one crash case; resolves with what the reaper reported and whether the point was reached. */
 async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached: boolean; report: ReapReport | null }> {
@@ -284,23 +284,12 @@ describe('threads killed at random moments while others work', () => {
       await sleep(0)
       // this thread keeps writing between kills too
       cache.append('hot:0', { main: t })
-      if (t % 20 === 19) {
-        // the checker needs a quiet store: park the survivor, check, let it go on
-        Atomics.store(stop, 1, 1)
-        for (let i = 0; i < 5000 && Atomics.load(stop, 1) !== 2; i++) await sleep(1)
-        expect(() => checkInvariants(cache), `after kill ${t}`).not.toThrow()
-        Atomics.store(stop, 1, 0)
-        Atomics.notify(stop, 1)
-      }
+      if (t % 20 === 19) await checkWhileParked(cache, stop, `after kill ${t}`)
     }
     Atomics.store(stop, 0, 1)
     const result = await survivorDone
     await survivorExit
-    expect(result.errors).toEqual([])
-    expect(() => checkInvariants(cache)).not.toThrow()
-    // every acknowledged write of the survivor is there, in order
-    const mine = cache.head('survivor', { limit: 10_000, raw: true }).items.map((it) => JSON.parse(it.payload as string).n)
-    expect(mine).toEqual(Array.from({ length: result.acked }, (_, k) => k))
+    expectSurvivorWhole(cache, result)
     expect(lost).toBe(0)
     console.log(`random kills: ${TRIALS} victims terminated (6 thread slots), ${reaped} reaps with something to recover, ${lost} scopes lost; survivor ${result.acked} writes, ${result.reads} reads`)
     cache.close()
