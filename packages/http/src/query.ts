@@ -50,6 +50,15 @@ function decode(s: string): string | undefined {
   }
 }
 
+/** No `%`, `+` or non-ASCII in search[a, b): the component decodes to itself. */
+function plainRange(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x25 || c === 0x2b || c > 0x7e) return false
+  }
+  return true
+}
+
 /** Parses the part of a request URL after `?` (or '' for none). */
 export function parseQuery(search: string): Query {
   if (search === '') return EMPTY
@@ -71,6 +80,47 @@ export function parseQuery(search: string): Query {
   return q
 }
 
+/**
+ * The parameters `names` of a query string, without building the whole Query: `out[i]` gets what
+ * `param(parseQuery(search), names[i])` would return (the first pair whose key and value both decode
+ * wins; '' reads as absent). Only the values of wanted keys are decoded; the scan stops once every
+ * name has its first pair. Returns `out`.
+ */
+export function readParams(search: string, names: readonly string[], out: (string | undefined)[]): (string | undefined)[] {
+  const n = names.length
+  let left = n
+  for (let i = 0; i < n; i++) out[i] = undefined
+  let seen = 0 // bit i: names[i] has its first pair (possibly empty)
+  const len = search.length
+  let a = 0
+  while (a < len && left > 0) {
+    let b = search.indexOf('&', a)
+    if (b < 0) b = len
+    if (b > a) {
+      let eq = search.indexOf('=', a)
+      if (eq < 0 || eq > b) eq = b
+      // a plain key (the common case) is compared in place; one with escapes is decoded first
+      const key = plainRange(search, a, eq) ? null : decode(search.slice(a, eq))
+      if (key !== undefined) {
+        for (let i = 0; i < n; i++) {
+          const name = names[i]
+          if ((seen & (1 << i)) !== 0) continue
+          if (key === null ? eq - a !== name.length || !search.startsWith(name, a) : key !== name) continue
+          const value = eq === b ? '' : decode(search.slice(eq + 1, b))
+          if (value !== undefined) {
+            seen |= 1 << i
+            left--
+            out[i] = value === '' ? undefined : value
+          }
+          break
+        }
+      }
+    }
+    a = b + 1
+  }
+  return out
+}
+
 /** A parameter's value; '' (empty) reads as absent. */
 export const param = (q: Query, name: string): string | undefined => {
   const v = q.get(name)
@@ -87,7 +137,11 @@ const INT64_MAX = 9223372036854775807n
  * Values past 2^53−1 (no seq can be that high) come back as Infinity.
  */
 export function uintParam(q: Query, name: string, message: string): number | undefined {
-  const v = param(q, name)
+  return uintValue(param(q, name), message)
+}
+
+/** uintParam over a value already read (undefined: absent). */
+export function uintValue(v: string | undefined, message: string): number | undefined {
   if (v === undefined) return undefined
   if (!UINT.test(v)) throw badRequest(message)
   const n = Number(v)
