@@ -136,7 +136,28 @@ const bareh = createHardenedServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
   res.end(body)
 }, DEFAULT_HTTP_LIMITS, silent)
-const NAMED = { bare: () => bare, bareh: () => bareh, scopecache: () => ours, base: baseServer }
+// experiments: the bare server answering like the handler does (string body, its header list), and
+// the same plus the store read of the requested id
+const text = body.toString()
+const head = ['x-scopecache-thread', '1', 'content-type', 'application/octet-stream', 'content-length', 0]
+const bares = createHardenedServer((req, res) => {
+  head[5] = Buffer.byteLength(text)
+  res.writeHead(200, head)
+  res.end(text)
+}, DEFAULT_HTTP_LIMITS, silent)
+const barec = createHardenedServer((req, res) => {
+  const t = cache.getRaw('bench', { id: req.url.slice(req.url.indexOf('&id=') + 4) })
+  head[5] = Buffer.byteLength(t)
+  res.writeHead(200, head)
+  res.end(t)
+}, DEFAULT_HTTP_LIMITS, silent)
+const barecb = createHardenedServer((req, res) => {
+  const b = cache.getBytes('bench', { id: req.url.slice(req.url.indexOf('&id=') + 4) })
+  head[5] = b.length
+  res.writeHead(200, head)
+  res.end(b)
+}, DEFAULT_HTTP_LIMITS, silent)
+const NAMED = { barecb: () => barecb, bare: () => bare, bareh: () => bareh, bares: () => bares, barec: () => barec, scopecache: () => ours, base: baseServer }
 const names = ONLY === 'both' ? ['bare', 'scopecache'] : ONLY === 'ab' ? ['bare', 'base', 'scopecache'] : ONLY.split(',')
 const targets = []
 for (const n of names) targets.push([n, await NAMED[n]()])

@@ -40,8 +40,8 @@ export interface Endpoint {
   body: BodyKind
   /** 'payload': the answer is raw payload text when `ctx.raw` (set by the endpoint), else JSON. */
   answers: 'json' | 'payload'
-  /** The 200 answer (null: a raw miss, 404) for the query string `search` (the part after `?`). */
-  run(ctx: Ctx, path: string, search: string, body: JsonObject | null): string | null
+  /** The 200 answer (null: a raw miss, 404); the query string is `url[qs…]` (qs: after the `?`, or url.length). */
+  run(ctx: Ctx, path: string, url: string, qs: number, body: JsonObject | null): string | null
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
@@ -141,8 +141,8 @@ const params: (string | undefined)[] = []
  * `/get` and `/render` (`envelopes`: whether `envelope=` is read): the query scanned for its few
  * parameters only (no Query map), the payload text spliced or answered as it comes from the store.
  */
-function get(ctx: Ctx, path: string, search: string, envelopes: boolean): string | null {
-  readParams(search, envelopes ? GET_PARAMS : RENDER_PARAMS, params)
+function get(ctx: Ctx, path: string, url: string, qs: number, envelopes: boolean): string | null {
+  readParams(url, qs, envelopes ? GET_PARAMS : RENDER_PARAMS, params)
   const envelope = envelopes && envelopeValue(params[3]) // (its 400 comes before the scope's, as ever)
   const scope = scopeValue(params[0], path)
   const ref = refValue(params[1], params[2])
@@ -395,14 +395,14 @@ const ep = (name: (typeof ENDPOINT_NAMES)[number], method: 'GET' | 'POST', body:
   ({ name, index: at(name), method, body, answers, run })
 
 const write = (fn: (ctx: Ctx, path: string, b: JsonObject) => string): Endpoint['run'] =>
-  (ctx, path, _search, b) => fn(ctx, path, b as JsonObject)
+  (ctx, path, _url, _qs, b) => fn(ctx, path, b as JsonObject)
 
 const query = (fn: (ctx: Ctx, path: string, q: Query) => string): Endpoint['run'] =>
-  (ctx, path, search) => fn(ctx, path, parseQuery(search))
+  (ctx, path, url, qs) => fn(ctx, path, parseQuery(url.slice(qs)))
 
-const GET = ep('/get', 'GET', 'none', (ctx, path, search) => get(ctx, path, search, true), 'payload')
-const RENDER = ep('/get', 'GET', 'none', (ctx, path, search) => get(ctx, path, search, false), 'payload')
-const GET_MANY = ep('/get_many', 'POST', 'get_many', (ctx, path, search, b) => getMany(ctx, path, parseQuery(search), b as JsonObject))
+const GET = ep('/get', 'GET', 'none', (ctx, path, url, qs) => get(ctx, path, url, qs, true), 'payload')
+const RENDER = ep('/get', 'GET', 'none', (ctx, path, url, qs) => get(ctx, path, url, qs, false), 'payload')
+const GET_MANY = ep('/get_many', 'POST', 'get_many', (ctx, path, url, qs, b) => getMany(ctx, path, parseQuery(url.slice(qs)), b as JsonObject))
 const HEAD = ep('/head', 'GET', 'none', query(head))
 const TAIL = ep('/tail', 'GET', 'none', query(tail))
 const APPEND = ep('/append', 'POST', 'single', write(append))

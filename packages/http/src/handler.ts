@@ -75,11 +75,17 @@ export class HttpApi {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = originForm(req.url ?? '/')
     const q = url.indexOf('?')
-    this.serve(req, res, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1))
+    if (q < 0) this.serveAt(req, res, url, url, url.length)
+    else this.serveAt(req, res, url.slice(0, q), url, q + 1)
   }
 
   /** Answers one request whose path (without prefix or query) and query string are known. */
   serve(req: IncomingMessage, res: ServerResponse, path: string, search: string): void {
+    this.serveAt(req, res, path, search, 0)
+  }
+
+  /** The same with the query string `url[qs…]` (the query string is not sliced out of the target). */
+  private serveAt(req: IncomingMessage, res: ServerResponse, path: string, url: string, qs: number): void {
     const t0 = performance.now()
     const ep = route(path)
     try {
@@ -91,7 +97,7 @@ export class HttpApi {
       }
       if (ep === HELP) return this.send(res, 200, TEXT_TYPE, this.helpText, ep.index, t0)
       if (ep === METRICS) return this.sendMetrics(res, t0)
-      if (ep.body === 'none') return this.answer(res, ep, path, search, null, t0)
+      if (ep.body === 'none') return this.answer(res, ep, path, url, qs, null, t0)
       const cap = this.cap(ep.body)
       if (awaitsContinue(res) && !(Number(req.headers['content-length']) > cap)) res.writeContinue()
       readBody(
@@ -99,7 +105,7 @@ export class HttpApi {
         cap,
         (bytes) => {
           try {
-            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(bytes), t0)
+            this.answer(res, ep, path, url, qs, ep.body === 'ignored' ? null : parseBody(bytes), t0)
           } catch (e) {
             this.fail(res, e, ep.index, t0, true)
           }
@@ -121,10 +127,10 @@ export class HttpApi {
     return kind === 'single' ? l.singleBodyBytes : kind === 'bulk' ? l.bulkBodyBytes : kind === 'get_many' ? l.getManyBodyBytes : l.flushBodyBytes
   }
 
-  private answer(res: ServerResponse, ep: Endpoint, path: string, search: string, body: ReturnType<typeof parseBody> | null, t0: number): void {
+  private answer(res: ServerResponse, ep: Endpoint, path: string, url: string, qs: number, body: ReturnType<typeof parseBody> | null, t0: number): void {
     let out: string | null
     try {
-      out = ep.run(this.ctx, path, search, body)
+      out = ep.run(this.ctx, path, url, qs, body)
     } catch (e) {
       return this.fail(res, e, ep.index, t0, ep.method === 'POST')
     }

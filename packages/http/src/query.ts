@@ -81,32 +81,43 @@ export function parseQuery(search: string): Query {
 }
 
 /**
- * The parameters `names` of a query string, without building the whole Query: `out[i]` gets what
- * `param(parseQuery(search), names[i])` would return (the first pair whose key and value both decode
- * wins; '' reads as absent). Only the values of wanted keys are decoded; the scan stops once every
- * name has its first pair. Returns `out`.
+ * The parameters `names` of the query string `url[from…]` (from: just after the `?`), without
+ * building the whole Query: `out[i]` gets what `param(parseQuery(url.slice(from)), names[i])` would
+ * return (the first pair whose key and value both decode wins; '' reads as absent). One pass over
+ * the characters; plain keys are compared in place, and only the values of wanted keys are sliced
+ * (and decoded when they hold an escape or `+`). The scan stops once every name has its first pair.
  */
-export function readParams(search: string, names: readonly string[], out: (string | undefined)[]): (string | undefined)[] {
+export function readParams(url: string, from: number, names: readonly string[], out: (string | undefined)[]): void {
   const n = names.length
   let left = n
   for (let i = 0; i < n; i++) out[i] = undefined
   let seen = 0 // bit i: names[i] has its first pair (possibly empty)
-  const len = search.length
-  let a = 0
+  const len = url.length
+  let a = from
   while (a < len && left > 0) {
-    let b = search.indexOf('&', a)
-    if (b < 0) b = len
+    // one pair: [a, b), '=' at eq (b when none); plain: no '%', '+' or non-ASCII in the key / the value
+    let eq = -1
+    let keyPlain = true
+    let valuePlain = true
+    let b = a
+    for (; b < len; b++) {
+      const c = url.charCodeAt(b)
+      if (c === 0x26) break
+      if (c === 0x3d && eq < 0) eq = b
+      else if (c === 0x25 || c === 0x2b || c > 0x7e) {
+        if (eq < 0) keyPlain = false
+        else valuePlain = false
+      }
+    }
+    if (eq < 0) eq = b
     if (b > a) {
-      let eq = search.indexOf('=', a)
-      if (eq < 0 || eq > b) eq = b
-      // a plain key (the common case) is compared in place; one with escapes is decoded first
-      const key = plainRange(search, a, eq) ? null : decode(search.slice(a, eq))
+      const key = keyPlain ? null : decode(url.slice(a, eq))
       if (key !== undefined) {
         for (let i = 0; i < n; i++) {
-          const name = names[i]
           if ((seen & (1 << i)) !== 0) continue
-          if (key === null ? eq - a !== name.length || !search.startsWith(name, a) : key !== name) continue
-          const value = eq === b ? '' : decode(search.slice(eq + 1, b))
+          const name = names[i]
+          if (key === null ? eq - a !== name.length || !url.startsWith(name, a) : key !== name) continue
+          const value = eq === b ? '' : valuePlain ? url.slice(eq + 1, b) : decode(url.slice(eq + 1, b))
           if (value !== undefined) {
             seen |= 1 << i
             left--
@@ -118,7 +129,6 @@ export function readParams(search: string, names: readonly string[], out: (strin
     }
     a = b + 1
   }
-  return out
 }
 
 /** A parameter's value; '' (empty) reads as absent. */

@@ -204,7 +204,9 @@ describe('query', () => {
     const names = ['scope', 'id', 'seq', 'envelope']
     const same = (search: string): void => {
       const q = parseQuery(search)
-      expect(readParams(search, names, []), search).toEqual(names.map((n) => param(q, n)))
+      const out: (string | undefined)[] = []
+      readParams('/get?' + search, 5, names, out)
+      expect(out, search).toEqual(names.map((n) => param(q, n)))
     }
     for (const s of ['', '&&', 'scope=a&id=b', 'id=&id=x&scope=%zz&scope=s', 'sc%6Fpe=x&scope=y', 'scope+=x&scope=y', 'id=%FF&id=b',
       'scope=%EF%BB%BFx&id=a+b%20c', '%73eq=5&seq=6', 'envelope', 'envelope=1&envelope=0', '=v&scope', 'scope=a=b&id', 'idx=1&id=2&i=3']) same(s)
