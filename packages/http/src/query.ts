@@ -50,6 +50,13 @@ function decode(s: string): string | undefined {
   }
 }
 
+/** url[a, b) is `name`. */
+function sameAt(url: string, a: number, b: number, name: string): boolean {
+  if (b - a !== name.length) return false
+  for (let i = 0; i < name.length; i++) if (url.charCodeAt(a + i) !== name.charCodeAt(i)) return false
+  return true
+}
+
 /** No `%`, `+` or non-ASCII in search[a, b): the component decodes to itself. */
 function plainRange(s: string, a: number, b: number): boolean {
   for (let i = a; i < b; i++) {
@@ -83,9 +90,10 @@ export function parseQuery(search: string): Query {
 /**
  * The parameters `names` of the query string `url[from…]` (from: just after the `?`), without
  * building the whole Query: `out[i]` gets what `param(parseQuery(url.slice(from)), names[i])` would
- * return (the first pair whose key and value both decode wins; '' reads as absent). One pass over
- * the characters; plain keys are compared in place, and only the values of wanted keys are sliced
- * (and decoded when they hold an escape or `+`). The scan stops once every name has its first pair.
+ * return (the first pair whose key and value both decode wins; '' reads as absent). Pairs are found
+ * with indexOf; a key is compared in place (one that is not a wanted name is decoded only when it
+ * holds an escape or `+`), and only the values of wanted keys are sliced and decoded. The scan stops
+ * once every name has its first pair.
  */
 export function readParams(url: string, from: number, names: readonly string[], out: (string | undefined)[]): void {
   const n = names.length
@@ -95,35 +103,25 @@ export function readParams(url: string, from: number, names: readonly string[], 
   const len = url.length
   let a = from
   while (a < len && left > 0) {
-    // one pair: [a, b), '=' at eq (b when none); plain: no '%', '+' or non-ASCII in the key / the value
-    let eq = -1
-    let keyPlain = true
-    let valuePlain = true
-    let b = a
-    for (; b < len; b++) {
-      const c = url.charCodeAt(b)
-      if (c === 0x26) break
-      if (c === 0x3d && eq < 0) eq = b
-      else if (c === 0x25 || c === 0x2b || c > 0x7e) {
-        if (eq < 0) keyPlain = false
-        else valuePlain = false
-      }
-    }
-    if (eq < 0) eq = b
+    let b = url.indexOf('&', a)
+    if (b < 0) b = len
     if (b > a) {
-      const key = keyPlain ? null : decode(url.slice(a, eq))
-      if (key !== undefined) {
-        for (let i = 0; i < n; i++) {
-          if ((seen & (1 << i)) !== 0) continue
-          const name = names[i]
-          if (key === null ? eq - a !== name.length || !url.startsWith(name, a) : key !== name) continue
-          const value = eq === b ? '' : valuePlain ? url.slice(eq + 1, b) : decode(url.slice(eq + 1, b))
-          if (value !== undefined) {
-            seen |= 1 << i
-            left--
-            out[i] = value === '' ? undefined : value
-          }
-          break
+      let eq = url.indexOf('=', a)
+      if (eq < 0 || eq > b) eq = b
+      let i = 0
+      while (i < n && !sameAt(url, a, eq, names[i])) i++ // a plain key equal to a name
+      if (i === n && !plainRange(url, a, eq)) {
+        // a key with escapes may decode to a name
+        const key = decode(url.slice(a, eq))
+        i = 0
+        while (i < n && key !== names[i]) i++
+      }
+      if (i < n && (seen & (1 << i)) === 0) {
+        const value = eq === b ? '' : decode(url.slice(eq + 1, b))
+        if (value !== undefined) {
+          seen |= 1 << i
+          left--
+          out[i] = value === '' ? undefined : value
         }
       }
     }
