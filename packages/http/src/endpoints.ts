@@ -12,7 +12,7 @@ import { readItem } from './item-read.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
 import { checkKey, keyProblem } from './keys.js'
 import type { Limits } from './limits.js'
-import { intParam, param, uintParam, type Query } from './query.js'
+import { intParam, param, parseQuery, readParams, uintParam, uintValue, type Query } from './query.js'
 import { approxResponseMb, itemJson, itemJsonQuoted, mb, metaJson, quote, scopeRowJson } from './wire.js'
 
 /** Read/write tallies an endpoint reports (the metrics implement it). */
@@ -26,6 +26,8 @@ export interface Ctx {
   cache: ScopeCache
   limits: Limits
   tally: Tally
+  /** Set by `/get` and `/render` (`answers: 'payload'`): the string answered is the raw payload, not JSON. */
+  raw: boolean
 }
 
 export type BodyKind = 'none' | 'single' | 'bulk' | 'get_many' | 'ignored'
@@ -36,7 +38,10 @@ export interface Endpoint {
   index: number
   method: 'GET' | 'POST'
   body: BodyKind
-  run(ctx: Ctx, path: string, q: Query, body: JsonObject | null): string | Uint8Array | null
+  /** 'payload': the answer is raw payload text when `ctx.raw` (set by the endpoint), else JSON. */
+  answers: 'json' | 'payload'
+  /** The 200 answer (null: a raw miss, 404); the query string is `url[qs…]` (qs: after the `?`, or url.length). */
+  run(ctx: Ctx, path: string, url: string, qs: number, body: JsonObject | null): string | null
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
@@ -82,15 +87,18 @@ function bodyRef(b: JsonObject, path: string): { id: string } | { seq: number } 
 
 /** A read's scope parameter; query messages carry no `scopecache: invalid input: ` prefix (as in Go). */
 function queryScope(q: Query, path: string): string {
-  const scope = param(q, 'scope')
+  return scopeValue(param(q, 'scope'), path)
+}
+
+function scopeValue(scope: string | undefined, path: string): string {
   if (scope === undefined) throw badRequest(`the 'scope' field is required for the '${path}' endpoint`)
   checkKey(scope, 'scope')
   return scope
 }
 
-function queryRef(q: Query): { id: string } | { seq: number } {
-  const id = param(q, 'id')
-  const seq = uintParam(q, 'seq', "the 'seq' parameter must be a valid unsigned integer")
+/** The item a read's `id`/`seq` parameters name; a seq past 2^53−1 (no item has one) is Infinity. */
+function refValue(id: string | undefined, seqText: string | undefined): { id: string } | { seq: number } {
+  const seq = uintValue(seqText, "the 'seq' parameter must be a valid unsigned integer")
   if ((id === undefined) === (seq === undefined)) throw badRequest("exactly one of 'id' or 'seq' must be provided")
   if (seq === 0) throw badRequest("the 'seq' parameter must be a positive integer")
   if (id !== undefined) {
@@ -108,35 +116,46 @@ function limitParam(q: Query): number {
 }
 
 function envelopeParam(q: Query): boolean {
-  const v = param(q, 'envelope')
+  return envelopeValue(param(q, 'envelope'))
+}
+
+function envelopeValue(v: string | undefined): boolean {
   if (v === undefined || v === 'false' || v === '0') return false
   if (v === 'true' || v === '1') return true
   throw badRequest("the 'envelope' parameter must be one of true, 1, false, 0")
 }
 
 /** A stored JSON-string payload decoded one level (`"a\u00e9"` → `aé`); any other payload verbatim. */
-function rendered(bytes: Uint8Array): Uint8Array {
-  if (bytes[0] !== 0x22) return bytes
-  return Buffer.from(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as string, 'utf8')
-}
+const rendered = (text: string): string => (text.charCodeAt(0) !== 0x22 ? text : (JSON.parse(text) as string))
 
 /** Byte length of `s` is over `cap`? (chars ≤ bytes ≤ 3 × chars, so most answers need no count.) */
 const over = (s: string, cap: number): boolean => s.length > cap || (s.length * 3 > cap && Buffer.byteLength(s) > cap)
 
 // ---------------------------------------------------------------------------- reads ----
 
-function get(ctx: Ctx, path: string, q: Query, envelope: boolean): string | Uint8Array | null {
-  const scope = queryScope(q, path)
-  const ref = queryRef(q)
+const GET_PARAMS = ['scope', 'id', 'seq', 'envelope'] as const
+const RENDER_PARAMS = ['scope', 'id', 'seq'] as const
+const params: (string | undefined)[] = []
+
+/**
+ * `/get` and `/render` (`envelopes`: whether `envelope=` is read): the query scanned for its few
+ * parameters only (no Query map), the payload text spliced or answered as it comes from the store.
+ */
+function get(ctx: Ctx, path: string, url: string, qs: number, envelopes: boolean): string | null {
+  readParams(url, qs, envelopes ? GET_PARAMS : RENDER_PARAMS, params)
+  const envelope = envelopes && envelopeValue(params[3]) // (its 400 comes before the scope's, as ever)
+  const scope = scopeValue(params[0], path)
+  const ref = refValue(params[1], params[2])
   const reachable = !('seq' in ref) || ref.seq <= MAX_SAFE
+  ctx.raw = !envelope
   if (!envelope) {
-    const bytes = reachable ? ctx.cache.getBytes(scope, ref) : undefined
-    if (bytes === undefined) {
+    const text = reachable ? ctx.cache.getRaw(scope, ref) : undefined
+    if (text === undefined) {
       ctx.tally.miss()
       return null
     }
     ctx.tally.hit()
-    return rendered(bytes)
+    return rendered(text)
   }
   const it = reachable ? readItem(ctx.cache, scope, ref) : undefined
   if (it === undefined) {
@@ -372,17 +391,20 @@ export const ENDPOINT_NAMES = [
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
 
-const ep = (name: (typeof ENDPOINT_NAMES)[number], method: 'GET' | 'POST', body: BodyKind, run: Endpoint['run']): Endpoint =>
-  ({ name, index: at(name), method, body, run })
+const ep = (name: (typeof ENDPOINT_NAMES)[number], method: 'GET' | 'POST', body: BodyKind, run: Endpoint['run'], answers: Endpoint['answers'] = 'json'): Endpoint =>
+  ({ name, index: at(name), method, body, answers, run })
 
 const write = (fn: (ctx: Ctx, path: string, b: JsonObject) => string): Endpoint['run'] =>
-  (ctx, path, _q, b) => fn(ctx, path, b as JsonObject)
+  (ctx, path, _url, _qs, b) => fn(ctx, path, b as JsonObject)
 
-const GET = ep('/get', 'GET', 'none', (ctx, path, q) => get(ctx, path, q, envelopeParam(q)))
-const RENDER = ep('/get', 'GET', 'none', (ctx, path, q) => get(ctx, path, q, false))
-const GET_MANY = ep('/get_many', 'POST', 'get_many', (ctx, path, q, b) => getMany(ctx, path, q, b as JsonObject))
-const HEAD = ep('/head', 'GET', 'none', head)
-const TAIL = ep('/tail', 'GET', 'none', tail)
+const query = (fn: (ctx: Ctx, path: string, q: Query) => string): Endpoint['run'] =>
+  (ctx, path, url, qs) => fn(ctx, path, parseQuery(url.slice(qs)))
+
+const GET = ep('/get', 'GET', 'none', (ctx, path, url, qs) => get(ctx, path, url, qs, true), 'payload')
+const RENDER = ep('/get', 'GET', 'none', (ctx, path, url, qs) => get(ctx, path, url, qs, false), 'payload')
+const GET_MANY = ep('/get_many', 'POST', 'get_many', (ctx, path, url, qs, b) => getMany(ctx, path, parseQuery(url.slice(qs)), b as JsonObject))
+const HEAD = ep('/head', 'GET', 'none', query(head))
+const TAIL = ep('/tail', 'GET', 'none', query(tail))
 const APPEND = ep('/append', 'POST', 'single', write(append))
 const UPSERT = ep('/upsert', 'POST', 'single', write(upsert))
 const UPDATE = ep('/update', 'POST', 'single', write(update))
@@ -394,7 +416,7 @@ const TRIM = ep('/trim', 'POST', 'single', write(trim))
 const DROP_SCOPE = ep('/drop_scope', 'POST', 'single', write(dropScope))
 const FLUSH = ep('/flush', 'POST', 'ignored', (ctx) => flush(ctx))
 const STATS = ep('/stats', 'GET', 'none', (ctx) => stats(ctx))
-const SCOPELIST = ep('/scopelist', 'GET', 'none', scopeList)
+const SCOPELIST = ep('/scopelist', 'GET', 'none', query(scopeList))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)

@@ -15,7 +15,6 @@ import { HttpError, MSG, toHttpError } from './errors.js'
 import { parseBody } from './json-body.js'
 import { limitLines, resolveLimits, type Limits } from './limits.js'
 import { Metrics } from './metrics.js'
-import { parseQuery } from './query.js'
 
 /** The subset of a pino logger the handler uses. */
 export interface HandlerLogger {
@@ -30,6 +29,8 @@ export interface HandlerOptions {
   metricsBuffer?: SharedArrayBuffer
   /** Overrides of the limits derived from the store's caps. */
   limits?: Partial<Limits>
+  /** Headers sent with every answer (the server's `x-scopecache-thread`), before the handler's own. */
+  headers?: Readonly<Record<string, string>>
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -38,18 +39,34 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 const RAW_TYPE = 'application/octet-stream'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
 
+/**
+ * The header list of one kind of answer, for `res.writeHead(status, list)`: the extra headers, then
+ * content-type, then content-length (its value, the last slot, is written per answer; writeHead
+ * reads the list at once and keeps nothing of it).
+ */
+function headList(extra: readonly string[], type: string): (string | number)[] {
+  return [...extra, 'content-type', type, 'content-length', 0]
+}
+
 export class HttpApi {
   readonly limits: Limits
   readonly metrics: Metrics
   private readonly ctx: Ctx
   private readonly logger: HandlerLogger | undefined
   private readonly helpText: string
+  /** The extra headers as [name, value, …]. */
+  private readonly extra: readonly string[]
+  private readonly jsonHead: (string | number)[]
+  private readonly rawHead: (string | number)[]
 
   constructor(readonly cache: ScopeCache, opts: HandlerOptions = {}) {
     this.limits = resolveLimits(cache, opts.limits)
     this.metrics = new Metrics(cache, opts.metricsBuffer)
     this.logger = opts.logger
-    this.ctx = { cache, limits: this.limits, tally: this.metrics }
+    this.ctx = { cache, limits: this.limits, tally: this.metrics, raw: false }
+    this.extra = Object.entries(opts.headers ?? {}).flat()
+    this.jsonHead = headList(this.extra, JSON_TYPE)
+    this.rawHead = headList(this.extra, RAW_TYPE)
     const width = Math.max(...PATHS.map(([p]) => p.length))
     this.helpText = PATHS.map(([p, m, what]) => `${m.padEnd(4)} ${p.padEnd(width)}  ${what}`).join('\n') + '\n' + limitLines(this.limits) + '\n'
   }
@@ -58,22 +75,29 @@ export class HttpApi {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = originForm(req.url ?? '/')
     const q = url.indexOf('?')
-    this.serve(req, res, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1))
+    if (q < 0) this.serveAt(req, res, url, url, url.length)
+    else this.serveAt(req, res, url.slice(0, q), url, q + 1)
   }
 
   /** Answers one request whose path (without prefix or query) and query string are known. */
   serve(req: IncomingMessage, res: ServerResponse, path: string, search: string): void {
+    this.serveAt(req, res, path, search, 0)
+  }
+
+  /** The same with the query string `url[qs…]` (the query string is not sliced out of the target). */
+  private serveAt(req: IncomingMessage, res: ServerResponse, path: string, url: string, qs: number): void {
     const t0 = performance.now()
     const ep = route(path)
     try {
       if (ep === undefined) return this.fail(res, new HttpError('not_found', MSG.notFound), UNKNOWN_INDEX, t0, false)
       if (req.method !== ep.method) {
+        this.setExtra(res)
         res.setHeader('allow', ep.method)
         return this.fail(res, new HttpError('method_not_allowed', MSG.methodNotAllowed), ep.index, t0, false)
       }
       if (ep === HELP) return this.send(res, 200, TEXT_TYPE, this.helpText, ep.index, t0)
       if (ep === METRICS) return this.sendMetrics(res, t0)
-      if (ep.body === 'none') return this.answer(res, ep, path, search, null, t0)
+      if (ep.body === 'none') return this.answer(res, ep, path, url, qs, null, t0)
       const cap = this.cap(ep.body)
       if (awaitsContinue(res) && !(Number(req.headers['content-length']) > cap)) res.writeContinue()
       readBody(
@@ -81,12 +105,13 @@ export class HttpApi {
         cap,
         (bytes) => {
           try {
-            this.answer(res, ep, path, search, ep.body === 'ignored' ? null : parseBody(bytes), t0)
+            this.answer(res, ep, path, url, qs, ep.body === 'ignored' ? null : parseBody(bytes), t0)
           } catch (e) {
             this.fail(res, e, ep.index, t0, true)
           }
         },
         (e) => {
+          this.setExtra(res)
           res.setHeader('connection', 'close')
           lingerAfterAnswer(req, this.limits.lingerMs, this.limits.lingerBytes) // the rest of the body may still be arriving: no reset under the answer
           this.fail(res, e, ep.index, t0, true)
@@ -102,25 +127,44 @@ export class HttpApi {
     return kind === 'single' ? l.singleBodyBytes : kind === 'bulk' ? l.bulkBodyBytes : kind === 'get_many' ? l.getManyBodyBytes : l.flushBodyBytes
   }
 
-  private answer(res: ServerResponse, ep: Endpoint, path: string, search: string, body: ReturnType<typeof parseBody> | null, t0: number): void {
-    let out: string | Uint8Array | null
+  private answer(res: ServerResponse, ep: Endpoint, path: string, url: string, qs: number, body: ReturnType<typeof parseBody> | null, t0: number): void {
+    let out: string | null
     try {
-      out = ep.run(this.ctx, path, parseQuery(search), body)
+      out = ep.run(this.ctx, path, url, qs, body)
     } catch (e) {
       return this.fail(res, e, ep.index, t0, ep.method === 'POST')
     }
-    if (typeof out === 'string') this.send(res, 200, JSON_TYPE, out, ep.index, t0)
-    else if (out === null) this.send(res, 404, RAW_TYPE, '', ep.index, t0)
-    else this.send(res, 200, RAW_TYPE, out, ep.index, t0)
+    if (out === null) this.reply(res, 404, this.rawHead, '', ep.index, t0)
+    else this.reply(res, 200, ep.answers === 'payload' && this.ctx.raw ? this.rawHead : this.jsonHead, out, ep.index, t0)
   }
 
-  private send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, index: number, t0: number): void {
+  /**
+   * An endpoint's answer (never to a HEAD: no endpoint takes one): status, headers and body in one
+   * writeHead + end, the header list precomputed.
+   */
+  private reply(res: ServerResponse, status: number, head: (string | number)[], body: string, index: number, t0: number): void {
     if (res.headersSent || res.writableEnded) return
     // counted before the answer leaves, so a scrape that follows an answer (on any thread) includes it
     this.metrics.observe(index, performance.now() - t0)
+    head[head.length - 1] = body.length === 0 ? 0 : Buffer.byteLength(body)
+    res.writeHead(status, head)
+    res.end(body)
+  }
+
+  /** Any other answer (errors, /help, /metrics): Node frames it (and drops the body of a HEAD). */
+  private send(res: ServerResponse, status: number, type: string, body: string, index: number, t0: number): void {
+    if (res.headersSent || res.writableEnded) return
+    this.metrics.observe(index, performance.now() - t0)
+    this.setExtra(res)
     res.statusCode = status
     res.setHeader('content-type', type)
     res.end(body)
+  }
+
+  private setExtra(res: ServerResponse): void {
+    const extra = this.extra
+    if (extra.length === 0 || res.hasHeader(extra[0])) return
+    for (let i = 0; i < extra.length; i += 2) res.setHeader(extra[i], extra[i + 1])
   }
 
   private fail(res: ServerResponse, e: unknown, index: number, t0: number, isWrite: boolean): void {

@@ -50,6 +50,22 @@ function decode(s: string): string | undefined {
   }
 }
 
+/** url[a, b) is `name`. */
+function sameAt(url: string, a: number, b: number, name: string): boolean {
+  if (b - a !== name.length) return false
+  for (let i = 0; i < name.length; i++) if (url.charCodeAt(a + i) !== name.charCodeAt(i)) return false
+  return true
+}
+
+/** No `%`, `+` or non-ASCII in search[a, b): the component decodes to itself. */
+function plainRange(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x25 || c === 0x2b || c > 0x7e) return false
+  }
+  return true
+}
+
 /** Parses the part of a request URL after `?` (or '' for none). */
 export function parseQuery(search: string): Query {
   if (search === '') return EMPTY
@@ -71,6 +87,48 @@ export function parseQuery(search: string): Query {
   return q
 }
 
+/**
+ * The parameters `names` of the query string `url[from…]` (from: just after the `?`), without
+ * building the whole Query: `out[i]` gets what `param(parseQuery(url.slice(from)), names[i])` would
+ * return (the first pair whose key and value both decode wins; '' reads as absent). Pairs are found
+ * with indexOf; a key is compared in place (one that is not a wanted name is decoded only when it
+ * holds an escape or `+`), and only the values of wanted keys are sliced and decoded. The scan stops
+ * once every name has its first pair.
+ */
+export function readParams(url: string, from: number, names: readonly string[], out: (string | undefined)[]): void {
+  const n = names.length
+  let left = n
+  for (let i = 0; i < n; i++) out[i] = undefined
+  let seen = 0 // bit i: names[i] has its first pair (possibly empty)
+  const len = url.length
+  let a = from
+  while (a < len && left > 0) {
+    let b = url.indexOf('&', a)
+    if (b < 0) b = len
+    if (b > a) {
+      let eq = url.indexOf('=', a)
+      if (eq < 0 || eq > b) eq = b
+      let i = 0
+      while (i < n && !sameAt(url, a, eq, names[i])) i++ // a plain key equal to a name
+      if (i === n && !plainRange(url, a, eq)) {
+        // a key with escapes may decode to a name
+        const key = decode(url.slice(a, eq))
+        i = 0
+        while (i < n && key !== names[i]) i++
+      }
+      if (i < n && (seen & (1 << i)) === 0) {
+        const value = eq === b ? '' : decode(url.slice(eq + 1, b))
+        if (value !== undefined) {
+          seen |= 1 << i
+          left--
+          out[i] = value === '' ? undefined : value
+        }
+      }
+    }
+    a = b + 1
+  }
+}
+
 /** A parameter's value; '' (empty) reads as absent. */
 export const param = (q: Query, name: string): string | undefined => {
   const v = q.get(name)
@@ -87,7 +145,11 @@ const INT64_MAX = 9223372036854775807n
  * Values past 2^53−1 (no seq can be that high) come back as Infinity.
  */
 export function uintParam(q: Query, name: string, message: string): number | undefined {
-  const v = param(q, name)
+  return uintValue(param(q, name), message)
+}
+
+/** uintParam over a value already read (undefined: absent). */
+export function uintValue(v: string | undefined, message: string): number | undefined {
   if (v === undefined) return undefined
   if (!UINT.test(v)) throw badRequest(message)
   const n = Number(v)

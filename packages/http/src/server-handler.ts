@@ -16,10 +16,5 @@ export function createRequestListener(
   cache: ScopeCache,
   opts: { threadIndex: number; metricsBuffer: SharedArrayBuffer; logger: Logger },
 ): RequestListener {
-  const handler = createHandler(cache, { metricsBuffer: opts.metricsBuffer, logger: opts.logger })
-  const thread = String(opts.threadIndex)
-  return (req, res) => {
-    res.setHeader('x-scopecache-thread', thread)
-    handler(req, res)
-  }
+  return createHandler(cache, { metricsBuffer: opts.metricsBuffer, logger: opts.logger, headers: { 'x-scopecache-thread': String(opts.threadIndex) } })
 }

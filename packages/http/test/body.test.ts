@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeBody, readBody } from '../src/body.js'
 import { HttpError } from '../src/errors.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, parseBody } from '../src/json-body.js'
-import { intParam, INVALID_UTF8, parseQuery, uintParam } from '../src/query.js'
+import { intParam, INVALID_UTF8, param, parseQuery, readParams, uintParam } from '../src/query.js'
 import { keyProblem } from '../src/keys.js'
 import { intText, mb, quote } from '../src/wire.js'
 
@@ -198,6 +198,21 @@ describe('query', () => {
     expect(q.get('scope')).toBe('\ufeffx')
     expect(q.get('id')).toBe('\ufeff\ufeffy')
     expect(q.get('p')).toBe('\ufeff')
+  })
+
+  it('readParams reads what parseQuery + param read, for the names asked only', () => {
+    const names = ['scope', 'id', 'seq', 'envelope']
+    const same = (search: string): void => {
+      const q = parseQuery(search)
+      const out: (string | undefined)[] = []
+      readParams('/get?' + search, 5, names, out)
+      expect(out, search).toEqual(names.map((n) => param(q, n)))
+    }
+    for (const s of ['', '&&', 'scope=a&id=b', 'id=&id=x&scope=%zz&scope=s', 'sc%6Fpe=x&scope=y', 'scope+=x&scope=y', 'id=%FF&id=b',
+      'scope=%EF%BB%BFx&id=a+b%20c', '%73eq=5&seq=6', 'envelope', 'envelope=1&envelope=0', '=v&scope', 'scope=a=b&id', 'idx=1&id=2&i=3']) same(s)
+    const part = fc.oneof(fc.constantFrom('scope', 'id', 'seq', 'envelope', 'sc%6Fpe', 'i%64', '%zz', '+', '%', '%FF', '%EF%BB%BF', '=', 'x', '1', 'é'))
+    const pair = fc.array(part, { maxLength: 4 }).map((a) => a.join(''))
+    fc.assert(fc.property(fc.array(pair, { maxLength: 6 }), (pairs) => same(pairs.join('&'))), { seed: 11, numRuns: 3000 })
   })
 
   it('unsigned and signed integers as Go parses them', () => {
