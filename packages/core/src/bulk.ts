@@ -5,7 +5,7 @@
  * few large blocks. Values are read from the caller's items exactly once.
  *
  * Duplicate ids are found where they cost nothing extra: when the build inserts the ids into the
- * scope's id table (cache.ts). The reference reports the first problem in item order — a duplicate
+ * scope's id table (bulk-commit.ts). The reference reports the first problem in item order — a duplicate
  * id ranks with the item it appears at — so every error path here (and a duplicate found by the
  * build) first asks `firstDuplicate` whether a duplicate came earlier, and reports that instead.
  */

@@ -15,7 +15,7 @@
  *         nothing else; counts match; no lock is held and no seqlock is odd
  */
 import { MAX_BLOCK_BYTES, tagOwner } from './alloc.js'
-import { INTERNALS, type ScopeCache } from './cache.js'
+import type { ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
@@ -24,8 +24,9 @@ import {
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
   THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, itemBytes,
 } from './layout.js'
+import { INTERNALS } from './store.js'
 
-export { INTERNALS } from './cache.js'
+export { INTERNALS } from './store.js'
 export { setFaultHook, type FaultPoint } from './fault.js'
 
 export interface HeapReport {
@@ -51,7 +52,9 @@ function classOf(size: number): number {
 }
 
 export function checkInvariants(cache: ScopeCache): HeapReport {
-  const { v, cfg, idx, dir, threads, hashId } = cache[INTERNALS]()
+  const x = cache[INTERNALS]()
+  const { v, cfg, idx, dir, threads } = x
+  const hashId = (id: string): number => x.hashId(id)
   const { i32, f64 } = v
   const lo = cfg.heapB8 * 8
   const end = cfg.heapEndB8 * 8 - 8

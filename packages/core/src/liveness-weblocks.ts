@@ -32,12 +32,12 @@
  * A reap here is one attempt: one that times out on a live holder is retried by the next sweep.
  * Without `navigator.locks` (Node 20, 22) this is all a no-op and `watch` is the only way.
  */
-import type { Internals } from './cache.js'
 import { ScopeCacheError } from './errors.js'
 import {
   H_STORE_ID, T_STATE, T_THREAD_ID, T_WLOCK, THREAD_ALIVE, THREAD_DEAD, THREAD_REAPING,
 } from './layout.js'
 import { reapThread } from './reaper.js'
+import type { Internals } from './store.js'
 import { tokenEpoch, tokenSlot, type ThreadSlots } from './threads.js'
 
 /** The part of the Web Locks API used here. */

@@ -1,7 +1,7 @@
 /**
  * A mutex in one Int32 word that holds its owner's token (0 = free), with a waiter count in
  * the next word so release only calls notify when someone may sleep. Readers never take it
- * (they validate a seqlock instead, see cache.ts); it orders writers of one scope, the
+ * (they validate a seqlock instead, see read.ts); it orders writers of one scope, the
  * directory, and the allocator.
  *
  * Waiting is bounded: spin briefly, then sleep in WAIT_SLICE_MS slices (every wake re-checks the

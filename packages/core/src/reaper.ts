@@ -33,7 +33,6 @@
  * nothing changed but what was already consistent) and retried later.
  */
 import { countUsed, rebuildFreeLists, tagOwner } from './alloc.js'
-import type { Internals } from './cache.js'
 import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
@@ -42,7 +41,9 @@ import {
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
   TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
+import { deleteForward, trimForward } from './scope-edit.js'
 import { ScopeIndex } from './scope-index.js'
+import type { Internals } from './store.js'
 import { tokenSlot } from './threads.js'
 import type { ReapReport } from './types.js'
 
@@ -218,8 +219,8 @@ export function repairTorn(x: Internals, rec: number, holderSlot: number): boole
         const at = i32[w + T_UNDO_PATCH + p * 2]
         if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
       }
-      if (op === UNDO_TRIM) x.trimForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
-      else if (op === UNDO_DELETE) x.deleteForward(rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
+      if (op === UNDO_TRIM) trimForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
+      else if (op === UNDO_DELETE) deleteForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
       return true
     }
     if (logged !== 1) continue

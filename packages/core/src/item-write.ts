@@ -1,0 +1,400 @@
+/**
+ * Single-item writes inside a locked scope: append, upsert, update, counter, delete and trim
+ * bodies, the insert and in-place replace they are built from (allocation, filling the item block,
+ * index growth, the publish window), the id probe, and the item size check. The caller
+ * (scope-life.ts writeScope) holds the scope lock and the transaction (txn.ts) is entered.
+ */
+import { ALLOC_OVER_BUDGET, CHARGED } from './alloc.js'
+import { nowMicros } from './clock.js'
+import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
+import { fault } from './fault.js'
+import { parseJsonInteger } from './json.js'
+import { utf8Equals } from './keys.js'
+import {
+  H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_EMPTY, ID_TOMB, IF_ASCII, IF_STRING, itemBytes,
+  ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
+  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+} from './layout.js'
+import { preparePayload, type Prepared } from './payload.js'
+import { ScopeIndex } from './scope-index.js'
+import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
+import type { Store } from './store.js'
+import type { Txn } from './txn.js'
+import type { ItemMeta } from './types.js'
+import { utf8Length } from './validate.js'
+
+/** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
+const JS_COPY_MAX = 32
+
+/** The block bytes of an item, or throws too_large. */
+export function checkSize(s: Store, id: string | null, p: Prepared): number {
+  const size = itemBytes(id === null ? 0 : utf8Length(id), p.byteLength)
+  if (size > s.cfg.maxItemBytes) throw tooLarge(size, s.cfg.maxItemBytes)
+  return size
+}
+
+// ------------------------------------------------------------------- write bodies ----
+
+/** append: a new item (`id` with hash `h`, or none). */
+export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number): ItemMeta {
+  const free = id === null ? -1 : probeId(t.s, rec, id, h)
+  if (free >= 0) throw duplicateId()
+  return insertLocked(t, scope, rec, id, h, free, p, size)
+}
+
+/** upsert: replaces the item with this id, or appends it. */
+export function upsertLocked(
+  t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number,
+): { created: boolean; item: ItemMeta } {
+  const at = probeId(t.s, rec, id, h)
+  if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size) }
+  return { created: false, item: replaceLocked(t, scope, rec, t.s.i32[at + 1], id, at + 1, p, size) }
+}
+
+/** update: replaces the item with this id or seq (rec -1: no scope); 0 when there is none. */
+export function updateLocked(t: Txn, scope: string, rec: number, by: string | number, p: Prepared): 0 | 1 {
+  const s = t.s
+  if (rec < 0) return 0
+  const old = findLocked(s, rec, by)
+  if (old < 0) return 0
+  const id = readId(s, old)
+  const size = checkSize(s, id, p)
+  const idWord = id === null ? -1 : probeId(s, rec, id, s.hashId(id)) + 1
+  replaceLocked(t, scope, rec, old, id, idWord, p, size)
+  return 1
+}
+
+/** counter: adds `by` to the integer item with this id, or creates it as `by`. */
+export function counterLocked(t: Txn, scope: string, rec: number, id: string, h: number, by: number): { created: boolean; value: number } {
+  const s = t.s
+  const at = probeId(s, rec, id, h)
+  if (at < 0) {
+    const p = preparePayload(by)
+    insertLocked(t, scope, rec, id, h, at, p, checkSize(s, id, p), false)
+    return { created: true, value: by }
+  }
+  const old = s.i32[at + 1]
+  const current = parseJsonInteger(readPayloadText(s, old))
+  if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
+  const next = current + by
+  if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
+  const p = preparePayload(next)
+  replaceLocked(t, scope, rec, old, id, at + 1, p, checkSize(s, id, p), false)
+  return { created: false, value: next }
+}
+
+/** delete: removes the item with this id or seq (rec -1: no scope); 0 when there is none. */
+export function deleteLocked(t: Txn, rec: number, by: string | number): 0 | 1 {
+  const s = t.s
+  if (rec < 0) return 0
+  const item = findLocked(s, rec, by)
+  if (item < 0) return 0
+  const pos = s.idx.findSeq(rec, s.idx.seqOf(item))
+  s.heap.retire([item]) // the last wait: after the publish nothing may fail
+  t.undo(rec, UNDO_DELETE, pos, item)
+  t.publish(rec, () => {
+    removeAtLocked(s, rec, pos, item)
+    Atomics.sub(s.i32, H_ITEMS, 1)
+  })
+  fault('write:published')
+  t.freeRetired([item])
+  return 1 as const
+}
+
+/** trim: removes the items with seq ≤ maxSeq, or all but the newest `keep` (rec -1: no scope). */
+export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined, keep: number | undefined): number {
+  const s = t.s
+  if (rec < 0) return 0
+  const count = s.i32[rec + S_COUNT]
+  const n = maxSeq !== undefined ? s.idx.firstAfter(rec, maxSeq) : Math.max(0, count - (keep as number))
+  if (n === 0) return 0
+  const freed: number[] = []
+  for (let k = 0; k < n; k++) freed.push(s.idx.refAt(rec, k))
+  const hashes = idHashes(s, freed)
+  const bytes = sumSizes(s.heap, freed)
+  s.heap.retire(freed) // the last wait: after the publish nothing may fail
+  t.undo(rec, UNDO_TRIM, n, bytes >> 3)
+  t.publish(rec, () => {
+    trimLocked(s, rec, freed, hashes, bytes)
+    Atomics.sub(s.i32, H_ITEMS, n)
+  })
+  fault('write:published')
+  t.freeRetired(freed)
+  return n
+}
+
+// ------------------------------------------------------------------ insert, replace ----
+
+/** Appends a new item to a locked scope; returns its meta. */
+export function insertLocked(
+  t: Txn, scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
+): ItemMeta {
+  const s = t.s
+  const { i32, f64, idx, heap } = s
+  const r2 = rec >> 1
+  const count = i32[rec + S_COUNT]
+  if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+  const seq = f64[r2 + S_LAST_SEQ_F] + 1
+  const ts = nowMicros()
+  // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
+  // trip, which also frees this thread's spare block)
+  t.lockHeap()
+  let item: number
+  try {
+    item = heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
+  } finally {
+    heap.unlock()
+  }
+  if (item <= 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, s.cfg.maxStoreBytes)
+  fillItem(s, item, id, p, seq, ts)
+  let added = heap.sizeOf(item) // may exceed `size` by a remainder too small to split
+  fault('insert:allocated')
+  // index arrays allocated for this append (0: none), and the ones they replace
+  let freshEnt = 0
+  let freshTab = 0
+  let stale: number[] | null = null
+  let published = false
+  try {
+    // The entries tail is full: copy the live entries into a fresh array (same size when at
+    // most half full, else double), rebasing seqs on the oldest live one.
+    const oldEnt = i32[rec + S_ENT_REF]
+    let ent = oldEnt
+    let entCap = i32[rec + S_ENT_CAP]
+    let entStart = i32[rec + S_ENT_START]
+    let base = f64[r2 + S_ENT_BASE_F]
+    if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
+      entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
+      ent = freshEnt = t.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
+      base = count > 0 ? idx.seqAt(rec, 0) : seq
+      const w = ent * 2 + 2
+      for (let k = 0; k < count; k++) {
+        i32[w + k * 2] = idx.seqAt(rec, k) - base
+        i32[w + k * 2 + 1] = idx.refAt(rec, k)
+      }
+      entStart = 0
+    }
+    // The id table would pass 3/4 load (tombstones count): rehash into a fresh one.
+    const oldTab = i32[rec + S_ID_REF]
+    let tab = oldTab
+    let tabCap = i32[rec + S_ID_CAP]
+    let used = i32[rec + S_ID_USED]
+    // `free` (from probeId) is the slot the id takes in the current table; a fresh table gets its own.
+    let idSlot = id === null ? -1 : -1 - free
+    if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
+      tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
+      tab = freshTab = t.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
+      i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
+      used = 0
+      // every live id is in the old table with its hash: move the pairs, no id is re-read
+      if (oldTab !== 0) {
+        const ow = oldTab * 2 + 2
+        for (let i = 0, n = i32[rec + S_ID_CAP]; i < n; i++) {
+          const r = i32[ow + i * 2 + 1]
+          if (r !== ID_EMPTY && r !== ID_TOMB && ScopeIndex.idInsert(i32, tab, tabCap, i32[ow + i * 2], r)) used++
+        }
+      }
+      idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
+    }
+    if (freshEnt !== 0 || freshTab !== 0) {
+      stale = []
+      if (freshEnt !== 0) {
+        added += heap.sizeOf(freshEnt)
+        if (oldEnt !== 0) stale.push(oldEnt)
+      }
+      if (freshTab !== 0) {
+        added += heap.sizeOf(freshTab)
+        if (oldTab !== 0) stale.push(oldTab)
+      }
+      added -= sumSizes(heap, stale)
+      if (stale.length > 0) heap.retire(stale) // the last wait: after the publish nothing may fail
+    }
+    fault('insert:indexed')
+    // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
+    // word pair outside the record, so the undo record keeps its old value.
+    t.undo(rec, UNDO_RESTORE)
+    if (idSlot >= 0) {
+      t.patch(0, idSlot)
+      t.patch(1, idSlot + 1)
+    }
+    published = true // from here on the blocks belong to the scope, even if the window throws
+    // the publish window, inline (see publish)
+    t.openWindow(rec)
+    try {
+      fault('publish:open')
+      const w = ent * 2 + 2
+      i32[w + (entStart + count) * 2] = seq - base
+      i32[w + (entStart + count) * 2 + 1] = item
+      if (id !== null) {
+        if (i32[idSlot + 1] === 0) used++
+        i32[idSlot] = h
+        i32[idSlot + 1] = item
+        i32[rec + S_ID_REF] = tab
+        i32[rec + S_ID_CAP] = tabCap
+        i32[rec + S_ID_USED] = used
+      }
+      i32[rec + S_ENT_REF] = ent
+      i32[rec + S_ENT_CAP] = entCap
+      i32[rec + S_ENT_START] = entStart
+      f64[r2 + S_ENT_BASE_F] = base
+      i32[rec + S_COUNT] = count + 1
+      f64[r2 + S_LAST_SEQ_F] = seq
+      if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
+      chargeScope(s, rec, added)
+      Atomics.add(i32, H_ITEMS, 1)
+    } catch (e) {
+      t.tornWindow(rec)
+      throw e
+    } finally {
+      t.closeWindow(rec)
+    }
+    fault('write:published')
+    if (stale !== null && stale.length > 0) t.freeRetired(stale)
+  } catch (e) {
+    if (!published) {
+      const refs: number[] = []
+      if (freshEnt !== 0) refs.push(freshEnt)
+      if (freshTab !== 0) refs.push(freshTab)
+      refs.push(item)
+      t.dropUnpublished(refs)
+    }
+    throw e
+  }
+  t.bumpLastWrite(ts)
+  return { scope, id, seq, ts }
+}
+/** Replaces a live item's payload in place: same seq, new ts. */
+export function replaceLocked(
+  t: Txn, scope: string, rec: number, old: number, id: string | null, idWord: number, p: Prepared, size: number, bumpScopeWrite = true,
+): ItemMeta {
+  const s = t.s
+  const { i32, f64, heap } = s
+  const seq = s.idx.seqOf(old)
+  const ts = nowMicros()
+  const oldSize = heap.sizeOf(old)
+  const spare = t.spare
+  let item: number
+  let swapped = false
+  if (spare !== 0 && heap.sizeOf(spare) === oldSize && (oldSize === size || oldSize === size + 8)) {
+    // No allocator round: the spare (a block of old's size) becomes the item, old the spare to be
+    item = spare
+    t.spare = 0
+    heap.swapSpare(item, old, TAG_ITEM)
+    swapped = true
+  } else {
+    // One allocator round: the new block, charged if the budget holds it net of the old one,
+    // the old one retired (PENDING, ours), and the spare freed
+    t.lockHeap()
+    try {
+      item = heap.allocReplacingLocked(size - 8, TAG_ITEM, old)
+    } finally {
+      heap.unlock()
+    }
+    if (item <= 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes - (item === ALLOC_OVER_BUDGET ? oldSize : 0), s.cfg.maxStoreBytes)
+  }
+  let published = false
+  try {
+    fillItem(s, item, id, p, seq, ts)
+    fault('insert:allocated')
+    const pos = s.idx.findSeq(rec, seq)
+    const entWord = s.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+    t.undo(rec, UNDO_RESTORE)
+    t.patch(0, entWord)
+    if (idWord >= 0) t.patch(1, idWord)
+    published = true
+    t.openWindow(rec)
+    try {
+      fault('publish:open')
+      i32[entWord] = item
+      if (idWord >= 0) i32[idWord] = item
+      if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
+      chargeScope(s, rec, heap.sizeOf(item) - oldSize)
+    } catch (e) {
+      t.tornWindow(rec)
+      throw e
+    } finally {
+      t.closeWindow(rec)
+    }
+  } catch (e) {
+    // not published (only a fault hook or a stack overflow throws here): take the swap back
+    if (!published) {
+      if (swapped) {
+        heap.unswapSpare(item, old)
+        t.spare = item
+      } else t.unreplaceOrDirty(item, old)
+    }
+    throw e
+  }
+  fault('write:published')
+  // old (retired above) becomes the spare: a later replace reuses it, a later allocation frees it
+  t.spare = old
+  if (!swapped) Atomics.add(i32, s.slotW + T_DEFERRED_B8, oldSize >> 3) // (swapped: same size out and in)
+  t.bumpLastWrite(ts)
+  return { scope, id, seq, ts }
+}
+
+function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
+  const { i32, f64 } = s
+  const u8 = s.v.u8
+  const start = ref * 8 + ITEM_HEADER_BYTES
+  let idBytes = 0
+  if (id !== null) {
+    // short ASCII ids byte by byte: a Buffer.write call costs 3-4× as much
+    const n = id.length
+    if (n <= JS_COPY_MAX) {
+      for (; idBytes < n; idBytes++) {
+        const c = id.charCodeAt(idBytes)
+        if (c > 0x7f) break
+        u8[start + idBytes] = c
+      }
+    }
+    if (idBytes !== n) idBytes = s.v.buf.write(id, start, 'utf8')
+  }
+  const at = start + idBytes
+  const text = p.text
+  if (text !== null) {
+    const n = p.byteLength
+    if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
+    else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
+  } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
+  f64[ref + I_SEQ_F] = seq
+  f64[ref + I_TS_F] = ts
+  i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
+  i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
+}
+
+/**
+ * One probe of a locked scope's id table for `id` (hash `h`): the word index of its slot when
+ * found (≥ 0), else -1 - (word index of the slot an insert would take: the first tombstone or
+ * empty slot on the path; 0 when the scope has no table).
+ */
+export function probeId(s: Store, rec: number, id: string, h: number): number {
+  const { i32, idx } = s
+  const tref = i32[rec + S_ID_REF]
+  if (tref === 0) return -1
+  const mask = i32[rec + S_ID_CAP] - 1
+  const w = tref * 2 + 2
+  let free = 0
+  for (let n = 0, i = h & mask; n <= mask; n++, i = (i + 1) & mask) {
+    const r = i32[w + i * 2 + 1]
+    if (r === ID_EMPTY) return -1 - (free !== 0 ? free : w + i * 2)
+    if (r === ID_TOMB) {
+      if (free === 0) free = w + i * 2
+    } else if (i32[w + i * 2] === h && utf8Equals(s.v.u8, idx.idStart(r), idx.idLen(r), id)) return w + i * 2
+  }
+  return -1 - free
+}
+
+/** The live item with this id or seq in a locked scope, or -1. */
+function findLocked(s: Store, rec: number, by: string | number): number {
+  if (typeof by === 'string') {
+    const at = s.idx.findId(rec, by, s.hashId(by))
+    return at < 0 ? -1 : s.idx.idRefAt(rec, at)
+  }
+  const pos = s.idx.findSeq(rec, by)
+  return pos < 0 ? -1 : s.idx.refAt(rec, pos)
+}
+
+function readPayloadText(s: Store, item: number): string {
+  const a = s.idx.idStart(item) + s.idx.idLen(item)
+  return s.buf.utf8Slice(a, a + s.idx.payloadLen(item))
+}

@@ -1,0 +1,45 @@
+/**
+ * A scope's row for scopeList: its record's fields and name read optimistically under its S_VER
+ * seqlock, like a point read (read.ts), without the scope lock; null when it is not live or
+ * kept changing.
+ */
+import {
+  S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
+  S_STATE, S_VER, SCOPE_LIVE, T_FENCE,
+} from './layout.js'
+import { WEAK_ORDER } from './memory.js'
+import { MAX_OPTIMISTIC, readBackoff } from './read.js'
+import { nameOf } from './scope-edit.js'
+import type { Store } from './store.js'
+import type { ScopeInfo } from './types.js'
+
+export function scopeInfo(s: Store, slot: number): ScopeInfo | null {
+  const { i32, f64 } = s
+  const rec = s.dir.rec(slot)
+  const r2 = rec >> 1
+  for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
+    if (attempt > 0) readBackoff(attempt)
+    const v = Atomics.load(i32, rec + S_VER)
+    if ((v & 1) !== 0) continue
+    if (i32[rec + S_STATE] !== SCOPE_LIVE) return null
+    let scope: string
+    try {
+      scope = nameOf(s, slot)
+    } catch {
+      continue
+    }
+    const row: ScopeInfo = {
+      scope,
+      itemCount: i32[rec + S_COUNT],
+      lastSeq: f64[r2 + S_LAST_SEQ_F],
+      bytes: i32[rec + S_BYTES_B8] * 8,
+      createdTs: f64[r2 + S_CREATED_TS_F],
+      lastWriteTs: f64[r2 + S_LAST_WRITE_TS_F],
+      lastAccessTs: f64[r2 + S_LAST_ACCESS_TS_F],
+      readCountTotal: (Atomics.load(i32, rec + S_READS_HI) >>> 0) * 2 ** 32 + (Atomics.load(i32, rec + S_READS_LO) >>> 0),
+    }
+    if (WEAK_ORDER) Atomics.add(i32, s.slotW + T_FENCE, 0) // a fence
+    if (Atomics.load(i32, rec + S_VER) === v) return row
+  }
+  return null
+}

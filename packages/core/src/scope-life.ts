@@ -1,0 +1,315 @@
+/**
+ * A scope's life: running a write under its lock (creating the scope first if asked, and removing
+ * it again if that write fails before anything reached it), the locked fallback of a read, and
+ * dropping scopes (dropScope, dropPrefix, flush) inside one directory change.
+ * Lock order: directory → scope(s, in slot order) → allocator.
+ */
+import { CHARGED } from './alloc.js'
+import { nowMicros } from './clock.js'
+import { ScopeCacheError, storeFull } from './errors.js'
+import { fault } from './fault.js'
+import {
+  H_ITEMS, H_SCOPES, S_COUNT, S_ENT_REF, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
+  SCOPE_RECORD_BYTES, T_UNDO_OP, T_UNDO_REC, TAG_NAME, UNDO_DROP, blockBytes,
+} from './layout.js'
+import { release } from './lock.js'
+import { HIT, NO_SCOPE } from './read.js'
+import type { ReadTally } from './read-tally.js'
+import { collectBlocks, initRecord, nameOf, sumSizes } from './scope-edit.js'
+import { ensureStack, type Txn } from './txn.js'
+import { utf8Length } from './validate.js'
+
+/** What a drop unpublished: its blocks are ours to free once the directory lock is gone. */
+export interface Dropped {
+  scopes: number
+  items: number
+  blocks: number[]
+  slots: number[]
+}
+
+/**
+ * Runs `fn` under the scope's writer lock. With `create`, a missing scope is created first
+ * (and removed again if `fn` throws before anything was written to it); without, `fn` gets
+ * rec = -1 for a missing scope.
+ */
+export function writeScope<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+  t.enter(true) // not via busy(): no closure on the hot path
+  try {
+    return writeBusy(t, scope, create, fn)
+  } catch (e) {
+    t.noteFailure(e)
+    throw e
+  } finally {
+    t.leave()
+  }
+}
+
+function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+  const { i32, dir, token } = t.s
+  for (;;) {
+    let slot = dir.resolve(scope)
+    let created = false
+    if (slot < 0) {
+      if (!create) return fn(-1, -1)
+      slot = createScope(t, scope)
+      created = true
+    }
+    const gen = dir.gen
+    const rec = dir.rec(slot)
+    try {
+      t.lockScope(rec)
+    } catch (e) {
+      if (created) rollbackCreated(t, slot, gen) // may time out too: then an empty scope stays
+      throw e
+    }
+    if (i32[rec + S_GEN] !== gen || i32[rec + S_STATE] !== SCOPE_LIVE) {
+      release(i32, rec + S_LOCK, token)
+      dir.forget(scope)
+      continue
+    }
+    fault('write:locked')
+    let result: T
+    try {
+      result = fn(slot, rec)
+    } catch (e) {
+      release(i32, rec + S_LOCK, token)
+      if (created) rollbackCreated(t, slot, gen)
+      throw e
+    }
+    release(i32, rec + S_LOCK, token)
+    return result
+  }
+}
+
+/** The locked fallback of a read that lost too many races: `visit` under the scope's lock. */
+export function lockedRead(t: Txn, tally: ReadTally, scope: string, visit: (rec: number) => number): number {
+  return writeScope(t, scope, false, (slot, rec) => {
+    if (rec < 0) return NO_SCOPE
+    const r = visit(rec)
+    if (r === HIT) tally.count(slot, t.s.i32[rec + S_GEN])
+    return r
+  })
+}
+
+/** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
+function createScope(t: Txn, scope: string): number {
+  const { i32, dir, heap, cfg } = t.s
+  const nameBytes = utf8Length(scope)
+  dir.lock()
+  try {
+    const found = dir.findLocked(scope)
+    if (found >= 0) return found
+    const charged = heap.chargedBytes()
+    if (Atomics.load(i32, H_SCOPES) >= cfg.maxScopes) {
+      throw new ScopeCacheError('store_full', `store is at capacity: ${cfg.maxScopes} scopes`, {
+        storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: cfg.maxStoreBytes,
+      })
+    }
+    const added = SCOPE_RECORD_BYTES + blockBytes(nameBytes)
+    heap.lock()
+    let nameRef: number
+    try {
+      if (!heap.chargeLocked(SCOPE_RECORD_BYTES)) throw storeFull(charged, added, cfg.maxStoreBytes)
+      nameRef = heap.allocLocked(nameBytes, TAG_NAME, CHARGED)
+      if (nameRef <= 0) {
+        heap.chargeLocked(-SCOPE_RECORD_BYTES)
+        throw storeFull(charged, SCOPE_RECORD_BYTES + heap.refusedBytes, cfg.maxStoreBytes)
+      }
+    } finally {
+      heap.unlock()
+    }
+    fault('scope:creating')
+    const slot = dir.takeSlotLocked()
+    if (slot < 0) {
+      heap.lock()
+      try {
+        heap.chargeLocked(-SCOPE_RECORD_BYTES)
+        heap.freeLocked(nameRef)
+      } finally {
+        heap.unlock()
+      }
+      throw storeFull(charged, added, cfg.maxStoreBytes)
+    }
+    t.s.v.buf.write(scope, nameRef * 8 + 8, nameBytes, 'utf8')
+    const rec = dir.rec(slot)
+    dir.beginChange()
+    initRecord(t.s, rec, nameRef, nameBytes, heap.sizeOf(nameRef), nowMicros())
+    dir.insertLocked(slot, dir.hash(scope))
+    dir.endChange()
+    Atomics.add(i32, H_SCOPES, 1)
+    dir.gen = i32[rec + S_GEN]
+    return slot
+  } finally {
+    dir.unlock()
+  }
+}
+
+/**
+ * A write that created its scope failed: remove the scope if nothing else was written to it.
+ * Best effort within the call's deadline: if a lock stays busy the empty scope stays, and the
+ * caller still throws its own error.
+ */
+function rollbackCreated(t: Txn, slot: number, gen: number): void {
+  try {
+    dropIfUnwritten(t, slot, gen)
+  } catch (e) {
+    if (!(e instanceof ScopeCacheError)) throw e
+  }
+}
+
+function dropIfUnwritten(t: Txn, slot: number, gen: number): void {
+  const { i32, f64, dir, token } = t.s
+  const rec = dir.rec(slot)
+  dir.lock()
+  let dropped: Dropped | null = null
+  try {
+    t.lockScope(rec)
+    // lastSeq 0 with the scope locked: no write has reached it since it was created
+    if (i32[rec + S_GEN] === gen && i32[rec + S_STATE] === SCOPE_LIVE && f64[(rec >> 1) + S_LAST_SEQ_F] === 0) {
+      dropped = dropSlotsLocked(t, [slot], true)
+    } else {
+      release(i32, rec + S_LOCK, token)
+    }
+  } finally {
+    dir.unlock()
+  }
+  if (dropped !== null) finishDrop(t, dropped, false)
+}
+
+// ------------------------------------------------------------------------------ drops ----
+
+/** dropScope's body (busy): the scope goes with all its items. */
+export function dropScopeBusy(t: Txn, scope: string): { found: boolean; items: number } {
+  const { dir } = t.s
+  dir.lock()
+  let slot: number
+  let dropped: Dropped
+  try {
+    slot = dir.findLocked(scope)
+    if (slot < 0) return { found: false, items: 0 }
+    dropped = dropSlotsLocked(t, [slot])
+  } finally {
+    dir.unlock()
+  }
+  finishDrop(t, dropped)
+  return { found: true, items: dropped.items }
+}
+
+/** dropPrefix's body (busy): every scope whose name starts with `prefix` goes. */
+export function dropPrefixBusy(t: Txn, prefix: string): { scopes: number; items: number } {
+  const { dir } = t.s
+  dir.lock()
+  let dropped: Dropped
+  try {
+    const slots = dir.liveSlots().filter((s) => nameOf(t.s, s).startsWith(prefix))
+    if (slots.length === 0) return { scopes: 0, items: 0 }
+    dropped = dropSlotsLocked(t, slots)
+  } finally {
+    dir.unlock()
+  }
+  finishDrop(t, dropped)
+  return { scopes: dropped.scopes, items: dropped.items }
+}
+
+/** flush's body (busy): every scope goes. */
+export function flushBusy(t: Txn): { scopes: number; items: number; bytes: number } {
+  const { dir, heap } = t.s
+  dir.lock()
+  let dropped: Dropped
+  const bytes = heap.chargedBytes()
+  try {
+    dropped = dropSlotsLocked(t, dir.liveSlots())
+  } finally {
+    dir.unlock()
+  }
+  finishDrop(t, dropped)
+  t.bumpLastWrite(nowMicros())
+  return { scopes: dropped.scopes, items: dropped.items, bytes }
+}
+
+/**
+ * Unpublishes whole scopes (directory lock held): all their S_VERs go odd before any goes
+ * even again, inside one directory change, so no reader sees some of them gone and others not.
+ * Their blocks are listed and adopted first (the scopes are locked, so nothing moves), and the
+ * scope records and items are refunded inside the locks, so the counters always match the heap
+ * whenever the directory lock is free.
+ */
+function dropSlotsLocked(t: Txn, slots: number[], scopesLocked = false): Dropped {
+  const { i32, dir, heap, token, slotW } = t.s
+  const out: Dropped = { scopes: slots.length, items: 0, blocks: [], slots }
+  slots.sort((a, b) => a - b)
+  // From here the scope locks are ours to release, on every path (a caller's too: scopesLocked).
+  const locked: number[] = scopesLocked ? slots.slice() : []
+  try {
+    if (!scopesLocked) {
+      for (const s of slots) {
+        t.lockScope(dir.rec(s))
+        locked.push(s)
+      }
+    }
+    for (const s of slots) {
+      const rec = dir.rec(s)
+      out.items += i32[rec + S_COUNT]
+      collectBlocks(t.s, rec, out.blocks, true)
+    }
+    // The refund is the drop's last wait (the allocator lock), so it comes before anything changes.
+    const bytes = sumSizes(heap, out.blocks)
+    heap.lock()
+    try {
+      heap.commitLocked(0, bytes, -SCOPE_RECORD_BYTES * slots.length)
+    } finally {
+      heap.unlock()
+    }
+  } catch (e) {
+    for (const s of locked) release(i32, dir.rec(s) + S_LOCK, token)
+    throw e
+  }
+  // Ours to free, and PENDING until freed: to the reaper an unreachable PENDING block of a live
+  // thread is work in flight, any other unreachable block is garbage. (The tags follow the
+  // counters moved above; the directory lock keeps the reaper from seeing them disagree.)
+  for (const b of out.blocks) {
+    heap.adopt(b)
+    heap.markPending(b, true)
+  }
+  // Undo record: "the scopes I hold are being dropped" — a reaper finishes the drop.
+  i32[slotW + T_UNDO_OP] = UNDO_DROP
+  Atomics.store(i32, slotW + T_UNDO_REC, 1)
+  ensureStack()
+  dir.beginChange()
+  let itemsDone = false
+  try {
+    for (const s of slots) Atomics.add(i32, dir.rec(s) + S_VER, 1)
+    fault('drop:unpublishing')
+    for (const s of slots) {
+      const rec = dir.rec(s)
+      dir.removeLocked(s)
+      i32[rec + S_COUNT] = 0
+      i32[rec + S_ENT_REF] = 0
+      i32[rec + S_ID_REF] = 0
+      Atomics.store(i32, rec + S_STATE, SCOPE_FREE)
+      Atomics.add(i32, rec + S_GEN, 1)
+    }
+    Atomics.sub(i32, H_SCOPES, slots.length)
+    if (out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
+    itemsDone = true
+    for (const s of slots) Atomics.add(i32, dir.rec(s) + S_VER, 1)
+    dir.endChange()
+    Atomics.store(i32, slotW + T_UNDO_REC, 0)
+    for (const s of slots) dir.putSlotLocked(s)
+  } catch (e) {
+    // the undo record says "roll forward": the scopes go, as the reaper would make them go
+    if (!itemsDone && out.items > 0) Atomics.sub(i32, H_ITEMS, out.items)
+    t.abortDirChange(slots)
+    t.freeRetired(out.blocks)
+    throw e
+  } finally {
+    for (const s of slots) release(i32, dir.rec(s) + S_LOCK, token)
+  }
+  return out
+}
+
+/** Frees what a drop unpublished (outside the directory lock; the blocks are ours). */
+function finishDrop(t: Txn, d: Dropped, counts = true): void {
+  t.freeRetired(d.blocks)
+  if (counts) t.bumpLastWrite(nowMicros())
+}

@@ -1,0 +1,67 @@
+/**
+ * One thread's view of a store: the shared memory's views, the config, this thread's token and
+ * slot words, and the shared structures over them (allocator, directory, per-scope indexes).
+ * Every other part of the core works on this object; it holds no per-call state. It is also what
+ * `[INTERNALS]()` hands the invariant checker, the layout tools and the reaper.
+ */
+import { threadId as currentThreadId } from 'node:worker_threads'
+import { Heap } from './alloc.js'
+import { Directory } from './directory.js'
+import { hashKey } from './keys.js'
+import { T_BUSY, T_FENCE } from './layout.js'
+import { Budget } from './lock.js'
+import type { Config, Views } from './memory.js'
+import type { SliceBuffer } from './read.js'
+import { ScopeIndex } from './scope-index.js'
+import { ThreadSlots, tokenSlot } from './threads.js'
+
+/** Ids hash with the store's seed mixed with this, so an id and a scope name of the same text differ. */
+export const ID_SEED = 0x5bd1e995
+
+/** Reaches a store's memory for the invariant checker and layout tools (internals.ts), not the public API. */
+export const INTERNALS = Symbol('scopecache.internals')
+
+export class Store {
+  readonly v: Views
+  readonly i32: Int32Array
+  readonly f64: Float64Array
+  readonly buf: SliceBuffer
+  readonly cfg: Config
+  readonly threads: ThreadSlots
+  readonly token: number
+  /** This thread's slot (its undo record lives there). */
+  readonly slotW: number
+  /** This thread's T_BUSY word. */
+  readonly busyW: number
+  /** The deadline of the public call in progress: all its lock waits together take one lease. */
+  readonly budget: Budget
+  readonly heap: Heap
+  readonly dir: Directory
+  readonly idx: ScopeIndex
+  private readonly idSeed: number
+
+  /** Claims a thread slot in the store behind `v` (throws when none is free). */
+  constructor(v: Views, cfg: Config) {
+    this.v = v
+    this.cfg = cfg
+    this.i32 = v.i32
+    this.f64 = v.f64
+    this.buf = v.buf as SliceBuffer
+    this.idSeed = cfg.seed ^ ID_SEED
+    this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
+    this.token = this.threads.claim(currentThreadId)
+    this.slotW = this.threads.at(tokenSlot(this.token))
+    this.busyW = this.slotW + T_BUSY
+    this.budget = new Budget(cfg.lockLeaseMs)
+    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
+    this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
+    this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
+  }
+
+  hashId(id: string): number {
+    return hashKey(id, this.idSeed)
+  }
+}
+
+/** What `[INTERNALS]()` returns. */
+export type Internals = Store
