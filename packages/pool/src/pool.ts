@@ -41,7 +41,7 @@ export interface CacheRunOptions extends Omit<RunOptions, 'filename'> {
   filename?: string | URL
 }
 
-const RUNNER = fileURLToPath(new URL('./runner.js', import.meta.url))
+const RUNNER = fileURLToPath(new URL('./runner-entry.cjs', import.meta.url))
 
 export function createCachePool(options: CachePoolOptions): CachePool {
   return new CachePool(options)
