@@ -32,7 +32,8 @@
  * Waits in (c) are bounded by the lease; if one runs out, the reap is undone (slot back to DEAD,
  * nothing changed but what was already consistent) and retried later.
  */
-import { countUsed, rebuildFreeLists, tagOwner } from './alloc.js'
+import { tagOwner } from './alloc.js'
+import { countUsed, rebuildFreeLists } from './heap-walk.js'
 import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,

@@ -8,7 +8,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ALLOC_OVER_BUDGET, CHARGED, countUsed, PENDING, rebuildFreeLists } from '../src/alloc.js'
+import { ALLOC_OVER_BUDGET, CHARGED, PENDING } from '../src/alloc.js'
+import { countUsed, rebuildFreeLists } from '../src/heap-walk.js'
 import { INTERNALS } from '../src/cache.js'
 import { ScopeCache } from '../src/index.js'
 import { checkInvariants } from '../src/internals.js'
