@@ -166,7 +166,7 @@ describe('threads share one store', () => {
     const readers = SOAK > 0 ? 6 : 3
     const writerOps = ops(3000)
     const readerOps = ops(3000)
-    const gate = new SharedArrayBuffer(4)
+    const gate = new SharedArrayBuffer(8) // [0] start barrier, [1] writers finished
     const threads = writers + readers
     const base = { hot, writers, counter, gate, threads }
     const started = performance.now()
@@ -250,7 +250,7 @@ describe('threads share one store', () => {
     console.log(
       `stress ${maxStoreBytes >> 10} KiB seed=${SEED}: ${writers}×${writerOps} writer ops ` +
         `(acked append ${sum('append')}, upsert ${sum('upsert')}, update ${sum('update')}, delete ${sum('delete')}, counterAdd ${sum('counterAdd')}; store_full ${full}), ` +
-        `${readers}×${readerOps} reader iterations (${rsum('pages')} pages, ${rsum('gets')} gets, ${rsum('hits')} hits, ${rsum('items')} items checked, ` +
+        `${rsum('iterations')} reader iterations (${rsum('pages')} pages, ${rsum('gets')} gets, ${rsum('hits')} hits, ${rsum('items')} items checked, ` +
         `${rsum('counterReads')} counter reads, ${rsum('lists')} listings), ${found} items at the end, ${Math.round(elapsed)} ms`,
     )
     cache.close()
