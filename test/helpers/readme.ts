@@ -112,3 +112,25 @@ export function errorCodeTables(text: string): CodeRow[][] {
   }
   return tables
 }
+
+/** GitHub's anchor for each heading (lowercase; punctuation but `-` and `_` dropped; spaces to `-`; repeats numbered). */
+export function headingAnchors(text: string): Set<string> {
+  const seen = new Map<string, number>()
+  const anchors = new Set<string>()
+  for (const m of withoutCode(text).matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+    const base = m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')
+    const n = seen.get(base) ?? 0
+    seen.set(base, n + 1)
+    anchors.add(n === 0 ? base : `${base}-${n}`)
+  }
+  return anchors
+}
+
+/** The targets of the markdown links outside code blocks that stay in the repository (no scheme). */
+export function localLinks(text: string): string[] {
+  return [...withoutCode(text).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/i.test(t))
+}
+
+function withoutCode(text: string): string {
+  return text.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '').replace(/`[^`\n]*`/g, (c) => (c.includes('](') ? '' : c))
+}

@@ -1,13 +1,16 @@
 /**
- * Every README's table of error codes lists exactly the codes the code can throw, each with its
- * status (as undici's test/errors.js holds its docs to its error classes): a code added to a union
- * and not to the docs, or documented and gone, fails here.
+ * The READMEs hold to the code: every table of error codes lists exactly the codes of the exported
+ * union, each with its status (as undici's test/errors.js holds its docs to its error classes), and
+ * every link into the repository reaches an existing file and heading. (Their runnable snippets are
+ * run by pack-install.test.ts, against the packed packages.)
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HTTP_STATUS } from '../packages/core/dist/index.js'
 import { ERROR_CODES, HttpError } from '../packages/http/dist/index.js'
 import { POOL_ERROR_CODES } from '../packages/pool/dist/index.js'
-import { errorCodeTables, readmes } from './helpers/readme.js'
+import { errorCodeTables, headingAnchors, localLinks, readmes, ROOT } from './helpers/readme.js'
 
 const coreCodes = Object.keys(HTTP_STATUS)
 const status = (code: string): number | undefined => (HTTP_STATUS as Record<string, number>)[code]
@@ -39,4 +42,19 @@ describe('README error tables', () => {
   it('the HTTP layer answers every core code with the core status', () => {
     for (const code of coreCodes) expect(httpStatus(code), code).toBe(status(code))
   })
+})
+
+describe('README links', () => {
+  for (const r of readmes()) {
+    it(`${r.path}: every local link reaches a file and, with #, a heading`, () => {
+      for (const link of localLinks(r.text)) {
+        const [path = '', anchor] = link.split('#')
+        const file = path === '' ? join(ROOT, r.path) : join(ROOT, dirname(r.path), decodeURIComponent(path))
+        expect(existsSync(file), `${r.path} links ${link}: no such file`).toBe(true)
+        if (anchor !== undefined && file.endsWith('.md')) {
+          expect([...headingAnchors(readFileSync(file, 'utf8'))], `${r.path} links ${link}: no such heading`).toContain(anchor)
+        }
+      }
+    })
+  }
 })
