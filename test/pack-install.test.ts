@@ -88,6 +88,9 @@ describe('packed packages', () => {
       }
       expect(files.filter((f) => f.includes('internals')), m.name).toEqual([])
     }
+    const core = packed.find((p) => p.manifest.name === '@scopecache/core')!
+    const cacheTypes = readFileSync(join(core.root, 'dist/cache.d.ts'), 'utf8')
+    expect(cacheTypes, 'ScopeCache keeps [INTERNALS]() out of its published type').not.toMatch(/^\s*(\[INTERNALS\]|export \{ INTERNALS|import \{[^}]*INTERNALS)/m)
   })
 
   it('main entries type-check in a strict consumer without fastify installed, and internals are not exported', async () => {
@@ -95,6 +98,12 @@ describe('packed packages', () => {
     expect(await typeErrors('tsconfig.json')).toEqual([])
     const probe = `import('@scopecache/http').then(() => import('@scopecache/core/internals')).catch((e) => console.log(e.code))`
     expect((await runOk(process.execPath, ['--input-type=module', '-e', probe], app, 20_000)).trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED')
+  })
+
+  it('the scopecache command runs from its tarball, which has no dependencies (the bundle holds them)', async () => {
+    const cli = packed.find((p) => p.manifest.name === 'scopecache')!.manifest
+    expect(cli.dependencies ?? {}).toEqual({})
+    expect((await runOk(join(app, 'node_modules/.bin/scopecache'), ['--version'], app, 20_000)).trim()).toContain(cli.version)
   })
 
   it('with fastify installed, @scopecache/http/fastify type-checks too', async () => {
