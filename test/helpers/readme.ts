@@ -9,7 +9,7 @@
  *   ```text output                 right after a runnable snippet: what it prints, 16-digit timestamps
  *                                  (µs since the epoch) compared as any 16 digits
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -20,9 +20,10 @@ export interface Readme {
   text: string
 }
 
+/** The root README, every package's and the benchmarks'. */
 export function readmes(): Readme[] {
-  const paths = ['README.md', ...readdirSync(`${ROOT}packages`).sort().map((p) => `packages/${p}/README.md`)]
-  return paths.map((path) => ({ path, text: readFileSync(ROOT + path, 'utf8') }))
+  const paths = ['README.md', ...readdirSync(`${ROOT}packages`).sort().map((p) => `packages/${p}/README.md`), 'benchmarks/README.md']
+  return paths.filter((path) => existsSync(ROOT + path)).map((path) => ({ path, text: readFileSync(ROOT + path, 'utf8') }))
 }
 
 export interface Block {
