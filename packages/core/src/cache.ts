@@ -47,8 +47,6 @@ import type {
 } from './types.js'
 import { isValidKey } from './validate.js'
 
-export { INTERNALS, type Internals } from './store.js'
-
 export class ScopeCache {
   /** Structured-cloneable: pass it in `workerData` or `postMessage` and `attach` it there. */
   readonly handle: ScopeCacheHandle
@@ -148,6 +146,7 @@ export class ScopeCache {
     this.liveness?.stop(!dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
   }
 
+  /** @internal This thread's view of the store, for the invariant checker and tests (not in the published types). */
   [INTERNALS](): Internals {
     return this.s
   }
