@@ -45,6 +45,7 @@ import type {
   GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
   WarmItem,
 } from './types.js'
+import { DEFAULT_LEASE_MS, Leases, msOption, tokenArg, type LeaseGrant } from './leases.js'
 import { isValidKey } from './validate.js'
 
 export { INTERNALS, type Internals } from './store.js'
@@ -63,6 +64,7 @@ export class ScopeCache {
   private readonly t: Txn
   private readonly tally: ReadTally
   private readonly reader: Reader
+  private readonly leases: Leases
   private closed = false
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
@@ -97,6 +99,7 @@ export class ScopeCache {
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
       fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(),
     })
+    this.leases = new Leases(s)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)
   }
 
@@ -150,6 +153,33 @@ export class ScopeCache {
 
   [INTERNALS](): Internals {
     return this.s
+  }
+
+  // ======================================================================= named locks ====
+  // Leases with fencing tokens, shared by every thread (leases.ts has the semantics).
+
+  /** Takes the lock `name` for `leaseMs` (default 5000) if it is free; null while another lease holds it. */
+  tryLock(name: string, opts?: { leaseMs?: number } | null): LeaseGrant | null {
+    this.open()
+    return this.leases.tryLock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  /** Waits up to `waitMs` (default 5000) for the lock without blocking the event loop; null if it ran out. */
+  lock(name: string, opts?: { leaseMs?: number; waitMs?: number } | null): Promise<LeaseGrant | null> {
+    this.open()
+    return this.leases.lock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1), msOption('waitMs', opts?.waitMs, DEFAULT_LEASE_MS, 0))
+  }
+
+  /** Extends a lease still held under `token` by `leaseMs` from now; false when it lapsed or is not yours. */
+  renew(name: string, token: number, opts?: { leaseMs?: number } | null): boolean {
+    this.open()
+    return this.leases.renew(name, tokenArg(token), msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  /** Releases the lock if it is still recorded under `token`; false otherwise. */
+  unlock(name: string, token: number): boolean {
+    this.open()
+    return this.leases.unlock(name, tokenArg(token))
   }
 
   // =============================================================================== writes ====

@@ -34,6 +34,7 @@
  */
 import { tagOwner } from './alloc.js'
 import { countUsed, rebuildFreeLists } from './heap-walk.js'
+import { recoverLeaseLock } from './leases.js'
 import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
@@ -60,6 +61,7 @@ export function reapThread(x: Internals, threadId: number): ReapReport | null {
   const i32 = x.v.i32
   try {
     const dead = (token: number): boolean => token !== 0 && !threads.isAlive(token)
+    recoverLeaseLock(i32, x.cfg.leasesW, x.cfg.leaseCap, dead, x.token)
     let report: ReapReport | null = null
     if (mine.some((s) => threads.isBusy(s)) || holdsAnyLock(x, dead)) report = sweep(x, threadId, dead)
     for (const s of mine) threads.endReap(s)

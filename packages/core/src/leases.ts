@@ -1,0 +1,264 @@
+/**
+ * Named locks with a lease and a fencing token, shared by every thread of a store: the stampede
+ * recipe (one thread refills, the others wait or serve what they have) and mutual exclusion for
+ * work outside the store.
+ *
+ *   lease table (cfg.leaseCap records of 128 B, open addressing by name hash, linear probing)
+ *   ┌───────┬──────┬──────────┬────────┬───────────┬────────────┬────────────────────┐
+ *   │ state │ hash │ name len │ holder │ token f64 │ expiry f64 │ name (≤ 256 bytes) │
+ *   └───────┴──────┴──────────┴────────┴───────────┴────────────┴────────────────────┘
+ *
+ * Every operation runs under one mutex (H_LEASE_LOCK): lock calls are rare next to reads, and a
+ * mutex makes "no two records for one name" trivially true. A lease is not a thread's property:
+ * when it lapses the next taker gets the name with a new token, even if the old holder is alive
+ * and merely slow; that is what the token is for (pass it to the resource you protect and let it
+ * refuse older tokens). Tokens come from one store-wide counter, so they strictly increase per
+ * name and across names. A holder that dies frees nothing early: its lease lapses.
+ *
+ * Records are never moved: a free record is reused in place, and lookups scan as far
+ * as H_LEASE_PROBE, the longest distance any record was ever placed from its home. A claim writes
+ * every field before L_STATE and a free writes L_STATE alone, so a thread that dies inside the
+ * mutex leaves the table whole; the reaper releases the mutex and recounts H_LEASE_HELD.
+ */
+import { invalid, ScopeCacheError } from './errors.js'
+import { hashKey, utf8Equals } from './keys.js'
+import {
+  H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_RELEASES, H_LEASE_TOKEN_F, H_LEASE_WAKERS, L_EXPIRES_F,
+  L_HASH, L_HOLDER, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F, LEASE_FREE, LEASE_HELD, LEASE_WORDS,
+} from './layout.js'
+import { acquire, release } from './lock.js'
+import type { Store } from './store.js'
+import { keyProblem } from './validate.js'
+
+/** Lock names hash with the store's seed mixed with this, apart from scope names and ids. */
+export const LEASE_SEED = 0x27d4eb2f
+export const DEFAULT_LEASE_MS = 5000
+/** The longest lease and the longest wait: a day. Longer is a bug in the caller, not a plan. */
+export const MAX_LEASE_MS = 86_400_000
+
+/** A held lock: pass `token` to `renew`/`unlock`, and to whatever the lock protects. */
+export interface LeaseGrant {
+  token: number
+}
+
+/** A `leaseMs`/`waitMs` option: an integer number of ms from `min` to MAX_LEASE_MS, or `dflt`. */
+export function msOption(name: 'leaseMs' | 'waitMs', v: unknown, dflt: number, min: number): number {
+  if (v === undefined || v === null) return dflt
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_LEASE_MS) {
+    throw invalid(`the '${name}' option must be an integer from ${min} to ${MAX_LEASE_MS} (ms)`)
+  }
+  return v
+}
+
+/** A fencing token argument: a positive integer. */
+export function tokenArg(token: unknown): number {
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1) throw invalid("the 'token' field must be a positive integer")
+  return token
+}
+
+/** The store clock in ms (the same timebase as items' µs timestamps); injectable for tests. */
+export const storeMillis = (): number => performance.timeOrigin + performance.now()
+
+export class Leases {
+  private readonly i32: Int32Array
+  private readonly f64: Float64Array
+  private readonly mask: number
+  private readonly seed: number
+  /** The token of this thread's last claim, read under the mutex. */
+  private granted = 0
+
+  constructor(
+    private readonly s: Store,
+    private readonly now: () => number = storeMillis,
+  ) {
+    this.i32 = s.i32
+    this.f64 = s.f64
+    this.mask = s.cfg.leaseCap - 1
+    this.seed = s.cfg.seed ^ LEASE_SEED
+  }
+
+  /** Takes `name` if it is free or its lease has lapsed; null while someone else holds it. */
+  tryLock(name: string, leaseMs: number): LeaseGrant | null {
+    const hash = this.check(name)
+    return this.locked(() => this.claim(name, hash, leaseMs)) > 0 ? { token: this.granted } : null
+  }
+
+  /**
+   * Waits for `name` up to `waitMs` without blocking the event loop (Atomics.waitAsync on the
+   * release counter: every unlock wakes the waiters, and a wait never outlasts the holder's lease,
+   * so a lapsed lease is taken at once). Null when the wait ran out.
+   */
+  async lock(name: string, leaseMs: number, waitMs: number): Promise<LeaseGrant | null> {
+    const hash = this.check(name)
+    const { i32 } = this
+    const deadline = this.now() + waitMs
+    for (;;) {
+      const seen = Atomics.load(i32, H_LEASE_RELEASES)
+      const until = this.locked(() => this.claim(name, hash, leaseMs))
+      if (until > 0) return { token: this.granted }
+      const now = this.now()
+      if (now >= deadline) return null
+      // wake at the first of: an unlock, the holder's lease end, our deadline (+1: past the end)
+      const ms = Math.max(1, Math.ceil(Math.min(deadline, -until) - now) + 1)
+      Atomics.add(i32, H_LEASE_WAKERS, 1)
+      try {
+        const w = Atomics.waitAsync(i32, H_LEASE_RELEASES, seen, ms)
+        if (w.async) await w.value
+      } finally {
+        Atomics.sub(i32, H_LEASE_WAKERS, 1)
+      }
+    }
+  }
+
+  /** Extends a lease that is still held under `token`; false when it lapsed or is not yours. */
+  renew(name: string, token: number, leaseMs: number): boolean {
+    const hash = this.check(name)
+    return this.locked(() => {
+      const r = this.find(name, hash)
+      const now = this.now()
+      if (r < 0 || this.f64[(r >> 1) + L_TOKEN_F] !== token || this.f64[(r >> 1) + L_EXPIRES_F] <= now) return false
+      this.f64[(r >> 1) + L_EXPIRES_F] = now + leaseMs
+      return true
+    })
+  }
+
+  /**
+   * Releases `name` if it is still recorded under `token` (a lease that lapsed but that nobody has
+   * taken since is still yours to release); false otherwise.
+   */
+  unlock(name: string, token: number): boolean {
+    const hash = this.check(name)
+    const freed = this.locked(() => {
+      const r = this.find(name, hash)
+      if (r < 0 || this.f64[(r >> 1) + L_TOKEN_F] !== token) return false
+      this.free(r)
+      return true
+    })
+    if (freed) {
+      Atomics.add(this.i32, H_LEASE_RELEASES, 1)
+      if (Atomics.load(this.i32, H_LEASE_WAKERS) > 0) Atomics.notify(this.i32, H_LEASE_RELEASES)
+    }
+    return freed
+  }
+
+  /** Records in state HELD, lapsed ones included until they are reused or swept. */
+  held(): number {
+    return Atomics.load(this.i32, H_LEASE_HELD)
+  }
+
+  private check(name: unknown): number {
+    if (typeof name !== 'string' || name === '') throw invalid("the 'name' field is required")
+    const problem = keyProblem(name, 'name')
+    if (problem !== null) throw invalid(problem)
+    return hashKey(name, this.seed)
+  }
+
+  private locked<T>(f: () => T): T {
+    const { s } = this
+    acquire(this.i32, H_LEASE_LOCK, s.token, s.cfg.lockLeaseMs, s.threads, s.budget.deadline === 0 ? undefined : s.budget)
+    try {
+      return f()
+    } finally {
+      release(this.i32, H_LEASE_LOCK, s.token)
+    }
+  }
+
+  private rec(slot: number): number {
+    return this.s.cfg.leasesW + slot * LEASE_WORDS
+  }
+
+  /** Word index of the HELD record of `name` (lapsed or not), or -1. */
+  private find(name: string, hash: number): number {
+    const { i32 } = this
+    const probe = Atomics.load(i32, H_LEASE_PROBE)
+    const u8 = this.s.v.u8
+    for (let d = 0, slot = hash & this.mask; d <= probe; d++, slot = (slot + 1) & this.mask) {
+      const r = this.rec(slot)
+      if (i32[r + L_STATE] === LEASE_HELD && i32[r + L_HASH] === hash && utf8Equals(u8, r * 4 + L_NAME_B, i32[r + L_NAME_LEN], name)) return r
+    }
+    return -1
+  }
+
+  /**
+   * Under the mutex: takes `name` and returns its lease end (> 0), or, while a live lease holds
+   * it, minus that lease's end.
+   */
+  private claim(name: string, hash: number, leaseMs: number): number {
+    const { i32, f64 } = this
+    const now = this.now()
+    let r = this.find(name, hash)
+    if (r >= 0) {
+      const end = f64[(r >> 1) + L_EXPIRES_F]
+      if (end > now) return -end
+      i32[r + L_STATE] = LEASE_FREE // lapsed: taken over in place, with a new token
+    } else {
+      r = this.place(hash, now)
+      Atomics.add(i32, H_LEASE_HELD, 1)
+    }
+    const len = this.s.v.buf.write(name, r * 4 + L_NAME_B, 'utf8')
+    i32[r + L_HASH] = hash
+    i32[r + L_NAME_LEN] = len
+    i32[r + L_HOLDER] = this.s.token
+    const token = f64[H_LEASE_TOKEN_F] + 1
+    f64[H_LEASE_TOKEN_F] = token
+    this.granted = token
+    f64[(r >> 1) + L_TOKEN_F] = token
+    const end = now + leaseMs
+    f64[(r >> 1) + L_EXPIRES_F] = end
+    Atomics.store(i32, r + L_STATE, LEASE_HELD)
+    return end
+  }
+
+  /**
+   * A free record for a new name: the first one from its home slot. Lapsed leases of other names
+   * keep their records (their holder may still unlock them) until the table is full, when one
+   * sweep frees them all.
+   */
+  private place(hash: number, now: number): number {
+    const { i32 } = this
+    if (i32[H_LEASE_HELD] >= this.s.cfg.maxLocks && this.sweep(now) === 0) {
+      throw new ScopeCacheError('store_full', `scopecache: the lock table is full: ${this.s.cfg.maxLocks} locks are held (option maxLocks)`)
+    }
+    // fewer than maxLocks records are HELD and the table has 2 × maxLocks: one is free
+    for (let d = 0, slot = hash & this.mask; d <= this.mask; d++, slot = (slot + 1) & this.mask) {
+      const r = this.rec(slot)
+      if (i32[r + L_STATE] === LEASE_FREE) {
+        if (d > i32[H_LEASE_PROBE]) Atomics.store(i32, H_LEASE_PROBE, d) // before the record is visible
+        return r
+      }
+    }
+    throw new Error('scopecache: lease table has no free record below maxLocks (internal bug)')
+  }
+
+  /** Frees every lapsed record; returns how many. */
+  private sweep(now: number): number {
+    let n = 0
+    for (let slot = 0; slot <= this.mask; slot++) {
+      const r = this.rec(slot)
+      if (this.i32[r + L_STATE] === LEASE_HELD && this.f64[(r >> 1) + L_EXPIRES_F] <= now) {
+        this.free(r)
+        n++
+      }
+    }
+    return n
+  }
+
+  private free(r: number): void {
+    Atomics.store(this.i32, r + L_STATE, LEASE_FREE)
+    Atomics.sub(this.i32, H_LEASE_HELD, 1)
+  }
+}
+
+/**
+ * The reaper's part: a thread that died inside the lease mutex left every record whole (see the
+ * header), so only the held count may be off by one. Recount it and release the mutex.
+ */
+export function recoverLeaseLock(i32: Int32Array, leasesW: number, leaseCap: number, dead: (token: number) => boolean, token: number): boolean {
+  const holder = Atomics.load(i32, H_LEASE_LOCK)
+  if (!dead(holder) || Atomics.compareExchange(i32, H_LEASE_LOCK, holder, token) !== holder) return false
+  let held = 0
+  for (let slot = 0; slot < leaseCap; slot++) if (i32[leasesW + slot * LEASE_WORDS + L_STATE] === LEASE_HELD) held++
+  Atomics.store(i32, H_LEASE_HELD, held)
+  release(i32, H_LEASE_LOCK, token)
+  return true
+}
