@@ -63,6 +63,8 @@ const CASES: Case[] = [
   { point: 'alloc:taking', op: 'appendGrow', hit: 5, modes: KILL },
   { point: 'alloc:taking', op: 'warm', hit: 3, modes: KILL },
   { point: 'read:copying', op: 'read', modes: KILL },
+  { point: 'lease:claiming', op: 'tryLock', modes: ALL },
+  { point: 'lease:claiming', op: 'tryLockLapsed', modes: ALL },
 ]
 
 const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300 }
@@ -74,6 +76,7 @@ function prefill(cache: ScopeCache): void {
   cache.append('victim', rawJson('{ "n" : "c" }'))
   cache.append('other', { n: 'o1' }, { id: 'o1' })
   cache.counterAdd('counters', 'c', 10)
+  cache.tryLock('lapsed', { leaseMs: 1 }) // lapsed by the time a worker takes it over
 }
 
 /**
@@ -108,6 +111,8 @@ const TWIN: Record<string, (c: ScopeCache, step: () => void) => unknown> = {
     { scope: 'rebuilt', id: 'r2', payload: { r: 2 } },
   ]),
   read: (c) => c.getRaw('victim', { id: 'a' }),
+  tryLock: (c) => c.tryLock('job'),
+  tryLockLapsed: (c) => c.tryLock('lapsed'),
 }
 
 interface ScopeState { lastSeq: number; items: [number, string | null, string][] }
@@ -211,6 +216,10 @@ describe('a thread that dies inside the core', () => {
       // a dropped scope written again is a new scope (seq from 1); a kept one never goes back
       if (!dropped) expect(meta.seq, `${label}: seq went backwards`).toBeGreaterThan(before.get('victim')?.lastSeq ?? 0)
       cache.counterAdd('counters', 'c', 1)
+      // the lease table's mutex is free again: a lock call neither waits nor times out
+      const lease = cache.tryLock(`post-${c.op}`, { leaseMs: 10 })
+      expect(lease, label).not.toBeNull()
+      expect(cache.unlock(`post-${c.op}`, lease!.token), label).toBe(true)
       expect(() => checkInvariants(cache), `${label}, after more writes`).not.toThrow()
       if (c.op !== 'read') expect(cache.recoveryStats().deadThreadsReaped, label).toBeGreaterThanOrEqual(1)
       cache.close()

@@ -16,11 +16,13 @@
  * name and across names. A holder that dies frees nothing early: its lease lapses.
  *
  * Records are never moved: a free record is reused in place, and lookups scan as far
- * as H_LEASE_PROBE, the longest distance any record was ever placed from its home. A claim writes
- * every field before L_STATE and a free writes L_STATE alone, so a thread that dies inside the
- * mutex leaves the table whole; the reaper releases the mutex and recounts H_LEASE_HELD.
+ * as H_LEASE_PROBE, the longest distance any record was ever placed from its home. A new record
+ * gets every field before L_STATE, a lapsed one taken over keeps its name and gets its token
+ * before its end, and a free writes L_STATE alone: a thread that dies inside the mutex leaves the
+ * table whole, and the reaper releases the mutex and recounts H_LEASE_HELD.
  */
 import { invalid, ScopeCacheError } from './errors.js'
+import { fault } from './fault.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_RELEASES, H_LEASE_TOKEN_F, H_LEASE_WAKERS, L_EXPIRES_F,
@@ -187,25 +189,29 @@ export class Leases {
     const { i32, f64 } = this
     const now = this.now()
     let r = this.find(name, hash)
-    if (r >= 0) {
+    const fresh = r < 0
+    if (!fresh) {
       const end = f64[(r >> 1) + L_EXPIRES_F]
       if (end > now) return -end
-      i32[r + L_STATE] = LEASE_FREE // lapsed: taken over in place, with a new token
+      // lapsed: taken over in place (same name, so only holder, token and end change)
     } else {
       r = this.place(hash, now)
-      Atomics.add(i32, H_LEASE_HELD, 1)
+      i32[r + L_HASH] = hash
+      i32[r + L_NAME_LEN] = this.s.v.buf.write(name, r * 4 + L_NAME_B, 'utf8')
     }
-    const len = this.s.v.buf.write(name, r * 4 + L_NAME_B, 'utf8')
-    i32[r + L_HASH] = hash
-    i32[r + L_NAME_LEN] = len
+    fault('lease:claiming')
     i32[r + L_HOLDER] = this.s.token
     const token = f64[H_LEASE_TOKEN_F] + 1
     f64[H_LEASE_TOKEN_F] = token
-    this.granted = token
+    // token before end: a death in between leaves the new token under the lapsed end (nobody's)
     f64[(r >> 1) + L_TOKEN_F] = token
     const end = now + leaseMs
     f64[(r >> 1) + L_EXPIRES_F] = end
-    Atomics.store(i32, r + L_STATE, LEASE_HELD)
+    if (fresh) {
+      Atomics.store(i32, r + L_STATE, LEASE_HELD)
+      Atomics.add(i32, H_LEASE_HELD, 1)
+    }
+    this.granted = token
     return end
   }
 
