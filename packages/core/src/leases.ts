@@ -35,6 +35,7 @@ import { keyProblem } from './validate.js'
 /** Lock names hash with the store's seed mixed with this, apart from scope names and ids. */
 export const LEASE_SEED = 0x27d4eb2f
 export const DEFAULT_LEASE_MS = 5000
+const noop = (): void => {}
 /** The longest lease and the longest wait: a day. Longer is a bug in the caller, not a plan. */
 export const MAX_LEASE_MS = 86_400_000
 
@@ -105,7 +106,16 @@ export class Leases {
       Atomics.add(i32, H_LEASE_WAKERS, 1)
       try {
         const w = Atomics.waitAsync(i32, H_LEASE_RELEASES, seen, ms)
-        if (w.async) await w.value
+        if (w.async) {
+          // a pending waitAsync does not keep the event loop alive (a worker whose only task is
+          // this wait would exit with an unsettled await): a timer does, for as long as we wait
+          const keepAlive = setTimeout(noop, ms + 50)
+          try {
+            await w.value
+          } finally {
+            clearTimeout(keepAlive)
+          }
+        }
       } finally {
         Atomics.sub(i32, H_LEASE_WAKERS, 1)
       }
