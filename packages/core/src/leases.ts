@@ -83,7 +83,12 @@ export class Leases {
   /** Takes `name` if it is free or its lease has lapsed; null while someone else holds it. */
   tryLock(name: string, leaseMs: number): LeaseGrant | null {
     const hash = this.check(name)
-    return this.locked(() => this.claim(name, hash, leaseMs)) > 0 ? { token: this.granted } : null
+    this.enter()
+    try {
+      return this.claim(name, hash, leaseMs) > 0 ? { token: this.granted } : null
+    } finally {
+      this.leave()
+    }
   }
 
   /**
@@ -97,7 +102,13 @@ export class Leases {
     const deadline = this.now() + waitMs
     for (;;) {
       const seen = Atomics.load(i32, H_LEASE_RELEASES)
-      const until = this.locked(() => this.claim(name, hash, leaseMs))
+      let until: number
+      this.enter()
+      try {
+        until = this.claim(name, hash, leaseMs)
+      } finally {
+        this.leave()
+      }
       if (until > 0) return { token: this.granted }
       const now = this.now()
       if (now >= deadline) return null
@@ -125,13 +136,16 @@ export class Leases {
   /** Extends a lease that is still held under `token`; false when it lapsed or is not yours. */
   renew(name: string, token: number, leaseMs: number): boolean {
     const hash = this.check(name)
-    return this.locked(() => {
+    this.enter()
+    try {
       const r = this.find(name, hash)
       const now = this.now()
       if (r < 0 || this.f64[(r >> 1) + L_TOKEN_F] !== token || this.f64[(r >> 1) + L_EXPIRES_F] <= now) return false
       this.f64[(r >> 1) + L_EXPIRES_F] = now + leaseMs
       return true
-    })
+    } finally {
+      this.leave()
+    }
   }
 
   /**
@@ -140,12 +154,17 @@ export class Leases {
    */
   unlock(name: string, token: number): boolean {
     const hash = this.check(name)
-    const freed = this.locked(() => {
+    let freed = false
+    this.enter()
+    try {
       const r = this.find(name, hash)
-      if (r < 0 || this.f64[(r >> 1) + L_TOKEN_F] !== token) return false
-      this.free(r)
-      return true
-    })
+      if (r >= 0 && this.f64[(r >> 1) + L_TOKEN_F] === token) {
+        this.free(r)
+        freed = true
+      }
+    } finally {
+      this.leave()
+    }
     if (freed) {
       Atomics.add(this.i32, H_LEASE_RELEASES, 1)
       if (Atomics.load(this.i32, H_LEASE_WAKERS) > 0) Atomics.notify(this.i32, H_LEASE_RELEASES)
@@ -165,14 +184,14 @@ export class Leases {
     return hashKey(name, this.seed)
   }
 
-  private locked<T>(f: () => T): T {
+  /** Takes the table mutex (a caller's try/finally gives it back with leave()). */
+  private enter(): void {
     const { s } = this
-    acquire(this.i32, H_LEASE_LOCK, s.token, s.cfg.lockLeaseMs, s.threads, s.budget.deadline === 0 ? undefined : s.budget)
-    try {
-      return f()
-    } finally {
-      release(this.i32, H_LEASE_LOCK, s.token)
-    }
+    acquire(this.i32, H_LEASE_LOCK, s.token, s.cfg.lockLeaseMs, s.threads)
+  }
+
+  private leave(): void {
+    release(this.i32, H_LEASE_LOCK, this.s.token)
   }
 
   private rec(slot: number): number {
