@@ -9,6 +9,7 @@ import type { ScopeCache } from '@scopecache/core'
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
+import { lock, renew, unlock } from './lock-endpoints.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
 import { checkKey, keyProblem } from './keys.js'
 import type { Limits } from './limits.js'
@@ -312,7 +313,8 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 /** Canonical endpoint names in a fixed order (metrics index them); 'unknown' collects 404s. */
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
-  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', 'unknown',
+  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
+  'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -343,6 +345,9 @@ const DROP_SCOPE = ep('/drop_scope', 'POST', 'single', write(dropScope))
 const FLUSH = ep('/flush', 'POST', 'ignored', (ctx) => flush(ctx))
 const STATS = ep('/stats', 'GET', 'none', (ctx) => stats(ctx))
 const SCOPELIST = ep('/scopelist', 'GET', 'none', query(scopeList))
+const LOCK = ep('/lock', 'POST', 'single', write((ctx, path, b) => lock(ctx.cache, path, b)))
+const RENEW = ep('/renew', 'POST', 'single', write((ctx, path, b) => renew(ctx.cache, path, b)))
+const UNLOCK = ep('/unlock', 'POST', 'single', write((ctx, path, b) => unlock(ctx.cache, path, b)))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -370,6 +375,9 @@ export function route(path: string): Endpoint | undefined {
     case '/scopelist': return SCOPELIST
     case '/help': return HELP
     case '/metrics': return METRICS
+    case '/lock': return LOCK
+    case '/renew': return RENEW
+    case '/unlock': return UNLOCK
     default: return undefined
   }
 }
@@ -398,5 +406,8 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/scopelist', 'GET', '?[prefix=][&after=][&limit=] per-scope rows in byte order'],
   ['/help', 'GET', 'this text'],
   ['/metrics', 'GET', 'Prometheus text format'],
+  ['/lock', 'POST', '{"name","lease_ms"?} take a named lock if it is free (lease default 5000 ms): {"acquired","token"}'],
+  ['/renew', 'POST', '{"name","token","lease_ms"?} extend a lease still held under token'],
+  ['/unlock', 'POST', '{"name","token"} release a lock held under token'],
 ]
 
