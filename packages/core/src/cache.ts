@@ -34,7 +34,7 @@ import { H_ITEMS, H_REAPS, H_SCOPES, H_SCOPES_LOST, S_COUNT, T_FENCE } from './l
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
-import { Reader, type Format } from './read.js'
+import { MISS, NO_SCOPE, Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
 import { reapThread } from './reaper.js'
 import { scopeInfo } from './scope-info.js'
@@ -45,6 +45,8 @@ import type {
   GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
   WarmItem,
 } from './types.js'
+import { checkFence, fenceFloor, fenceOf, ifVersionOpt } from './fences.js'
+import { invalidateItem, invalidateScope } from './invalidate.js'
 import { DEFAULT_LEASE_MS, Leases, msOption, tokenArg, type LeaseGrant } from './leases.js'
 import { isValidKey } from './validate.js'
 
@@ -184,22 +186,22 @@ export class ScopeCache {
 
   // =============================================================================== writes ====
 
-  append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
+  append(scope: string, payload: unknown, opts?: { id?: string | null; ifVersion?: number }): ItemMeta {
     this.open()
     this.checkWriteScope(scope)
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p))
+    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
     return writeScope(this.t, scope, true, this.appendFn)
   }
 
-  upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
+  upsert(scope: string, id: string, payload: unknown, opts?: { ifVersion?: number }): { created: boolean; item: ItemMeta } {
     this.open()
     this.checkWriteScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p))
+    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
     return writeScope(this.t, scope, true, this.upsertFn)
   }
 
@@ -213,6 +215,7 @@ export class ScopeCache {
   private aH = 0
   private aP: Prepared | null = null
   private aSize = 0
+  private aIf: number | undefined = undefined
 
   /** The scope name the last write validated: a writer usually writes one scope many times. */
   private okScope: string | null = null
@@ -223,7 +226,8 @@ export class ScopeCache {
     this.okScope = scope
   }
 
-  private setArgs(scope: string, id: string | null, p: Prepared, size: number): void {
+  private setArgs(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown): void {
+    this.aIf = ifVersion === undefined ? undefined : ifVersionOpt(ifVersion)
     this.aScope = scope
     this.aId = id
     this.aH = id === null ? 0 : this.s.hashId(id)
@@ -234,23 +238,29 @@ export class ScopeCache {
   private readonly appendFn = (_slot: number, rec: number): ItemMeta => {
     const p = this.aP as Prepared
     this.aP = null
+    checkFence(this.t, rec, this.aIf)
     return appendLocked(this.t, this.aScope, rec, this.aId, this.aH, p, this.aSize)
   }
 
   private readonly upsertFn = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
     const p = this.aP as Prepared
     this.aP = null
+    checkFence(this.t, rec, this.aIf)
     return upsertLocked(this.t, this.aScope, rec, this.aId as string, this.aH, p, this.aSize)
   }
 
-  update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
+  update(scope: string, ref: ItemRef, payload: unknown, opts?: { ifVersion?: number }): 0 | 1 {
     this.open()
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
+    const ifv = ifVersionOpt(opts?.ifVersion)
     const p = preparePayload(payload)
     checkSize(this.s, typeof by === 'string' ? by : null, p)
-    return writeScope(this.t, scope, false, (_slot, rec) => updateLocked(this.t, scope, rec, by, p))
+    return writeScope(this.t, scope, false, (_slot, rec) => {
+      checkFence(this.t, rec, ifv)
+      return updateLocked(this.t, scope, rec, by, p)
+    })
   }
 
   /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */
@@ -269,13 +279,45 @@ export class ScopeCache {
     return writeScope(this.t, scope, true, (_slot, rec) => counterLocked(this.t, scope, rec, id, h, by))
   }
 
-  delete(scope: string, ref: ItemRef): 0 | 1 {
+  delete(scope: string, ref: ItemRef, opts?: { ifVersion?: number }): 0 | 1 {
     this.open()
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
-    const n = writeScope(this.t, scope, false, (_slot, rec) => deleteLocked(this.t, rec, by))
+    const ifv = ifVersionOpt(opts?.ifVersion)
+    const n = writeScope(this.t, scope, false, (_slot, rec) => {
+      checkFence(this.t, rec, ifv)
+      return deleteLocked(this.t, rec, by)
+    })
     if (n > 0) this.t.bumpLastWrite(nowMicros())
+    return n
+  }
+
+  // ====================================================================== version fences ====
+  // (fences.ts): a version that only moves forward, writes fenced on it, and invalidate.
+
+  /** The scope's version: moves with every change to it, never goes back (a missing scope has one too). */
+  version(scope: string): number {
+    this.open()
+    const r = this.reader.validated(scope, this.fenceVisit)
+    return r === NO_SCOPE ? fenceFloor(this.s.f64) : this.fenceSeen
+  }
+
+  private fenceSeen = 0
+  private readonly fenceVisit = (rec: number): number => {
+    this.fenceSeen = fenceOf(this.s.f64, rec)
+    return MISS // done, and not counted as a read of the scope
+  }
+
+  /** Deletes the item (or, without `ref`, drops the scope) and moves the version; returns items removed. */
+  invalidate(scope: string, ref?: ItemRef | null): number {
+    this.open()
+    checkScope(scope)
+    if (ref === undefined || ref === null) return invalidateScope(this.t, scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    const n = invalidateItem(this.t, scope, by)
+    this.t.bumpLastWrite(nowMicros())
     return n
   }
 

@@ -70,6 +70,7 @@ export const H_LEASES_W = 46 // word offset of the lease table
 export const H_LEASE_CAP = 47 // lease records (power of two)
 export const H_MAX_LOCKS = 52 // held leases allowed at once
 export const H_LEASE_TOKEN_F = 27 // f64 slot 27 = words 54..55: the last fencing token handed out
+export const H_FENCE_FLOOR_F = 28 // f64 slot 28 = words 56..57: ≥ the fence of every scope ever dropped (fences.ts)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
@@ -137,6 +138,7 @@ export const S_LAST_ACCESS_TS_F = 12 // words 24..25
 export const S_READS_LO = 26
 export const S_READS_HI = 27
 export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
+export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
 export const SCOPE_WORDS = 32
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0

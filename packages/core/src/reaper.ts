@@ -34,6 +34,7 @@
  */
 import { tagOwner } from './alloc.js'
 import { countUsed, rebuildFreeLists } from './heap-walk.js'
+import { bumpFence } from './fences.js'
 import { recoverLeaseLock } from './leases.js'
 import { acquire, release, steal } from './lock.js'
 import {
@@ -278,6 +279,7 @@ export function emptyScope(x: Internals, rec: number): void {
   const { i32, f64 } = x.v
   ScopeIndex.clear(i32, rec)
   f64[(rec >> 1) + S_ENT_BASE_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
+  bumpFence(f64, rec)
   i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + x.heap.sizeOf(i32[rec + S_NAME_REF])) >> 3
 }
 
