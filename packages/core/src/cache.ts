@@ -36,6 +36,7 @@ import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Co
 import { preparePayload, type Prepared } from './payload.js'
 import { MISS, NO_SCOPE, Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
+import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
 import { reapThread } from './reaper.js'
 import { scopeInfo } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
@@ -47,7 +48,7 @@ import type {
 } from './types.js'
 import { checkFence, fenceFloor, fenceOf, ifVersionOpt } from './fences.js'
 import { invalidateItem, invalidateScope } from './invalidate.js'
-import { DEFAULT_LEASE_MS, Leases, msOption, tokenArg, type LeaseGrant } from './leases.js'
+import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
 import { isValidKey } from './validate.js'
 
 export { INTERNALS, type Internals } from './store.js'
@@ -307,6 +308,35 @@ export class ScopeCache {
   private readonly fenceVisit = (rec: number): number => {
     this.fenceSeen = fenceOf(this.s.f64, rec)
     return MISS // done, and not counted as a read of the scope
+  }
+
+  /**
+   * Read-through: the item, or on a miss the value of `loader()`, run by one caller at a time across
+   * every thread (the others wait and read what it stored) and stored fenced on the version read
+   * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
+   */
+  getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
+    this.open()
+    checkScope(scope)
+    const id = ref?.id
+    if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
+    checkKey(id, 'id')
+    if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
+    const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
+    const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
+    const hit = this.get<P>(scope, { id })
+    if (hit !== undefined) return Promise.resolve(hit)
+    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
+  }
+
+  private readonly readThrough: ReadThroughStore = {
+    get: (scope, ref) => this.get(scope, ref),
+    version: (scope) => this.version(scope),
+    upsert: (scope, id, payload, opts) => this.upsert(scope, id, payload, opts),
+    tryLoader: (name, leaseMs) => this.leases.tryLock(name, leaseMs, true)?.token ?? 0,
+    waitLoader: (name, deadline) => this.leases.waitFor(name, deadline),
+    unlockLoader: (name, token) => void this.leases.unlock(name, token, true),
+    now: storeMillis,
   }
 
   /** Deletes the item (or, without `ref`, drops the scope) and moves the version; returns items removed. */

@@ -59,6 +59,15 @@ export function tokenArg(token: unknown): number {
   return token
 }
 
+/**
+ * The lock name the core uses for a name of its own (getOrLoad's one loader per item): it starts
+ * with a NUL, which no user name may contain, and is a hash of `key` so it fits any key length. Two
+ * keys that share a hash would share a loader lock: a wait, never a wrong answer.
+ */
+export function internalLockName(kind: string, key: string, seed: number): string {
+  return `\u0000${kind}:${hashKey(key, seed).toString(36)}:${hashKey(key, seed ^ 0x3c6ef372).toString(36)}`
+}
+
 /** The store clock in ms (the same timebase as items' µs timestamps); injectable for tests. */
 export const storeMillis = (): number => performance.timeOrigin + performance.now()
 
@@ -81,55 +90,77 @@ export class Leases {
   }
 
   /** Takes `name` if it is free or its lease has lapsed; null while someone else holds it. */
-  tryLock(name: string, leaseMs: number): LeaseGrant | null {
-    const hash = this.check(name)
+  tryLock(name: string, leaseMs: number, internal = false): LeaseGrant | null {
+    return this.attempt(internal ? this.hashName(name) : this.check(name), name, leaseMs) > 0 ? { token: this.granted } : null
+  }
+
+  /**
+   * Waits for `name` up to `waitMs` without blocking the event loop (see waitRelease). Null when
+   * the wait ran out.
+   */
+  async lock(name: string, leaseMs: number, waitMs: number, internal = false): Promise<LeaseGrant | null> {
+    const hash = internal ? this.hashName(name) : this.check(name)
+    const deadline = this.now() + waitMs
+    for (;;) {
+      const seen = Atomics.load(this.i32, H_LEASE_RELEASES)
+      const until = this.attempt(hash, name, leaseMs)
+      if (until > 0) return { token: this.granted }
+      if (this.now() >= deadline) return null
+      await this.waitRelease(seen, Math.min(deadline, -until))
+    }
+  }
+
+  /**
+   * For a caller that did not get `name` and would rather look again than take it (getOrLoad):
+   * waits until some lock is released, the current holder's lease ends, or `deadline`, whichever
+   * comes first. Returns at once when the name is free now.
+   */
+  async waitFor(name: string, deadline: number): Promise<void> {
+    const hash = this.hashName(name)
+    const seen = Atomics.load(this.i32, H_LEASE_RELEASES)
+    this.enter()
+    let end: number
+    try {
+      const r = this.find(name, hash)
+      end = r < 0 ? 0 : this.f64[(r >> 1) + L_EXPIRES_F]
+    } finally {
+      this.leave()
+    }
+    if (end > this.now()) await this.waitRelease(seen, Math.min(deadline, end))
+  }
+
+  /** Under the mutex: claim() (> 0: taken, lease end; < 0: minus the holder's lease end). */
+  private attempt(hash: number, name: string, leaseMs: number): number {
     this.enter()
     try {
-      return this.claim(name, hash, leaseMs) > 0 ? { token: this.granted } : null
+      return this.claim(name, hash, leaseMs)
     } finally {
       this.leave()
     }
   }
 
   /**
-   * Waits for `name` up to `waitMs` without blocking the event loop (Atomics.waitAsync on the
-   * release counter: every unlock wakes the waiters, and a wait never outlasts the holder's lease,
-   * so a lapsed lease is taken at once). Null when the wait ran out.
+   * Sleeps until the release counter moves from `seen` (every unlock bumps it and wakes the
+   * waiters) or until `until` on the store clock (+1 ms: past it), with Atomics.waitAsync.
    */
-  async lock(name: string, leaseMs: number, waitMs: number): Promise<LeaseGrant | null> {
-    const hash = this.check(name)
+  private async waitRelease(seen: number, until: number): Promise<void> {
     const { i32 } = this
-    const deadline = this.now() + waitMs
-    for (;;) {
-      const seen = Atomics.load(i32, H_LEASE_RELEASES)
-      let until: number
-      this.enter()
-      try {
-        until = this.claim(name, hash, leaseMs)
-      } finally {
-        this.leave()
-      }
-      if (until > 0) return { token: this.granted }
-      const now = this.now()
-      if (now >= deadline) return null
-      // wake at the first of: an unlock, the holder's lease end, our deadline (+1: past the end)
-      const ms = Math.max(1, Math.ceil(Math.min(deadline, -until) - now) + 1)
-      Atomics.add(i32, H_LEASE_WAKERS, 1)
-      try {
-        const w = Atomics.waitAsync(i32, H_LEASE_RELEASES, seen, ms)
-        if (w.async) {
-          // a pending waitAsync does not keep the event loop alive (a worker whose only task is
-          // this wait would exit with an unsettled await): a timer does, for as long as we wait
-          const keepAlive = setTimeout(noop, ms + 50)
-          try {
-            await w.value
-          } finally {
-            clearTimeout(keepAlive)
-          }
+    const ms = Math.max(1, Math.ceil(until - this.now()) + 1)
+    Atomics.add(i32, H_LEASE_WAKERS, 1)
+    try {
+      const w = Atomics.waitAsync(i32, H_LEASE_RELEASES, seen, ms)
+      if (w.async) {
+        // a pending waitAsync does not keep the event loop alive (a worker whose only task is
+        // this wait would exit with an unsettled await): a timer does, for as long as we wait
+        const keepAlive = setTimeout(noop, ms + 50)
+        try {
+          await w.value
+        } finally {
+          clearTimeout(keepAlive)
         }
-      } finally {
-        Atomics.sub(i32, H_LEASE_WAKERS, 1)
       }
+    } finally {
+      Atomics.sub(i32, H_LEASE_WAKERS, 1)
     }
   }
 
@@ -152,8 +183,8 @@ export class Leases {
    * Releases `name` if it is still recorded under `token` (a lease that lapsed but that nobody has
    * taken since is still yours to release); false otherwise.
    */
-  unlock(name: string, token: number): boolean {
-    const hash = this.check(name)
+  unlock(name: string, token: number, internal = false): boolean {
+    const hash = internal ? this.hashName(name) : this.check(name)
     let freed = false
     this.enter()
     try {
@@ -181,6 +212,10 @@ export class Leases {
     if (typeof name !== 'string' || name === '') throw invalid("the 'name' field is required")
     const problem = keyProblem(name, 'name')
     if (problem !== null) throw invalid(problem)
+    return this.hashName(name)
+  }
+
+  private hashName(name: string): number {
     return hashKey(name, this.seed)
   }
 
