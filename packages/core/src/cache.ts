@@ -316,16 +316,16 @@ export class ScopeCache {
    * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
    */
   getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
-    this.open()
-    checkScope(scope)
     const id = ref?.id
     if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
-    checkKey(id, 'id')
     if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
     const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
     const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
-    const hit = this.get<P>(scope, { id })
+    // a hit is a plain get (which checks nothing: an invalid name simply misses, and so comes here)
+    const hit = this.get<P>(scope, ref)
     if (hit !== undefined) return Promise.resolve(hit)
+    checkScope(scope)
+    checkKey(id, 'id')
     return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
   }
 
