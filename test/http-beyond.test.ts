@@ -1,7 +1,8 @@
 /**
- * The named-lock endpoints (/lock, /renew, /unlock): answers, fencing tokens, every bad field a
- * clear 400 that takes nothing, a full lock table 507 — against the handler and the real
- * `scopecache serve` over TCP.
+ * What the HTTP API offers beyond ScopeCache, against the handler and the real `scopecache serve`
+ * over TCP: named locks (/lock, /renew, /unlock: answers, fencing tokens, every bad field a clear
+ * 400 that takes nothing, a full lock table 507) and version fences (/version, /invalidate,
+ * if_version on the single-item writes: 409 with the version now when it moved).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTarget, type Target } from './helpers/http-target.js'
@@ -70,7 +71,78 @@ describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) =
   it('GET is 405; /help lists the endpoints', async () => {
     expect((await t.request('GET', '/lock')).status).toBe(405)
     const help = (await t.request('GET', '/help')).bodyText
-    for (const p of ['/lock', '/renew', '/unlock']) expect(help).toContain(p)
+    for (const p of ['/lock', '/renew', '/unlock', '/version', '/invalidate']) expect(help).toContain(p)
+  })
+})
+
+describe.each(['handler', 'cli'] as const)('version fences over HTTP (%s)', (via) => {
+  let t: Target
+  beforeAll(async () => {
+    t = await startTarget({ via })
+  })
+  afterAll(async () => {
+    await t.close()
+  })
+  const post = (path: string, body: unknown) => t.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
+  const version = async (scope: string): Promise<number> => {
+    const r = await t.request('GET', `/version?scope=${encodeURIComponent(scope)}`)
+    expect(r.status).toBe(200)
+    const j = json(r)
+    expect(Object.keys(j)).toEqual(['ok', 'version'])
+    return j.version as number
+  }
+
+  it('a write fenced on a version that moved is 409 with the version now, and writes nothing', async () => {
+    const s = `fence-${via}`
+    const v0 = await version(s)
+    expect((await post('/append', { scope: s, id: 'a', payload: 1, if_version: v0 })).status).toBe(200)
+    const v1 = await version(s)
+    expect(v1).toBeGreaterThan(v0)
+    expect((await post('/upsert', { scope: s, id: 'a', payload: 2, if_version: v1 })).status).toBe(200)
+    const v2 = await version(s)
+    for (const [path, body] of [
+      ['/upsert', { scope: s, id: 'a', payload: 'stale', if_version: v1 }],
+      ['/append', { scope: s, id: 'b', payload: 'stale', if_version: v1 }],
+      ['/update', { scope: s, id: 'a', payload: 'stale', if_version: v1 }],
+      ['/delete', { scope: s, id: 'a', if_version: v1 }],
+    ] as const) {
+      const r = await post(path, body)
+      expect(r.status, path).toBe(409)
+      expect(json(r), path).toEqual({ ok: false, error: `scopecache: the scope's version moved (expected ${v1}, now ${v2}): it changed since it was read`, version: v2 })
+    }
+    expect((await t.request('GET', `/get?scope=${s}&id=a`)).bodyText).toBe('2')
+    expect(await version(s)).toBe(v2)
+    for (const bad of [-1, 1.5, '"3"', 'true', '1e3']) {
+      const r = await post('/upsert', `{"scope":"${s}","id":"a","payload":3,"if_version":${bad}}`)
+      expect(r.status, String(bad)).toBe(400)
+      expect(json(r).error).toMatch(/the 'if_version' field must be a non-negative integer/)
+    }
+  })
+
+  it('/invalidate deletes (or drops) and moves the version, even with nothing to delete', async () => {
+    const s = `inv-${via}`
+    await post('/append', { scope: s, id: 'a', payload: 1 })
+    await post('/append', { scope: s, id: 'b', payload: 2 })
+    const v1 = await version(s)
+    const r = json(await post('/invalidate', { scope: s, id: 'a' }))
+    expect(r).toMatchObject({ ok: true, count: 1 })
+    expect(r.version as number).toBeGreaterThan(v1)
+    expect(await version(s)).toBe(r.version)
+    const r2 = json(await post('/invalidate', { scope: s, id: 'nothing' }))
+    expect(r2.count).toBe(0)
+    expect(r2.version as number).toBeGreaterThan(r.version as number)
+    const r3 = json(await post('/invalidate', { scope: s, seq: 2 }))
+    expect(r3.count).toBe(1)
+    const r4 = json(await post('/invalidate', { scope: s, seq: 99 }))
+    expect(r4.count).toBe(0)
+    await post('/append', { scope: s, id: 'c', payload: 3 })
+    const r5 = json(await post('/invalidate', { scope: s }))
+    expect(r5.count).toBe(1)
+    expect((await t.request('GET', `/get?scope=${s}&id=c`)).status).toBe(404)
+    expect(r5.version as number).toBeGreaterThan(r4.version as number)
+    expect((await post('/invalidate', {})).status).toBe(400)
+    expect((await post('/invalidate', { scope: s, id: 'a', seq: 1 })).status).toBe(400)
+    expect((await t.request('GET', '/version')).status).toBe(400)
   })
 })
 
