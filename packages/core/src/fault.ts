@@ -16,6 +16,7 @@ export type FaultPoint =
   | 'bulk:swapping' // warm/rebuild inside its directory change
   | 'alloc:taking' // allocator lock held, a free block half-taken
   | 'read:copying' // an optimistic reader between its two seqlock loads
+  | 'lease:claiming' // lease table mutex held, a record's name written, token and state not yet
 
 let hook: ((point: FaultPoint) => void) | null = null
 

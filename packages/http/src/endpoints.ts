@@ -9,6 +9,7 @@ import type { ScopeCache } from '@scopecache/core'
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
+import { ifVersion, invalidate, lock, renew, unlock, version } from './beyond.js'
 import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
 import { checkKey, keyProblem } from './keys.js'
 import type { Limits } from './limits.js'
@@ -203,7 +204,7 @@ function append(ctx: Ctx, path: string, b: JsonObject): string {
   noManaged(b, path)
   const id = optionalId(b)
   const p = payload(b)
-  const meta = ctx.cache.append(scope, p, { id })
+  const meta = ctx.cache.append(scope, p, { id, ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":true,"item":' + metaJson(meta) + OK_NL
 }
@@ -213,7 +214,7 @@ function upsert(ctx: Ctx, path: string, b: JsonObject): string {
   const id = optionalId(b)
   if (id === undefined) throw required('id', path)
   noManaged(b, path)
-  const r = ctx.cache.upsert(scope, id, payload(b))
+  const r = ctx.cache.upsert(scope, id, payload(b), { ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":' + r.created + ',"item":' + metaJson(r.item) + OK_NL
 }
@@ -223,7 +224,8 @@ function update(ctx: Ctx, path: string, b: JsonObject): string {
   const ref = bodyRef(b, path)
   noManaged(b, path, false)
   const p = payload(b)
-  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.update(scope, ref, p)
+  const fence = ifVersion(b)
+  const n = 'seq' in ref && ref.seq > MAX_SAFE && fence === undefined ? 0 : ctx.cache.update(scope, 'seq' in ref && ref.seq > MAX_SAFE ? { seq: MAX_SAFE } : ref, p, { ifVersion: fence })
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"created":false,"count":' + n + OK_NL
 }
@@ -242,7 +244,9 @@ function counterAdd(ctx: Ctx, path: string, b: JsonObject): string {
 function del(ctx: Ctx, path: string, b: JsonObject): string {
   const scope = bodyScope(b, path)
   const ref = bodyRef(b, path)
-  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.delete(scope, ref)
+  const fence = ifVersion(b)
+  // a seq past 2^53−1 names no item: a miss (the fence is still checked, at a seq no item has)
+  const n = 'seq' in ref && ref.seq > MAX_SAFE && fence === undefined ? 0 : ctx.cache.delete(scope, 'seq' in ref && ref.seq > MAX_SAFE ? { seq: MAX_SAFE } : ref, { ifVersion: fence })
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + OK_NL
 }
@@ -312,7 +316,8 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 /** Canonical endpoint names in a fixed order (metrics index them); 'unknown' collects 404s. */
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
-  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', 'unknown',
+  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
+  '/version', '/invalidate', 'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -343,6 +348,15 @@ const DROP_SCOPE = ep('/drop_scope', 'POST', 'single', write(dropScope))
 const FLUSH = ep('/flush', 'POST', 'ignored', (ctx) => flush(ctx))
 const STATS = ep('/stats', 'GET', 'none', (ctx) => stats(ctx))
 const SCOPELIST = ep('/scopelist', 'GET', 'none', query(scopeList))
+const LOCK = ep('/lock', 'POST', 'single', write((ctx, path, b) => lock(ctx.cache, path, b)))
+const RENEW = ep('/renew', 'POST', 'single', write((ctx, path, b) => renew(ctx.cache, path, b)))
+const UNLOCK = ep('/unlock', 'POST', 'single', write((ctx, path, b) => unlock(ctx.cache, path, b)))
+const VERSION = ep('/version', 'GET', 'none', query((ctx, path, q) => version(ctx.cache, path, q)))
+const INVALIDATE = ep('/invalidate', 'POST', 'single', write((ctx, path, b) => {
+  const answer = invalidate(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -370,6 +384,11 @@ export function route(path: string): Endpoint | undefined {
     case '/scopelist': return SCOPELIST
     case '/help': return HELP
     case '/metrics': return METRICS
+    case '/lock': return LOCK
+    case '/renew': return RENEW
+    case '/unlock': return UNLOCK
+    case '/version': return VERSION
+    case '/invalidate': return INVALIDATE
     default: return undefined
   }
 }
@@ -398,5 +417,10 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/scopelist', 'GET', '?[prefix=][&after=][&limit=] per-scope rows in byte order'],
   ['/help', 'GET', 'this text'],
   ['/metrics', 'GET', 'Prometheus text format'],
+  ['/lock', 'POST', '{"name","lease_ms"?} take a named lock if it is free (lease default 5000 ms): {"acquired","token"}'],
+  ['/renew', 'POST', '{"name","token","lease_ms"?} extend a lease still held under token'],
+  ['/unlock', 'POST', '{"name","token"} release a lock held under token'],
+  ['/version', 'GET', '?scope= the scope\'s version fence (moves with every change, never back)'],
+  ['/invalidate', 'POST', '{"scope","id"|"seq"?} delete the item (or drop the scope) and move its version'],
 ]
 
