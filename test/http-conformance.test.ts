@@ -222,7 +222,7 @@ describe('writes and their acknowledgements', () => {
       `scope '${a}', item at index 0: scopecache: invalid input: the 'seq' field is managed by the cache and must not be provided to the '/warm' endpoint`)
     await expectError(await post('/warm', { items: [{ scope: a }] }), 400, /item at index 0: .*the 'payload' field is required/)
     await expectError(await post('/warm', { items: [{ scope: a, payload: 1 }, { payload: 1 }] }), 400,
-      "scope '', item at index 1: scopecache: invalid input: the 'scope' field is required for the '/warm' endpoint")
+      "scopecache: invalid input: the 'scope' field is required for the '/warm' endpoint")
     await expectError(await post('/warm', { items: [1] }), 400, 'the request body must contain valid JSON')
     await expectError(await post('/warm', { items: { scope: a } }), 400, 'the request body must contain valid JSON')
     expect(json(await get(`/head?scope=${a}`)).items.length).toBe(3) // failed warms left no trace
@@ -664,12 +664,12 @@ describe('protocol', () => {
     expect(await t.raw('HEAD /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\n\r\n$/)
   })
 
-  it('invalid UTF-8 and deep nesting in bodies', async () => {
+  it('invalid UTF-8 in the fields read, and deep nesting in bodies', async () => {
     const s = fresh()
     const bad = Buffer.concat([Buffer.from(`{"scope":"${s}","payload":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
-    await expectError(await t.request('POST', '/append', bad), 400, 'the request body must be valid UTF-8')
+    await expectError(await t.request('POST', '/append', bad), 400, "scopecache: invalid input: the 'payload' field must be valid UTF-8")
     const badScope = Buffer.concat([Buffer.from('{"scope":"a'), Buffer.from([0xc3]), Buffer.from('","payload":1}')])
-    await expectError(await t.request('POST', '/append', badScope), 400, 'the request body must be valid UTF-8')
+    await expectError(await t.request('POST', '/append', badScope), 400, "scopecache: invalid input: the 'scope' field must be valid UTF-8")
     await expectError(await t.request('POST', '/append', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`{"scope":"${s}","payload":1}`)])), 400)
     const deep = (d: number): string => '['.repeat(d) + ']'.repeat(d)
     await expectError(await post('/append', `{"scope":"${s}","payload":${deep(10_000)}}`), 400, 'the request body must contain valid JSON')
