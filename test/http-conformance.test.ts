@@ -564,9 +564,8 @@ describe('caps', () => {
     // /warm: maxStoreBytes × 1.1 + 16 MiB, a body well past it still arriving when the 413 leaves
     const bulkCap = Math.floor(64 * 1024 * 1.1) + 16 * 1024 * 1024
     await refused(await rawPost(c, '/warm', `{"items":[${'{},'.repeat(Math.ceil((bulkCap + 2 * 1024 * 1024) / 3))}{}]}`), `the request body exceeds the maximum allowed size of ${bulkCap} bytes`)
-    // /get_many: 1 MiB; /flush: 1 KiB
+    // /get_many: 1 MiB (a /flush body is ignored, whatever its size: http-wire-parity.test.ts)
     await refused(await rawPost(c, '/get_many', ' '.repeat(1024 * 1024 + 1)), /1048576 bytes/)
-    await refused(await rawPost(c, '/flush', ' '.repeat(1025)), /1024 bytes/)
     expect(json(await c.request('GET', '/stats')).items).toBe(0)
     // the server keeps serving
     expect((await cpost('/append', { scope: 'after', payload: 1 })).status).toBe(200)
