@@ -299,3 +299,13 @@ describe('a multi-byte character across a 4 KiB read boundary', () => {
     expect(performance.now() - t0).toBeLessThan(10_000)
   })
 })
+
+describe('seen in the reference and deliberately not copied (packages/http/README.md)', () => {
+  it('invalid JSON it accepts is 400 here; paths it cleans or decodes are 404', async () => {
+    for (const path of ['/warm', '/rebuild']) await expectError(await post(path, 'null'), 400, VALID_JSON)
+    await expectError(await post('/append', '{"scope":"s","payload":1,"note":"a\u0001b"}'), 400, VALID_JSON)
+    await expectError(await post('/append', '{"scope":"s","payload":+1}'), 400, VALID_JSON)
+    await expectError(await post('/delete', '{"scope":"s","seq":99999999999999999999}'), 400, VALID_JSON)
+    for (const path of ['//stats', '/./stats', '/get/../stats', '/%73tats']) await expectError(await t.request('GET', path), 404, 'the requested endpoint does not exist')
+  })
+})
