@@ -133,7 +133,7 @@ describe.each(['handler', 'cli'] as const)('version fences over HTTP (%s)', (via
     expect(r2.version as number).toBeGreaterThan(r.version as number)
     const r3 = json(await post('/invalidate', { scope: s, seq: 2 }))
     expect(r3.count).toBe(1)
-    const r4 = json(await post('/invalidate', { scope: s, seq: 99 }))
+    const r4 = json(await post('/invalidate', `{"scope":"${s}","seq":18446744073709551615}`)) // a u64 seq: no item has it
     expect(r4.count).toBe(0)
     await post('/append', { scope: s, id: 'c', payload: 3 })
     const r5 = json(await post('/invalidate', { scope: s }))

@@ -8,9 +8,12 @@
  */
 import type { ScopeCache } from '@scopecache/core'
 import { badField } from './errors.js'
-import { bodyRef, bodyScope, queryScope, required } from './fields.js'
+import { queryScope } from './fields.js'
 import { getRaw, getString, has, type JsonObject } from './json-body.js'
 import type { Query } from './query.js'
+import { requiredMessage, SPEC, writeFields } from './write-fields.js'
+
+const required = (field: string, path: string): Error => badField(requiredMessage(field, path))
 
 const MAX_MS = 86_400_000 // the core's longest lease: a day
 const DIGITS = /^[0-9]{1,16}$/
@@ -28,11 +31,14 @@ export function version(cache: ScopeCache, path: string, q: Query): string {
   return '{"ok":true,"version":' + cache.version(queryScope(q, path)) + '}\n'
 }
 
-/** `{"scope"}` drops the scope, `{"scope","id"|"seq"}` deletes one item; both move its version. */
+/**
+ * `{"scope"}` drops the scope, `{"scope","id"|"seq"}` deletes one item (checked as `/delete`
+ * checks them); both move its version.
+ */
 export function invalidate(cache: ScopeCache, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
   const whole = !has(b, 'id') && !has(b, 'seq')
-  let ref = whole ? undefined : bodyRef(b, path)
+  const { scope, ref: at } = writeFields(b, path, whole ? SPEC.scopeOnly : SPEC.delete)
+  let ref = at as { id: string } | { seq: number } | undefined
   if (ref !== undefined && 'seq' in ref && ref.seq > Number.MAX_SAFE_INTEGER) ref = { seq: Number.MAX_SAFE_INTEGER } // no item has it
   const count = cache.invalidate(scope, ref)
   return '{"ok":true,"count":' + count + ',"version":' + cache.version(scope) + '}\n'
