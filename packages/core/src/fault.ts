@@ -1,5 +1,5 @@
 /**
- * Crash points for fault-injection tests (RELIABILITY.md §2.5). The core calls `fault(name)` at
+ * Crash points for fault-injection tests (test/recovery.test.ts). The core calls `fault(name)` at
  * the moments where a dying thread would leave the most to repair; in production the hook is
  * null and a call costs one load and a compare. Tests set a hook (via `dist/internals.js`, by path)
  * that stops the worker at a chosen point so the test can terminate it exactly there.

@@ -1,7 +1,7 @@
 /**
  * The store's one SharedArrayBuffer and this thread's views over it. The creator sizes and
  * initialises the buffer before it is shared; attaching only validates and wraps. Views are
- * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, PEERS.md §7).
+ * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, measured on Node 20).
  */
 import { Buffer } from 'node:buffer'
 import { Heap } from './alloc.js'

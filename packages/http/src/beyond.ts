@@ -1,5 +1,5 @@
 /**
- * What the HTTP API offers beyond ScopeCache (CONTRACT.md § Beyond ScopeCache):
+ * What the HTTP API offers beyond ScopeCache (packages/core/README.md has the semantics):
  *   named locks  `/lock` takes a lease if the name is free (it never waits: an HTTP client retries
  *                or backs off), `/renew` extends it, `/unlock` gives it back;
  *   fences       `GET /version?scope=`, `POST /invalidate`, and the `if_version` field of the

@@ -1,5 +1,5 @@
 /**
- * Every endpoint of the HTTP API (CONTRACT.md, with REFERENCE v0.8.32 for what it leaves open):
+ * Every endpoint of the HTTP API (packages/http/README.md; ScopeCache v0.8.32 where it is silent):
  * what it takes, what it checks before the core does (the checks whose messages the reference
  * words differently from the core), and the exact response text. An endpoint returns its 200
  * body — a JSON string, raw bytes (`/get`, `/render`), or null for a raw miss (404, empty) — and

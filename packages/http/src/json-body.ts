@@ -6,7 +6,7 @@
  * Arrays of objects (`items`, `targets`) are walked element by element when asked for
  * (`forEachElement`, `forEachMember`), so a bulk body costs no heap per element it is not kept for.
  *
- * Field names match exactly (CONTRACT.md departs from the reference's case-insensitive match);
+ * Field names match exactly (a departure from the reference's case-insensitive match);
  * unknown fields are ignored; a repeated field's last value wins; `null` counts as absent.
  * A value of the wrong JSON type is "the request body must contain valid JSON", as in Go.
  * Invalid UTF-8 is not refused here: it matters only in the values an endpoint reads (scope, id,

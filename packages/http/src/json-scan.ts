@@ -5,7 +5,7 @@
  * the same grammar as text (and bytes that are not UTF-8 scan like any other).
  *
  * One place follows the reference's decoder rather than RFC 8259, so that the field rules, not the
- * body, answer (REFERENCE §3.4, issue 16): a `payload` member (of the body, or of an element of a
+ * body, answer (ScopeCache v0.8.32's decoder, issue 16): a `payload` member (of the body, or of an element of a
  * top-level array: `/warm` items) is delimited loosely, as Go's decoder skips a raw value (a string
  * to its closing quote, a number to the end of its characters, a container to its matching
  * bracket), and is `Kind.Bad` when it is not valid JSON: "the 'payload' field must be a valid JSON

@@ -1,6 +1,6 @@
 /**
  * The limits the HTTP layer enforces, derived from the store's own caps as the reference derives
- * them (REFERENCE §5.2, CONTRACT.md): request-body caps per endpoint kind and the response cap.
+ * them (ScopeCache v0.8.32's, listed in packages/http/README.md): request-body caps per endpoint kind and the response cap.
  * The caps are read from the ScopeCache instance; `overrides` replaces any of them (a server
  * that fronts a store created elsewhere, or a test that wants tiny caps).
  */

@@ -12,7 +12,7 @@
  *  5. seq (`/append`, `/upsert`), then ts: managed by the cache;
  *  6. in the core: the item's size, then the scope's capacity, then a duplicate id.
  *
- * Invalid UTF-8 in scope or id is refused (CONTRACT.md; the reference's decoder turns it into
+ * Invalid UTF-8 in scope or id is refused (a documented departure; the reference's decoder turns it into
  * U+FFFD and stores that): the shape rules run on the text as decoded with U+FFFD, as the
  * reference's do, and only a name that passes them all gets "must be valid UTF-8".
  */
