@@ -24,7 +24,7 @@
  * Lock order: directory → scope(s, in slot order) → allocator.
  */
 import type { Worker } from 'node:worker_threads'
-import { checkKey, checkLimit, checkRef, checkScope, MAX_GET_MANY, optionalId } from './args.js'
+import { checkKey, checkLimit, checkOptions, checkRef, checkScope, checkTrim, MAX_GET_MANY, optionalId } from './args.js'
 import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
@@ -36,16 +36,17 @@ import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Co
 import { preparePayload, type Prepared } from './payload.js'
 import { Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
-import { reapThread } from './reaper.js'
 import { scopeInfo } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
+import { ScopeView } from './scope-view.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
 import type {
-  GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
-  WarmItem,
+  AppendOptions, GetTarget, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
+  ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
 } from './types.js'
 import { isValidKey } from './validate.js'
+import { freeSlots, reapLater } from './watch.js'
 
 export { INTERNALS, type Internals } from './store.js'
 
@@ -56,7 +57,9 @@ export class ScopeCache {
   readonly scopeMaxItems: number
   readonly maxItemBytes: number
   /** Thread slots: how many handles may be attached at once. */
-  readonly maxThreads: number
+  readonly maxThreadSlots: number
+  /** @deprecated the old name of `maxThreadSlots`. */
+  get maxThreads(): number { return this.maxThreadSlots } // prettier-ignore
 
   /** This thread's view of the store (store.ts) and its write transaction state (txn.ts). */
   private readonly s: Store
@@ -69,6 +72,7 @@ export class ScopeCache {
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
+    checkOptions(options, 'create')
     const cfg = resolveConfig(options ?? undefined)
     const v = createBuffer(cfg)
     return new ScopeCache(v, cfg)
@@ -89,7 +93,7 @@ export class ScopeCache {
     this.maxStoreBytes = cfg.maxStoreBytes
     this.scopeMaxItems = cfg.scopeMaxItems
     this.maxItemBytes = cfg.maxItemBytes
-    this.maxThreads = cfg.maxThreads
+    this.maxThreadSlots = cfg.maxThreads
     const s = (this.s = new Store(v, cfg))
     const t = (this.t = new Txn(s))
     const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots))
@@ -108,30 +112,22 @@ export class ScopeCache {
    * the report when there was something to recover.
    */
   watch(worker: Worker, onReap?: (report: ReapReport) => void): void {
+    this.open()
     const id = worker.threadId // -1 once it has exited: capture it now
-    worker.once('exit', () => this.reap(id, onReap))
+    worker.once('exit', () => reapLater(this.s, () => this.closed, id, onReap))
   }
 
-  /** Recovers what a dead thread (by threadId) held; retried later if a lock stays busy. */
-  private reap(threadId: number, onReap?: (report: ReapReport) => void, attempt = 0): void {
-    if (this.closed) return // a closed handle has no thread slot to reap with: keep it open while workers live
-    let report: ReapReport | null
-    this.s.budget.deadline = Date.now() + this.s.cfg.lockLeaseMs
-    try {
-      report = reapThread(this.s, threadId)
-    } catch (e) {
-      // Runs from an 'exit' listener or a timer: never throw there. A failed reap changed nothing
-      // (its slot went back to DEAD), and until it succeeds the dead thread's locks stay held, so
-      // it is retried with backoff until it does; anything but a lock timeout is reported once.
-      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout') && attempt === 0) {
-        process.emitWarning(`scopecache: recovering dead thread ${threadId} failed (will retry): ${(e as Error)?.stack ?? String(e)}`)
-      }
-      setTimeout(() => this.reap(threadId, onReap, attempt + 1), Math.min(1000, 10 * 2 ** attempt)).unref()
-      return
-    } finally {
-      this.s.budget.deadline = 0
-    }
-    if (report !== null && onReap !== undefined) onReap(report)
+  /** Thread slots in all, and free now (each attached handle holds one until its `close()`). */
+  threadSlots(): { total: number; free: number } {
+    this.open()
+    return freeSlots(this.s)
+  }
+
+  /** A typed view of one scope: writes and reads that share the payload type `P` (scope-view.ts). */
+  scope<P = JsonPayload>(name: string): ScopeView<P> {
+    this.open()
+    checkScope(name)
+    return new ScopeView<P>(this, name)
   }
 
   /** Detaches this thread: flushes its read tallies and frees its thread slot. */
@@ -148,22 +144,26 @@ export class ScopeCache {
     this.liveness?.stop(!dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
   }
 
+  /** `using cache = ScopeCache.create()`: `close()` at the end of the block. */
+  [Symbol.dispose](): void { this.close() } // prettier-ignore
+
   [INTERNALS](): Internals {
     return this.s
   }
 
   // =============================================================================== writes ====
 
-  append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
+  append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): ItemMeta {
     this.open()
     this.checkWriteScope(scope)
+    if (opts != null) checkOptions(opts, 'append')
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
     this.setArgs(scope, id, p, checkSize(this.s, id, p))
     return writeScope(this.t, scope, true, this.appendFn)
   }
 
-  upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
+  upsert<P>(scope: string, id: string, payload: PayloadInput<P>): { created: boolean; item: ItemMeta } {
     this.open()
     this.checkWriteScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
@@ -213,7 +213,7 @@ export class ScopeCache {
     return upsertLocked(this.t, this.aScope, rec, this.aId as string, this.aH, p, this.aSize)
   }
 
-  update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
+  update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>): 0 | 1 {
     this.open()
     checkScope(scope)
     const by = checkRef(ref)
@@ -249,14 +249,10 @@ export class ScopeCache {
     return n
   }
 
-  trim(scope: string, opts: { maxSeq: number; keep?: undefined } | { keep: number; maxSeq?: undefined }): number {
+  trim(scope: string, opts: TrimOptions): number {
     this.open()
     checkScope(scope)
-    if (opts === null || typeof opts !== 'object') throw invalid('trim needs exactly one of maxSeq or keep')
-    const { maxSeq, keep } = opts as { maxSeq?: number; keep?: number }
-    if ((maxSeq === undefined) === (keep === undefined)) throw invalid('trim needs exactly one of maxSeq or keep')
-    if (maxSeq !== undefined && !(Number.isSafeInteger(maxSeq) && maxSeq > 0)) throw invalid("the 'max_seq' field must be a positive integer")
-    if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
+    const { maxSeq, keep } = checkTrim(opts)
     const n = writeScope(this.t, scope, false, (_slot, rec) => trimItemsLocked(this.t, rec, maxSeq, keep))
     if (n > 0) this.t.bumpLastWrite(nowMicros())
     return n
@@ -280,17 +276,21 @@ export class ScopeCache {
     return this.t.busy(() => flushBusy(this.t))
   }
 
-  warm(items: readonly WarmItem[]): { scopes: number } {
+  warm(items: readonly WarmItem[]): { scopes: number }
+  warm<P>(items: readonly WarmItem<P>[]): { scopes: number }
+  warm<P>(items: readonly WarmItem<P>[]): { scopes: number } {
     this.open()
-    const batch = prepareBulk(this.s, items, 'warm')
+    const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
     if (batch.groups.length === 0) return { scopes: 0 }
     this.t.busy(() => bulkCommit(this.t, batch, false))
     return { scopes: batch.groups.length }
   }
 
-  rebuild(items: readonly WarmItem[]): { scopes: number; items: number } {
+  rebuild(items: readonly WarmItem[]): { scopes: number; items: number }
+  rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number }
+  rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number } {
     this.open()
-    const batch = prepareBulk(this.s, items, 'rebuild')
+    const batch = prepareBulk(this.s, items as readonly WarmItem[], 'rebuild')
     this.t.busy(() => bulkCommit(this.t, batch, true))
     return { scopes: batch.groups.length, items: items.length }
   }
@@ -298,8 +298,12 @@ export class ScopeCache {
   // ================================================================================ reads ====
 
   /** The item, payload parsed; with `raw: true` the payload is its JSON text (one read, no parse). */
-  get<P = unknown>(scope: string, ref: ItemRef, opts?: { raw?: boolean }): Item<P> | undefined {
+  get(scope: string, ref: ItemRef, opts: RawReadOptions): Item<string> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions & { raw?: false } | null): Item<P> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions | null): Item<P> | Item<string> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions | null): Item<P> | Item<string> | undefined {
     const by = checkRef(ref)
+    if (opts != null) checkOptions(opts, 'get')
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
     if (!this.reader.point(scope, by, format)) return undefined
     return this.itemFromOut(scope, format) as Item<P>
@@ -317,7 +321,11 @@ export class ScopeCache {
     return this.reader.point(scope, by, 'bytes') ? (this.reader.out.bytes as Uint8Array) : undefined
   }
 
-  getMany<P = unknown>(targets: readonly GetTarget[], opts?: { raw?: boolean }): (Item<P> | undefined)[] {
+  getMany(targets: readonly GetTarget[], opts: RawReadOptions): (Item<string> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions & { raw?: false } | null): (Item<P> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[] {
+    if (opts != null) checkOptions(opts, 'getMany')
     if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
     if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
     const refs = targets.map((t) => {
@@ -329,7 +337,11 @@ export class ScopeCache {
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
-  head<P = unknown>(scope: string, opts?: { afterSeq?: number; limit?: number; raw?: boolean } | null): Page<P> {
+  head(scope: string, opts: HeadOptions & RawReadOptions): Page<string>
+  head<P = unknown>(scope: string, opts?: HeadOptions & { raw?: false } | null): Page<P>
+  head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string>
+  head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string> {
+    if (opts != null) checkOptions(opts, 'head')
     opts ??= {} // null means the defaults, as undefined does
     const afterSeq = opts.afterSeq ?? 0
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
@@ -344,7 +356,11 @@ export class ScopeCache {
   }
 
   /** The newest `limit` items after skipping `offset` newest, returned oldest first. */
-  tail<P = unknown>(scope: string, opts?: { limit?: number; offset?: number; raw?: boolean } | null): Page<P> {
+  tail(scope: string, opts: TailOptions & RawReadOptions): Page<string>
+  tail<P = unknown>(scope: string, opts?: TailOptions & { raw?: false } | null): Page<P>
+  tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string>
+  tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string> {
+    if (opts != null) checkOptions(opts, 'tail')
     opts ??= {}
     const offset = opts.offset ?? 0
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
@@ -373,11 +389,13 @@ export class ScopeCache {
   /** Dead-thread recovery so far (see `watch`): threads reaped, and scopes emptied because a
    * thread died half-way through writing them. */
   recoveryStats(): { deadThreadsReaped: number; scopesLost: number } {
+    this.open()
     return { deadThreadsReaped: Atomics.load(this.s.i32, H_REAPS), scopesLost: Atomics.load(this.s.i32, H_SCOPES_LOST) }
   }
 
-  scopeList(opts?: { prefix?: string; after?: string; limit?: number } | null): { scopes: ScopeInfo[]; truncated: boolean } {
+  scopeList(opts?: ScopeListOptions | null): { scopes: ScopeInfo[]; truncated: boolean } {
     this.open()
+    checkOptions(opts, 'scopeList')
     opts ??= {}
     const limit = checkLimit(opts.limit)
     const prefix = opts.prefix ?? ''
