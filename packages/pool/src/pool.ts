@@ -5,14 +5,17 @@
  * never per task. Piscina loads this package's runner in every worker; the runner announces its
  * thread id, attaches, hands over its control port (`Hello`), and calls the task module's export
  * for each task. The owner `watch`es every worker's `Worker` object (from `piscina.threads`) so a
- * worker that exits — killed, crashed, aborted, or closed — has its thread slot marked dead and
- * any lock it held taken over by the next thread that needs it; piscina starts the replacement.
+ * worker that exits — killed, crashed, aborted, or closed — is reaped on the owner thread (its
+ * locks released, its unfinished write rolled back, its thread slot freed); piscina starts the
+ * replacement. Every worker takes one of the store's thread slots, so a pool that could grow past
+ * the slots free at creation is refused then, instead of failing tasks with `too_many_threads` later.
  *
  * Trade-off: tasks go through one extra indirection (the runner) so that errors thrown in a
  * worker can be returned as wire records with their `code`, instead of piscina's structured
  * clone that keeps only the message.
  */
 import { EventEmitter } from 'node:events'
+import { availableParallelism } from 'node:os'
 import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MessagePort, Worker } from 'node:worker_threads'
@@ -22,6 +25,7 @@ import { serve } from './control-channel.js'
 import { decodeError, PoolError } from './errors.js'
 import { ownerControlApi, type CacheSource } from './owner-control.js'
 import { BOOT_KEY, type Announce, type Boot, type ControlApi, type Hello, type PoolStats, type TaskEnvelope, type TaskFailure } from './protocol.js'
+import { endTaskSpan, startTaskSpan } from './trace.js'
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>
 type RunOptions = NonNullable<Parameters<Piscina['run']>[1]>
@@ -39,6 +43,20 @@ export interface CachePoolOptions extends Omit<PiscinaOptions, 'filename' | 'nam
 
 export interface CacheRunOptions extends Omit<RunOptions, 'filename'> {
   filename?: string | URL
+  /** The scope the task works on, for its trace span (default: the task's `scope` field, if a string). */
+  scope?: string
+}
+
+/** The events of a CachePool, with their arguments. */
+export interface CachePoolEvents {
+  /** A worker attached to the store and announced itself. */
+  workerAttached: [threadId: number]
+  /** A worker exited and was reaped (its thread slot freed). */
+  workerReaped: [threadId: number]
+  /** A worker's control call (`ownerControl()`) arrived. */
+  control: [op: keyof ControlApi]
+  /** What piscina reports outside any task. Listen to it: an unhandled 'error' event ends the process. */
+  error: [err: unknown]
 }
 
 const RUNNER = fileURLToPath(new URL('./runner-entry.cjs', import.meta.url))
@@ -53,7 +71,7 @@ export function createCachePool(options: CachePoolOptions): CachePool {
  * `'control'` (op) when a worker's control call arrives, `'error'` for what piscina reports
  * outside any task (listen to it: an unhandled 'error' event ends the process).
  */
-export class CachePool extends EventEmitter {
+export class CachePool extends EventEmitter<CachePoolEvents> {
   /** The underlying piscina pool, for everything this wrapper does not re-export. */
   readonly piscina: Piscina
   readonly cache: ScopeCache
@@ -77,6 +95,7 @@ export class CachePool extends EventEmitter {
     if (source !== undefined && typeof source !== 'function') {
       throw new PoolError('invalid_input', '`source` must be a function ({ scopes }) => items')
     }
+    checkPoolSize(cache, piscinaOptions)
     this.cache = cache
     this.filename = toPath(filename, 'filename')
     this.name = name
@@ -107,7 +126,7 @@ export class CachePool extends EventEmitter {
   /** piscina's `run`: a task for the pool's module (or `options.filename`); errors keep their `code`. */
   async run<R = unknown>(task: unknown, options: CacheRunOptions = {}): Promise<R> {
     if (this.closing !== undefined) throw new PoolError('pool_closed', 'the pool is closing; no new tasks')
-    const { filename, name, transferList, ...rest } = options
+    const { filename, name, transferList, scope, ...rest } = options
     let list = transferList
     let payload = task
     // piscina unwraps Piscina.move() only at the top level of a task; the envelope hides it.
@@ -121,6 +140,7 @@ export class CachePool extends EventEmitter {
       name: name ?? this.name,
       task: payload,
     }
+    const span = startTaskSpan(envelope.name, payload, scope)
     const running = this.piscina.run(envelope, { ...rest, transferList: list })
     const settled = running.then(noop, noop)
     this.inFlight.add(settled)
@@ -128,11 +148,18 @@ export class CachePool extends EventEmitter {
     try {
       result = await running
     } catch (err) {
-      throw mapPiscinaError(err)
+      const e = mapPiscinaError(err)
+      endTaskSpan(span, e, true)
+      throw e
     } finally {
       this.inFlight.delete(settled)
     }
-    if (isFailure(result)) throw decodeError(result.__scopecachePoolError)
+    if (isFailure(result)) {
+      const e = decodeError(result.__scopecachePoolError)
+      endTaskSpan(span, e, true)
+      throw e
+    }
+    endTaskSpan(span, undefined, false)
     return result as R
   }
 
@@ -158,6 +185,7 @@ export class CachePool extends EventEmitter {
    * for reuse), and closes the control channels. The store stays open and usable here.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
+    for (const k in options) if (k !== 'force') return Promise.reject(new PoolError('invalid_input', `close() has no option '${k}' (it takes force)`))
     this.closing ??= (async () => {
       this.watchAll()
       // piscina's own close waits only for tasks already running and fails the queued ones.
@@ -218,6 +246,23 @@ export class CachePool extends EventEmitter {
 }
 
 const noop = (): void => undefined
+
+/**
+ * The most workers piscina will run for these options (its own rules: `maxThreads` defaults to
+ * 1.5 × the cores, and a larger `minThreads` raises it), refused when the store has fewer free
+ * thread slots: every worker attaches, and one that finds no slot fails every task it gets.
+ */
+function checkPoolSize(cache: ScopeCache, o: { minThreads?: number; maxThreads?: number }): void {
+  const size = o.maxThreads ?? Math.max(availableParallelism() * 1.5, o.minThreads ?? 0)
+  const { free, total } = cache.threadSlots()
+  if (size > free) {
+    throw new PoolError(
+      'invalid_input',
+      `a pool of up to ${size} workers needs ${size} thread slots, but the store has ${free} free (of maxThreadSlots ${total}): ` +
+        `lower the pool's maxThreads to ${free} or less, or create the store with a larger maxThreadSlots`,
+    )
+  }
+}
 
 async function drain(tasks: Set<Promise<unknown>>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
