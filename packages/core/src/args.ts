@@ -103,3 +103,20 @@ export function checkTrim(opts: unknown): { maxSeq: number | undefined; keep: nu
   if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
   return { maxSeq, keep }
 }
+
+/** getMany's targets: an array of at most MAX_GET_MANY, each a scope and a ref; their refs. */
+export function checkTargets(targets: readonly GetTarget[]): (string | number)[] {
+  if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
+  if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
+  return targets.map((t) => {
+    if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
+    return checkRef(t)
+  })
+}
+
+/** counterAdd's id and step. */
+export function checkCounter(id: string, by: number): void {
+  if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
+  checkKey(id, 'id')
+  if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+}

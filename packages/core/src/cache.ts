@@ -24,7 +24,7 @@
  * Lock order: directory → scope(s, in slot order) → allocator.
  */
 import type { Worker } from 'node:worker_threads'
-import { checkKey, checkLimit, checkOptions, checkRef, checkScope, checkTrim, MAX_GET_MANY, optionalId } from './args.js'
+import { checkCounter, checkKey, checkLimit, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
 import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
@@ -232,9 +232,7 @@ export class ScopeCache {
   counter(scope: string, id: string, by = 1): { created: boolean; value: number } {
     this.open()
     checkScope(scope)
-    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
-    checkKey(id, 'id')
-    if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+    checkCounter(id, by)
     const h = this.s.hashId(id)
     return writeScope(this.t, scope, true, (_slot, rec) => counterLocked(this.t, scope, rec, id, h, by))
   }
@@ -326,12 +324,7 @@ export class ScopeCache {
   getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[]
   getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[] {
     if (opts != null) checkOptions(opts, 'getMany')
-    if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
-    if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
-    const refs = targets.map((t) => {
-      if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
-      return checkRef(t)
-    })
+    const refs = checkTargets(targets)
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
     return targets.map((t, i) => (this.reader.point(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
   }
