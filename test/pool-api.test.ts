@@ -1,6 +1,6 @@
 /**
  * Issue 15 for the pool: a pool larger than the store's free thread slots is refused up front
- * (naming both numbers), close() checks its options, and every task is an OpenTelemetry span
+ * (naming both numbers), createCachePool/run/close check their option keys, and every task is an OpenTelemetry span
  * (scope, task, outcome) when an SDK is registered — shown with the SDK's in-memory exporter.
  */
 import { once } from 'node:events'
@@ -39,9 +39,15 @@ describe('pool size against the store', () => {
     expect(await p.run('x')).toMatchObject({ task: 'x' })
   })
 
-  it('close() refuses unknown options', async () => {
-    const p = pool(store(), 1)
+  it('createCachePool, run and close refuse unknown option keys, naming them', async () => {
+    const cache = store()
+    expect(() => createCachePool({ cache, filename: TASKS, maxThread: 2 } as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_input', message: expect.stringContaining("'maxThread'") }),
+    )
+    const p = pool(cache, 1)
+    await expect(p.run('x', { nam: 'write' } as never)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining("'nam'") })
     await expect(p.close({ forced: true } as never)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining("'forced'") })
+    expect(await p.run('still open')).toMatchObject({ task: 'still open' })
   })
 
   it('emits workerAttached with the thread id (the event types: packages/pool/test/types.ts)', async () => {

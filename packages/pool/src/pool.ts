@@ -61,6 +61,28 @@ export interface CachePoolEvents {
 
 const RUNNER = fileURLToPath(new URL('./runner-entry.cjs', import.meta.url))
 
+/**
+ * The keys `createCachePool` and `run` take: ours plus piscina's (5.x). Typed so that the build
+ * fails if piscina's options gain or lose a key this list does not follow; an unknown key (a typo
+ * such as `maxThread`) is refused with `invalid_input` naming it instead of being ignored.
+ */
+const POOL_KEYS = [
+  'cache', 'filename', 'name', 'source', 'workerData', 'minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'concurrentTasksPerWorker',
+  'atomics', 'resourceLimits', 'argv', 'execArgv', 'env', 'taskQueue', 'niceIncrement', 'trackUnmanagedFds', 'closeTimeout', 'recordTiming',
+  'stricterFIFO', 'loadBalancer', 'workerHistogram',
+] as const satisfies readonly (keyof CachePoolOptions)[]
+const RUN_KEYS = ['filename', 'name', 'signal', 'transferList', 'scope'] as const satisfies readonly (keyof CacheRunOptions)[]
+type Exact<K extends readonly string[], T> = [Exclude<keyof T, K[number]>] extends [never] ? true : never
+const POOL_KEYS_COMPLETE: Exact<typeof POOL_KEYS, CachePoolOptions> = true
+const RUN_KEYS_COMPLETE: Exact<typeof RUN_KEYS, CacheRunOptions> = true
+void POOL_KEYS_COMPLETE
+void RUN_KEYS_COMPLETE
+
+function unknownKey(opts: object, keys: readonly string[]): string | undefined {
+  for (const k in opts) if (!keys.includes(k)) return k
+  return undefined
+}
+
 export function createCachePool(options: CachePoolOptions): CachePool {
   return new CachePool(options)
 }
@@ -88,6 +110,8 @@ export class CachePool extends EventEmitter<CachePoolEvents> {
 
   constructor(options: CachePoolOptions) {
     super()
+    const bad = options !== null && typeof options === 'object' ? unknownKey(options, POOL_KEYS) : undefined
+    if (bad !== undefined) throw new PoolError('invalid_input', `createCachePool() has no option '${bad}'`)
     const { cache, filename, name = 'default', source, workerData, ...piscinaOptions } = options
     if (cache === null || typeof cache !== 'object' || typeof cache.handle !== 'object') {
       throw new PoolError('invalid_input', 'createCachePool() needs `cache`: a ScopeCache')
@@ -126,6 +150,8 @@ export class CachePool extends EventEmitter<CachePoolEvents> {
   /** piscina's `run`: a task for the pool's module (or `options.filename`); errors keep their `code`. */
   async run<R = unknown>(task: unknown, options: CacheRunOptions = {}): Promise<R> {
     if (this.closing !== undefined) throw new PoolError('pool_closed', 'the pool is closing; no new tasks')
+    const bad = unknownKey(options, RUN_KEYS)
+    if (bad !== undefined) throw new PoolError('invalid_input', `run() has no option '${bad}' (it takes ${RUN_KEYS.join(', ')})`)
     const { filename, name, transferList, scope, ...rest } = options
     let list = transferList
     let payload = task
