@@ -54,14 +54,21 @@ export function checkLimit(limit: number | undefined): number {
  * naming it, instead of being silently ignored.
  */
 export const OPTION_KEYS = {
-  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs'],
-  append: ['id'],
+  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks'],
+  append: ['id', 'ifVersion'],
+  upsert: ['ifVersion'],
+  update: ['ifVersion'],
+  delete: ['ifVersion'],
   get: ['raw'],
   getMany: ['raw'],
   head: ['afterSeq', 'limit', 'raw'],
   tail: ['limit', 'offset', 'raw'],
   trim: ['maxSeq', 'keep'],
   scopeList: ['prefix', 'after', 'limit'],
+  tryLock: ['leaseMs'],
+  lock: ['leaseMs', 'waitMs'],
+  renew: ['leaseMs'],
+  getOrLoad: ['leaseMs', 'waitMs'],
 } as const satisfies Record<string, readonly string[]>
 
 export type OptionsCall = keyof typeof OPTION_KEYS

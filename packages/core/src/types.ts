@@ -62,6 +62,8 @@ export interface ScopeCacheOptions {
    * yet (see `watch`), or a bulk write of millions of items is committing.
    */
   lockLeaseMs?: number
+  /** Named locks (`tryLock`/`lock`) that may be held at once. Default 1024. */
+  maxLocks?: number
 }
 
 /** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */
@@ -105,7 +107,12 @@ export interface TailOptions {
   raw?: boolean
 }
 
-export interface AppendOptions {
+/** `ifVersion`: refuse the write (`conflict`) if the scope's version moved since it was read (`version()`). */
+export interface FenceOptions {
+  ifVersion?: number
+}
+
+export interface AppendOptions extends FenceOptions {
   id?: string | null
 }
 

@@ -58,6 +58,13 @@ const CALLS: Record<string, (c: ScopeCache) => unknown> = {
   threadSlots: (c) => c.threadSlots(),
   scope: (c) => c.scope('s'),
   watch: (c) => c.watch(worker),
+  tryLock: (c) => c.tryLock('L1', { leaseMs: 50 }),
+  lock: (c) => c.lock('L2', { leaseMs: 50, waitMs: 0 }),
+  renew: (c) => c.renew('L3', 1),
+  unlock: (c) => c.unlock('L3', 1),
+  version: (c) => c.version('s'),
+  invalidate: (c) => c.invalidate('s', { id: 'none' }),
+  getOrLoad: (c) => c.getOrLoad('s', { id: 'a' }, () => 1),
 }
 const NOT_CALLS = new Set(['constructor', 'close', 'maxThreads'])
 
@@ -68,10 +75,12 @@ describe('after close()', () => {
     expect(methods.filter((n) => !priv.has(n)).sort()).toEqual(Object.keys(CALLS).sort())
   })
 
-  it('every method throws closed, the handle before and another handle after see no read counted', () => {
+  it('every method throws closed, the handle before and another handle after see no read counted', async () => {
     const c = make()
     c.append('s', { v: 1 }, { id: 'a' })
-    for (const [name, call] of Object.entries(CALLS)) expect(fails(() => call(c)).code, name).toBe('none')
+    const settle = (r: unknown): unknown => (r instanceof Promise ? r.catch(() => undefined) : r) // lock, getOrLoad
+    for (const [name, call] of Object.entries(CALLS)) expect(fails(() => settle(call(c))).code, name).toBe('none')
+    await new Promise((r) => setTimeout(r, 5)) // let them settle before close
     c.append('s', 1, { id: 'a2' })
     expect(c.get('s', { id: 'a2' })?.payload).toBe(1) // the name cache is warm: the fast path must check too
     const other = ScopeCache.attach(c.handle)
@@ -122,6 +131,13 @@ describe('options objects', () => {
       ['trim', () => c.trim('s', { keep: 1, max: 2 } as never), "trim has no option 'max'"],
       ['scopeList', () => c.scopeList({ prefx: 'a' } as never), "scopeList has no option 'prefx'"],
       ['head array', () => c.head('s', [] as never), "head's options must be an object"],
+      ['upsert', () => c.upsert('s', 'a', 1, { ifversion: 1 } as never), "upsert has no option 'ifversion'"],
+      ['update', () => c.update('s', { id: 'a' }, 1, { if: 1 } as never), "update has no option 'if'"],
+      ['delete', () => c.delete('s', { id: 'a' }, { force: true } as never), "delete has no option 'force'"],
+      ['tryLock', () => c.tryLock('n', { lease: 5 } as never), "tryLock has no option 'lease'"],
+      ['lock', () => c.lock('n', { wait: 5 } as never), "lock has no option 'wait'"],
+      ['renew', () => c.renew('n', 1, { leaseMS: 5 } as never), "renew has no option 'leaseMS'"],
+      ['getOrLoad', () => c.getOrLoad('s', { id: 'a' }, () => 1, { ttl: 5 } as never), "getOrLoad has no option 'ttl'"],
     ]
     for (const [what, call, msg] of cases) {
       const f = fails(call)
@@ -143,7 +159,13 @@ describe('options objects', () => {
     expect(c.tail('s', { limit: 1, offset: 0, raw: false }).items[0]?.payload).toBe(3)
     expect(c.scopeList({ prefix: 's', after: '', limit: 5 }).scopes).toHaveLength(1)
     expect(c.trim('s', { maxSeq: 1 })).toBe(1)
-    expect(Object.keys(OPTION_KEYS).sort()).toEqual(['append', 'create', 'get', 'getMany', 'head', 'scopeList', 'tail', 'trim'])
+    const v = c.version('s')
+    c.upsert('s', 'u', 1, { ifVersion: v })
+    expect(c.update('s', { id: 'u' }, 2, { ifVersion: c.version('s') })).toBe(1)
+    expect(c.delete('s', { id: 'u' }, { ifVersion: c.version('s') })).toBe(1)
+    expect(Object.keys(OPTION_KEYS).sort()).toEqual([
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'trim', 'tryLock', 'update', 'upsert',
+    ])
   })
 })
 
