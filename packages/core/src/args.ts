@@ -46,3 +46,84 @@ export function checkLimit(limit: number | undefined): number {
   return Math.min(limit, MAX_LIMIT)
 }
 
+
+/**
+ * The keys every options object of the public API may hold, one row per call. An options object
+ * is checked only when one is passed, by one `for…in` over its own few keys (a read without
+ * options pays nothing); an unknown key — a typo such as `maxStoreByte` — throws `invalid_input`
+ * naming it, instead of being silently ignored.
+ */
+export const OPTION_KEYS = {
+  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks'],
+  append: ['id', 'ifVersion'],
+  upsert: ['ifVersion'],
+  update: ['ifVersion'],
+  delete: ['ifVersion'],
+  get: ['raw'],
+  getMany: ['raw'],
+  head: ['afterSeq', 'limit', 'raw'],
+  tail: ['limit', 'offset', 'raw'],
+  trim: ['maxSeq', 'keep'],
+  scopeList: ['prefix', 'after', 'limit'],
+  tryLock: ['leaseMs'],
+  lock: ['leaseMs', 'waitMs'],
+  renew: ['leaseMs'],
+  getOrLoad: ['leaseMs', 'waitMs'],
+} as const satisfies Record<string, readonly string[]>
+
+export type OptionsCall = keyof typeof OPTION_KEYS
+
+/**
+ * One checker per call, made once from its row: a `for…in` whose test is up to three string
+ * compares with the row's keys (faster than `includes` or a table lookup on the read path).
+ */
+const CHECKERS = Object.fromEntries(
+  (Object.keys(OPTION_KEYS) as OptionsCall[]).map((call) => {
+    const [k0 = '', k1 = k0, k2 = k1, ...more] = OPTION_KEYS[call] as readonly string[]
+    const check = (opts: object): void => {
+      for (const k in opts) if (k !== k0 && k !== k1 && k !== k2 && !more.includes(k)) badKey(call, k)
+    }
+    return [call, check]
+  }),
+) as Record<OptionsCall, (opts: object) => void>
+
+function badKey(call: OptionsCall, key: string): never {
+  throw invalid(`${call} has no option '${key}' (it takes ${OPTION_KEYS[call].join(', ')})`)
+}
+
+/** Throws `invalid_input` unless `opts` is undefined, null or an object with only `call`'s keys. */
+export function checkOptions(opts: unknown, call: OptionsCall): void {
+  if (opts === undefined || opts === null) return
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw invalid(`${call}'s options must be an object such as { ${OPTION_KEYS[call].join(', ')} }, not ${Array.isArray(opts) ? 'an array' : typeof opts}`)
+  }
+  CHECKERS[call](opts)
+}
+
+/** trim's `{ maxSeq } | { keep }`, checked: exactly one, in range. */
+export function checkTrim(opts: unknown): { maxSeq: number | undefined; keep: number | undefined } {
+  if (opts === null || typeof opts !== 'object') throw invalid('trim needs exactly one of maxSeq or keep')
+  checkOptions(opts, 'trim')
+  const { maxSeq, keep } = opts as { maxSeq?: number; keep?: number }
+  if ((maxSeq === undefined) === (keep === undefined)) throw invalid('trim needs exactly one of maxSeq or keep')
+  if (maxSeq !== undefined && !(Number.isSafeInteger(maxSeq) && maxSeq > 0)) throw invalid("the 'max_seq' field must be a positive integer")
+  if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
+  return { maxSeq, keep }
+}
+
+/** getMany's targets: an array of at most MAX_GET_MANY, each a scope and a ref; their refs. */
+export function checkTargets(targets: readonly GetTarget[]): (string | number)[] {
+  if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
+  if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
+  return targets.map((t) => {
+    if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
+    return checkRef(t)
+  })
+}
+
+/** counterAdd's id and step. */
+export function checkCounter(id: string, by: number): void {
+  if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
+  checkKey(id, 'id')
+  if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+}

@@ -24,7 +24,7 @@
  * Lock order: directory → scope(s, in slot order) → allocator.
  */
 import type { Worker } from 'node:worker_threads'
-import { checkKey, checkLimit, checkRef, checkScope, MAX_GET_MANY, optionalId } from './args.js'
+import { checkCounter, checkKey, checkLimit, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
 import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
@@ -37,19 +37,20 @@ import { preparePayload, type Prepared } from './payload.js'
 import { MISS, NO_SCOPE, Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
 import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
-import { reapThread } from './reaper.js'
 import { scopeInfo } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
+import { ScopeView } from './scope-view.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
 import type {
-  GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
-  WarmItem,
+  AppendOptions, FenceOptions, GetTarget, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
+  ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
 } from './types.js'
 import { checkFence, fenceFloor, fenceOf, ifVersionOpt } from './fences.js'
 import { invalidateItem, invalidateScope } from './invalidate.js'
 import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
 import { isValidKey } from './validate.js'
+import { freeSlots, reapLater } from './watch.js'
 
 export class ScopeCache {
   /** Structured-cloneable: pass it in `workerData` or `postMessage` and `attach` it there. */
@@ -58,7 +59,9 @@ export class ScopeCache {
   readonly scopeMaxItems: number
   readonly maxItemBytes: number
   /** Thread slots: how many handles may be attached at once. */
-  readonly maxThreads: number
+  readonly maxThreadSlots: number
+  /** @deprecated the old name of `maxThreadSlots`. */
+  get maxThreads(): number { return this.maxThreadSlots } // prettier-ignore
 
   /** This thread's view of the store (store.ts) and its write transaction state (txn.ts). */
   private readonly s: Store
@@ -72,6 +75,7 @@ export class ScopeCache {
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
+    checkOptions(options, 'create')
     const cfg = resolveConfig(options ?? undefined)
     const v = createBuffer(cfg)
     return new ScopeCache(v, cfg)
@@ -92,7 +96,7 @@ export class ScopeCache {
     this.maxStoreBytes = cfg.maxStoreBytes
     this.scopeMaxItems = cfg.scopeMaxItems
     this.maxItemBytes = cfg.maxItemBytes
-    this.maxThreads = cfg.maxThreads
+    this.maxThreadSlots = cfg.maxThreads
     const s = (this.s = new Store(v, cfg))
     const t = (this.t = new Txn(s))
     const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots))
@@ -112,30 +116,22 @@ export class ScopeCache {
    * the report when there was something to recover.
    */
   watch(worker: Worker, onReap?: (report: ReapReport) => void): void {
+    this.open()
     const id = worker.threadId // -1 once it has exited: capture it now
-    worker.once('exit', () => this.reap(id, onReap))
+    worker.once('exit', () => reapLater(this.s, () => this.closed, id, onReap))
   }
 
-  /** Recovers what a dead thread (by threadId) held; retried later if a lock stays busy. */
-  private reap(threadId: number, onReap?: (report: ReapReport) => void, attempt = 0): void {
-    if (this.closed) return // a closed handle has no thread slot to reap with: keep it open while workers live
-    let report: ReapReport | null
-    this.s.budget.deadline = Date.now() + this.s.cfg.lockLeaseMs
-    try {
-      report = reapThread(this.s, threadId)
-    } catch (e) {
-      // Runs from an 'exit' listener or a timer: never throw there. A failed reap changed nothing
-      // (its slot went back to DEAD), and until it succeeds the dead thread's locks stay held, so
-      // it is retried with backoff until it does; anything but a lock timeout is reported once.
-      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout') && attempt === 0) {
-        process.emitWarning(`scopecache: recovering dead thread ${threadId} failed (will retry): ${(e as Error)?.stack ?? String(e)}`)
-      }
-      setTimeout(() => this.reap(threadId, onReap, attempt + 1), Math.min(1000, 10 * 2 ** attempt)).unref()
-      return
-    } finally {
-      this.s.budget.deadline = 0
-    }
-    if (report !== null && onReap !== undefined) onReap(report)
+  /** Thread slots in all, and free now (each attached handle holds one until its `close()`). */
+  threadSlots(): { total: number; free: number } {
+    this.open()
+    return freeSlots(this.s)
+  }
+
+  /** A typed view of one scope: writes and reads that share the payload type `P` (scope-view.ts). */
+  scope<P = JsonPayload>(name: string): ScopeView<P> {
+    this.open()
+    checkScope(name)
+    return new ScopeView<P>(this, name)
   }
 
   /** Detaches this thread: flushes its read tallies and frees its thread slot. */
@@ -152,6 +148,9 @@ export class ScopeCache {
     this.liveness?.stop(!dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
   }
 
+  /** `using cache = ScopeCache.create()`: `close()` at the end of the block. */
+  [Symbol.dispose](): void { this.close() } // prettier-ignore
+
   /** @internal This thread's view of the store, for the invariant checker and tests (not in the published types). */
   [INTERNALS](): Internals {
     return this.s
@@ -163,18 +162,21 @@ export class ScopeCache {
   /** Takes the lock `name` for `leaseMs` (default 5000) if it is free; null while another lease holds it. */
   tryLock(name: string, opts?: { leaseMs?: number } | null): LeaseGrant | null {
     this.open()
+    checkOptions(opts, 'tryLock')
     return this.leases.tryLock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
   }
 
   /** Waits up to `waitMs` (default 5000) for the lock without blocking the event loop; null if it ran out. */
   lock(name: string, opts?: { leaseMs?: number; waitMs?: number } | null): Promise<LeaseGrant | null> {
     this.open()
+    checkOptions(opts, 'lock')
     return this.leases.lock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1), msOption('waitMs', opts?.waitMs, DEFAULT_LEASE_MS, 0))
   }
 
   /** Extends a lease still held under `token` by `leaseMs` from now; false when it lapsed or is not yours. */
   renew(name: string, token: number, opts?: { leaseMs?: number } | null): boolean {
     this.open()
+    checkOptions(opts, 'renew')
     return this.leases.renew(name, tokenArg(token), msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
   }
 
@@ -186,18 +188,20 @@ export class ScopeCache {
 
   // =============================================================================== writes ====
 
-  append(scope: string, payload: unknown, opts?: { id?: string | null; ifVersion?: number }): ItemMeta {
+  append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): ItemMeta {
     this.open()
     this.checkWriteScope(scope)
+    if (opts != null) checkOptions(opts, 'append')
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
     this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
     return writeScope(this.t, scope, true, this.appendFn)
   }
 
-  upsert(scope: string, id: string, payload: unknown, opts?: { ifVersion?: number }): { created: boolean; item: ItemMeta } {
+  upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: FenceOptions | null): { created: boolean; item: ItemMeta } {
     this.open()
     this.checkWriteScope(scope)
+    if (opts != null) checkOptions(opts, 'upsert')
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
@@ -249,8 +253,9 @@ export class ScopeCache {
     return upsertLocked(this.t, this.aScope, rec, this.aId as string, this.aH, p, this.aSize)
   }
 
-  update(scope: string, ref: ItemRef, payload: unknown, opts?: { ifVersion?: number }): 0 | 1 {
+  update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>, opts?: FenceOptions | null): 0 | 1 {
     this.open()
+    if (opts != null) checkOptions(opts, 'update')
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
@@ -272,15 +277,14 @@ export class ScopeCache {
   counter(scope: string, id: string, by = 1): { created: boolean; value: number } {
     this.open()
     checkScope(scope)
-    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
-    checkKey(id, 'id')
-    if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+    checkCounter(id, by)
     const h = this.s.hashId(id)
     return writeScope(this.t, scope, true, (_slot, rec) => counterLocked(this.t, scope, rec, id, h, by))
   }
 
-  delete(scope: string, ref: ItemRef, opts?: { ifVersion?: number }): 0 | 1 {
+  delete(scope: string, ref: ItemRef, opts?: FenceOptions | null): 0 | 1 {
     this.open()
+    if (opts != null) checkOptions(opts, 'delete')
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
@@ -318,6 +322,7 @@ export class ScopeCache {
     const id = ref?.id
     if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
     if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
+    if (opts != null) checkOptions(opts, 'getOrLoad')
     const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
     const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
     // a hit is a plain get (which checks nothing: an invalid name simply misses, and so comes here)
@@ -331,7 +336,7 @@ export class ScopeCache {
   private readonly readThrough: ReadThroughStore = {
     get: (scope, ref) => this.get(scope, ref),
     version: (scope) => this.version(scope),
-    upsert: (scope, id, payload, opts) => this.upsert(scope, id, payload, opts),
+    upsert: (scope, id, payload, opts) => this.upsert(scope, id, payload as JsonPayload, opts), // the loader's value: checked at run time
     tryLoader: (name, leaseMs) => this.leases.tryLock(name, leaseMs, true)?.token ?? 0,
     waitLoader: (name, deadline) => this.leases.waitFor(name, deadline),
     unlockLoader: (name, token) => void this.leases.unlock(name, token, true),
@@ -350,14 +355,10 @@ export class ScopeCache {
     return n
   }
 
-  trim(scope: string, opts: { maxSeq: number; keep?: undefined } | { keep: number; maxSeq?: undefined }): number {
+  trim(scope: string, opts: TrimOptions): number {
     this.open()
     checkScope(scope)
-    if (opts === null || typeof opts !== 'object') throw invalid('trim needs exactly one of maxSeq or keep')
-    const { maxSeq, keep } = opts as { maxSeq?: number; keep?: number }
-    if ((maxSeq === undefined) === (keep === undefined)) throw invalid('trim needs exactly one of maxSeq or keep')
-    if (maxSeq !== undefined && !(Number.isSafeInteger(maxSeq) && maxSeq > 0)) throw invalid("the 'max_seq' field must be a positive integer")
-    if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 0)) throw invalid("the 'keep' field must be a non-negative integer")
+    const { maxSeq, keep } = checkTrim(opts)
     const n = writeScope(this.t, scope, false, (_slot, rec) => trimItemsLocked(this.t, rec, maxSeq, keep))
     if (n > 0) this.t.bumpLastWrite(nowMicros())
     return n
@@ -381,17 +382,21 @@ export class ScopeCache {
     return this.t.busy(() => flushBusy(this.t))
   }
 
-  warm(items: readonly WarmItem[]): { scopes: number } {
+  warm(items: readonly WarmItem[]): { scopes: number }
+  warm<P>(items: readonly WarmItem<P>[]): { scopes: number }
+  warm<P>(items: readonly WarmItem<P>[]): { scopes: number } {
     this.open()
-    const batch = prepareBulk(this.s, items, 'warm')
+    const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
     if (batch.groups.length === 0) return { scopes: 0 }
     this.t.busy(() => bulkCommit(this.t, batch, false))
     return { scopes: batch.groups.length }
   }
 
-  rebuild(items: readonly WarmItem[]): { scopes: number; items: number } {
+  rebuild(items: readonly WarmItem[]): { scopes: number; items: number }
+  rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number }
+  rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number } {
     this.open()
-    const batch = prepareBulk(this.s, items, 'rebuild')
+    const batch = prepareBulk(this.s, items as readonly WarmItem[], 'rebuild')
     this.t.busy(() => bulkCommit(this.t, batch, true))
     return { scopes: batch.groups.length, items: items.length }
   }
@@ -399,8 +404,12 @@ export class ScopeCache {
   // ================================================================================ reads ====
 
   /** The item, payload parsed; with `raw: true` the payload is its JSON text (one read, no parse). */
-  get<P = unknown>(scope: string, ref: ItemRef, opts?: { raw?: boolean }): Item<P> | undefined {
+  get(scope: string, ref: ItemRef, opts: RawReadOptions): Item<string> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions & { raw?: false } | null): Item<P> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions | null): Item<P> | Item<string> | undefined
+  get<P = unknown>(scope: string, ref: ItemRef, opts?: ReadOptions | null): Item<P> | Item<string> | undefined {
     const by = checkRef(ref)
+    if (opts != null) checkOptions(opts, 'get')
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
     if (!this.reader.point(scope, by, format)) return undefined
     return this.itemFromOut(scope, format) as Item<P>
@@ -418,19 +427,22 @@ export class ScopeCache {
     return this.reader.point(scope, by, 'bytes') ? (this.reader.out.bytes as Uint8Array) : undefined
   }
 
-  getMany<P = unknown>(targets: readonly GetTarget[], opts?: { raw?: boolean }): (Item<P> | undefined)[] {
-    if (!Array.isArray(targets)) throw invalid('getMany needs an array of targets')
-    if (targets.length > MAX_GET_MANY) throw invalid(`getMany takes at most ${MAX_GET_MANY} targets`)
-    const refs = targets.map((t) => {
-      if (t === null || typeof t !== 'object') throw invalid('each target needs a scope and exactly one of id or seq')
-      return checkRef(t)
-    })
+  getMany(targets: readonly GetTarget[], opts: RawReadOptions): (Item<string> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions & { raw?: false } | null): (Item<P> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[]
+  getMany<P = unknown>(targets: readonly GetTarget[], opts?: ReadOptions | null): (Item<P> | Item<string> | undefined)[] {
+    if (opts != null) checkOptions(opts, 'getMany')
+    const refs = checkTargets(targets)
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
     return targets.map((t, i) => (this.reader.point(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
-  head<P = unknown>(scope: string, opts?: { afterSeq?: number; limit?: number; raw?: boolean } | null): Page<P> {
+  head(scope: string, opts: HeadOptions & RawReadOptions): Page<string>
+  head<P = unknown>(scope: string, opts?: HeadOptions & { raw?: false } | null): Page<P>
+  head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string>
+  head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string> {
+    if (opts != null) checkOptions(opts, 'head')
     opts ??= {} // null means the defaults, as undefined does
     const afterSeq = opts.afterSeq ?? 0
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
@@ -445,7 +457,11 @@ export class ScopeCache {
   }
 
   /** The newest `limit` items after skipping `offset` newest, returned oldest first. */
-  tail<P = unknown>(scope: string, opts?: { limit?: number; offset?: number; raw?: boolean } | null): Page<P> {
+  tail(scope: string, opts: TailOptions & RawReadOptions): Page<string>
+  tail<P = unknown>(scope: string, opts?: TailOptions & { raw?: false } | null): Page<P>
+  tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string>
+  tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string> {
+    if (opts != null) checkOptions(opts, 'tail')
     opts ??= {}
     const offset = opts.offset ?? 0
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
@@ -474,11 +490,13 @@ export class ScopeCache {
   /** Dead-thread recovery so far (see `watch`): threads reaped, and scopes emptied because a
    * thread died half-way through writing them. */
   recoveryStats(): { deadThreadsReaped: number; scopesLost: number } {
+    this.open()
     return { deadThreadsReaped: Atomics.load(this.s.i32, H_REAPS), scopesLost: Atomics.load(this.s.i32, H_SCOPES_LOST) }
   }
 
-  scopeList(opts?: { prefix?: string; after?: string; limit?: number } | null): { scopes: ScopeInfo[]; truncated: boolean } {
+  scopeList(opts?: ScopeListOptions | null): { scopes: ScopeInfo[]; truncated: boolean } {
     this.open()
+    checkOptions(opts, 'scopeList')
     opts ??= {}
     const limit = checkLimit(opts.limit)
     const prefix = opts.prefix ?? ''

@@ -1,4 +1,6 @@
 export { ScopeCache } from './cache.js'
+export { ScopeView } from './scope-view.js'
+export { OPTION_KEYS } from './args.js'
 export { HTTP_STATUS, ScopeCacheError } from './errors.js'
 export type { ErrorCode, ErrorDetails, WireError } from './errors.js'
 export { RawJson, rawJson } from './payload.js'
@@ -7,5 +9,7 @@ export { keyProblem, MAX_KEY_BYTES, type KeyField } from './validate.js'
 export type { LeaseGrant } from './leases.js'
 export type { GetOrLoadOptions } from './read-through.js'
 export type {
-  GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats, WarmItem,
+  AppendOptions, GetTarget, HeadOptions, Item, ItemMeta, ItemRef, JsonChecked, JsonPayload, JsonPrimitive, JsonValue, Page, PayloadInput,
+  PayloadOf, RawReadOptions, ReadOptions, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats,
+  TailOptions, TrimOptions, WarmItem,
 } from './types.js'

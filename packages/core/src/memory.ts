@@ -67,7 +67,9 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const scopeMaxItems = intOption('scopeMaxItems', o.scopeMaxItems, DEFAULTS.scopeMaxItems, 1, 1 << 26)
   const maxItemBytes = intOption('maxItemBytes', o.maxItemBytes, DEFAULTS.maxItemBytes, 64, maxStoreBytes)
   const maxScopes = intOption('maxScopes', o.maxScopes, Math.max(64, Math.floor(maxStoreBytes / 1024)), 1, MAX_SCOPES)
-  const maxThreads = intOption('maxThreads', o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
+  if (o.maxThreadSlots !== undefined && o.maxThreads !== undefined) throw new ScopeCacheError('invalid_input', "scopecache: invalid input: give 'maxThreadSlots' or its deprecated alias 'maxThreads', not both")
+  const slotsName = o.maxThreads !== undefined ? 'maxThreads' : 'maxThreadSlots'
+  const maxThreads = intOption(slotsName, o.maxThreadSlots ?? o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
   const lockLeaseMs = intOption('lockLeaseMs', o.lockLeaseMs, DEFAULTS.lockLeaseMs, 1, 600_000)
   const maxLocks = intOption('maxLocks', o.maxLocks, DEFAULTS.maxLocks, 1, MAX_LOCKS)
   const scopeSlots = maxScopes * 2 // bulk swaps hold old and new scopes at once

@@ -61,7 +61,7 @@ export class ThreadSlots implements Liveness {
         return (epoch << SLOT_BITS) | (s + 1)
       }
     }
-    throw new ScopeCacheError('too_many_threads', `scopecache: all ${this.count} thread slots are taken; raise maxThreads or close() handles you no longer use`)
+    throw new ScopeCacheError('too_many_threads', `scopecache: all ${this.count} thread slots are taken; raise maxThreadSlots or close() handles you no longer use`)
   }
 
   release(token: number): void {

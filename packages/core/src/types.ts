@@ -1,4 +1,47 @@
 /** Public value types of the store. Names are camelCase; the HTTP layer maps them to snake_case. */
+import type { RawJson } from './payload.js'
+
+// ============================================================================ payload types ====
+
+export type JsonPrimitive = string | number | boolean | null
+
+/** Any JSON value, as a type: what a parsed payload is (never `null` at the top: see `JsonPayload`). */
+export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined }
+
+/** A JSON value that can be a payload: anything but `null` at the top level. */
+export type JsonPayload = Exclude<JsonValue, null>
+
+type NotJson = undefined | bigint | symbol | ((...args: never[]) => unknown)
+
+/**
+ * `T` checked, member by member, to survive `JSON.stringify` unchanged: bigints, symbols and
+ * functions anywhere become `never` (so the call does not compile); an object with `toJSON` (a
+ * `Date`) passes; `undefined` passes only as an optional member (JSON drops it). It exists so that
+ * interfaces, which TypeScript does not let match `JsonValue`'s index signature, can be written too.
+ */
+export type JsonChecked<T> =
+  [T] extends [JsonValue] ? T // (also ends the recursion when T is JsonValue itself)
+  : T extends JsonPrimitive ? T
+  : T extends NotJson ? never
+  : T extends { toJSON(): unknown } ? T
+  : T extends RawJson ? never
+  : { [K in keyof T]: T[K] extends undefined ? T[K] : JsonChecked<T[K]> }
+
+/** What a write takes as its payload, given the argument's type `T`: `T` if it is one, else `never`. */
+export type PayloadOf<T> =
+  [T] extends [JsonPayload] ? T
+  : T extends RawJson ? T
+  : T extends null | undefined ? never
+  : JsonChecked<T>
+
+/**
+ * A write's payload parameter: a JSON value (not `null`), `rawJson(text)`, or a value of a type
+ * (an interface, say) whose every member is JSON. `undefined`, functions, bigints, symbols, `Map`s
+ * and class instances with methods do not compile. A value typed `unknown` needs a cast.
+ */
+export type PayloadInput<P> = JsonPayload | RawJson | (P & PayloadOf<P>)
+
+// ================================================================================ options ====
 
 export interface ScopeCacheOptions {
   /** Byte budget for everything the store keeps (items, indexes, scope records). Default 100 MiB. */
@@ -9,7 +52,9 @@ export interface ScopeCacheOptions {
   maxItemBytes?: number
   /** Scope table capacity. Default: enough for the byte budget (maxStoreBytes / 1 KiB), at least 64. */
   maxScopes?: number
-  /** Thread slots: how many threads may be attached at once. Default 256. */
+  /** Thread slots: how many threads (handles) may be attached at once. Default 256. */
+  maxThreadSlots?: number
+  /** @deprecated the old name of `maxThreadSlots` (a pool's `maxThreads` is its pool size). */
   maxThreads?: number
   /**
    * How long a thread waits for a lock before giving up with `lock_timeout`, in ms. Default 1000.
@@ -36,6 +81,49 @@ export interface ReapReport {
 /** Address of one item: by id or by seq, exactly one. */
 export type ItemRef = { id: string; seq?: undefined } | { seq: number; id?: undefined }
 
+/** Options of `get` and `getMany` (`raw: true`: payloads as JSON text, not parsed). */
+export interface ReadOptions {
+  raw?: boolean
+}
+
+/** `raw: true`: the payloads of a read as their JSON text. */
+export interface RawReadOptions {
+  raw: true
+}
+
+export interface HeadOptions {
+  /** Items with seq > afterSeq. Default 0. */
+  afterSeq?: number
+  /** Default 1000, clamped to 10 000. */
+  limit?: number
+  raw?: boolean
+}
+
+export interface TailOptions {
+  /** Default 1000, clamped to 10 000. */
+  limit?: number
+  /** Newest items to skip. Default 0. */
+  offset?: number
+  raw?: boolean
+}
+
+/** `ifVersion`: refuse the write (`conflict`) if the scope's version moved since it was read (`version()`). */
+export interface FenceOptions {
+  ifVersion?: number
+}
+
+export interface AppendOptions extends FenceOptions {
+  id?: string | null
+}
+
+export type TrimOptions = { maxSeq: number; keep?: undefined } | { keep: number; maxSeq?: undefined }
+
+export interface ScopeListOptions {
+  prefix?: string
+  after?: string
+  limit?: number
+}
+
 export interface ItemMeta {
   scope: string
   /** `null` when the item has no id. */
@@ -57,10 +145,11 @@ export interface Page<P = unknown> {
 
 export type GetTarget = { scope: string } & ItemRef
 
-export interface WarmItem {
+/** One item of `warm`/`rebuild`; `payload` as for `append` (`WarmItem<Message>`: of an interface type). */
+export interface WarmItem<P = JsonPayload> {
   scope: string
   id?: string | null
-  payload: unknown
+  payload: (P & PayloadOf<P>) | RawJson
 }
 
 export interface ScopeInfo {

@@ -63,7 +63,9 @@ describe('append and get', () => {
     expect(code(() => c.append('s\u0001', 1))).toBe('invalid_input')
     expect(code(() => c.append('x'.repeat(257), 1))).toBe('invalid_input')
     expect(code(() => c.append('s', 1, { id: 'a\u00a0' }))).toBe('invalid_input')
+    // @ts-expect-error -- the types refuse it too; this is the run-time check
     expect(code(() => c.append('s', undefined))).toBe('invalid_input')
+    // @ts-expect-error -- the types refuse it too; this is the run-time check
     expect(code(() => c.append('s', null))).toBe('invalid_input')
     expect(code(() => c.append('s', rawJson('null')))).toBe('invalid_input')
     expect(code(() => c.append('s', rawJson('{"a":}')))).toBe('invalid_input')
@@ -71,10 +73,11 @@ describe('append and get', () => {
     expect(code(() => c.append('s', rawJson('"\ud800"')))).toBe('invalid_input')
     expect(code(() => c.append('s', rawJson(new Uint8Array([0x22, 0xc3, 0x28, 0x22]))))).toBe('invalid_input')
     expect(code(() => c.append('s', rawJson('['.repeat(10_001) + ']'.repeat(10_001))))).toBe('invalid_input')
+    // @ts-expect-error -- the types refuse it too; this is the run-time check
     expect(code(() => c.append('s', 10n))).toBe('invalid_input')
     const cyc: Record<string, unknown> = {}
     cyc.self = cyc
-    expect(code(() => c.append('s', cyc))).toBe('invalid_input')
+    expect(code(() => c.append('s', cyc as never))).toBe('invalid_input')
     expect(code(() => c.append('new-scope', rawJson('{')))).toBe('invalid_input')
     expect(c.stats()).toEqual({ ...before, lastWriteTs: before.lastWriteTs })
     expect(c.scopeList().scopes.map((s) => s.scope)).toEqual(['s'])

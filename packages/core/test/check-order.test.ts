@@ -50,7 +50,7 @@ it('bulk: the item index counts within its scope; a scope rule is bare', () => {
   expect(failure(() => c.warm([{ scope: 'a', payload: 1 }, { scope: '', payload: 1 }]))).toBe("invalid_input: scopecache: invalid input: the 'scope' field is required")
   expect(failure(() => c.warm([{ scope: 'b', payload: 1 }, { scope: 'a', payload: 1 }, { scope: 'a', payload: 'x'.repeat(300) }])))
     .toMatch(/^too_large: scope 'a', item at index 1: scopecache: invalid input: the item's approximate size \(\d+ bytes\) exceeds the maximum of 256 bytes$/)
-  expect(failure(() => c.warm([{ scope: 'a', payload: undefined }]))).toBe("invalid_input: scope 'a', item at index 0: scopecache: invalid input: the 'payload' field is required")
+  expect(failure(() => c.warm([{ scope: 'a', payload: undefined as never }]))).toBe("invalid_input: scope 'a', item at index 0: scopecache: invalid input: the 'payload' field is required")
 })
 
 it('bulk: every item is checked before duplicates, duplicates before the caps, a scope over its cap is not checked for duplicates', () => {

@@ -5,7 +5,7 @@
  * body — a JSON string, raw bytes (`/get`, `/render`), or null for a raw miss (404, empty) — and
  * throws an HttpError or a core error for everything else; the handler turns those into answers.
  */
-import type { ScopeCache } from '@scopecache/core'
+import type { RawJson, ScopeCache } from '@scopecache/core' // payload as RawJson: writeFields has checked it is present (only a payload-less endpoint leaves it undefined)
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
@@ -203,14 +203,14 @@ function scopeList(ctx: Ctx, _path: string, q: Query): string {
 
 function append(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.append)
-  const meta = ctx.cache.append(scope, payload, { id: ref === undefined ? undefined : (ref as { id: string }).id, ifVersion: ifVersion(b) })
+  const meta = ctx.cache.append(scope, payload as RawJson, { id: ref === undefined ? undefined : (ref as { id: string }).id, ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":true,"item":' + metaJson(meta) + OK_NL
 }
 
 function upsert(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.upsert)
-  const r = ctx.cache.upsert(scope, (ref as { id: string }).id, payload, { ifVersion: ifVersion(b) })
+  const r = ctx.cache.upsert(scope, (ref as { id: string }).id, payload as RawJson, { ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":' + r.created + ',"item":' + metaJson(r.item) + OK_NL
 }
@@ -224,7 +224,7 @@ function update(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.update)
   const to = ref as { id: string } | { seq: number }
   const fence = ifVersion(b)
-  const n = reachable(to) || fence !== undefined ? ctx.cache.update(scope, reachableRef(to), payload, { ifVersion: fence }) : 0
+  const n = reachable(to) || fence !== undefined ? ctx.cache.update(scope, reachableRef(to), payload as RawJson, { ifVersion: fence }) : 0
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"created":false,"count":' + n + OK_NL
 }

@@ -12,9 +12,11 @@ import type { ScopeCache } from '@scopecache/core'
 import { lingerAfterAnswer, readBody } from './body.js'
 import { HELP, METRICS, PATHS, route, UNKNOWN_INDEX, type BodyKind, type Ctx, type Endpoint } from './endpoints.js'
 import { HttpError, MSG, toHttpError } from './errors.js'
-import { parseBody } from './json-body.js'
+import { getString, parseBody, type JsonObject } from './json-body.js'
 import { limitLines, resolveLimits, type Limits } from './limits.js'
 import { Metrics } from './metrics.js'
+import { checkHttpOptions } from './options.js'
+import { endRequestSpan, spanRecording, spanScope, startRequestSpan } from './trace.js'
 
 /** The subset of a pino logger the handler uses. */
 export interface HandlerLogger {
@@ -88,6 +90,7 @@ export class HttpApi {
   private serveAt(req: IncomingMessage, res: ServerResponse, path: string, url: string, qs: number): void {
     const t0 = performance.now()
     const ep = route(path)
+    startRequestSpan(res, req.method ?? '', path, ep?.name, url, qs)
     try {
       if (ep === undefined) return this.fail(res, new HttpError('not_found', MSG.notFound), UNKNOWN_INDEX, t0, false)
       if (req.method !== ep.method) {
@@ -133,6 +136,7 @@ export class HttpApi {
 
   private answer(res: ServerResponse, ep: Endpoint, path: string, url: string, qs: number, body: ReturnType<typeof parseBody> | null, t0: number): void {
     let out: string | null
+    if (body !== null && spanRecording(res)) spanScope(res, bodyScope(body))
     try {
       out = ep.run(this.ctx, path, url, qs, body)
     } catch (e) {
@@ -150,16 +154,19 @@ export class HttpApi {
     if (res.headersSent || res.writableEnded) return
     // counted before the answer leaves, so a scrape that follows an answer (on any thread) includes it
     this.metrics.observe(index, performance.now() - t0)
+    endRequestSpan(res, status, status === 200 ? 'ok' : 'miss')
     head[head.length - 1] = body.length === 0 ? 0 : Buffer.byteLength(body)
     res.writeHead(status, head)
     res.end(body)
   }
 
   /** Any other answer (errors, /help, /metrics): Node frames it (and drops the body of a HEAD). */
-  private send(res: ServerResponse, status: number, type: string, body: string, index: number, t0: number): void {
+  private send(res: ServerResponse, status: number, type: string, body: string, index: number, t0: number, code?: string): void {
     if (res.headersSent || res.writableEnded) return
     this.metrics.observe(index, performance.now() - t0)
+    endRequestSpan(res, status, code ?? 'ok')
     this.setExtra(res)
+    if (code !== undefined) res.setHeader('x-scopecache-code', code)
     res.statusCode = status
     res.setHeader('content-type', type)
     res.end(body)
@@ -179,7 +186,7 @@ export class HttpApi {
     } else if (isWrite) {
       this.logger?.debug({ code: he.code, status: he.status, error: he.message }, 'scopecache write rejected')
     }
-    this.send(res, he.status, JSON_TYPE, he.body(), index, t0)
+    this.send(res, he.status, JSON_TYPE, he.body(), index, t0, he.code)
   }
 
   private sendMetrics(res: ServerResponse, t0: number): void {
@@ -203,6 +210,15 @@ function awaitsContinue(res: ServerResponse): boolean {
   return r._expect_continue === true && r._sent100 !== true
 }
 
+/** A body's `scope`, for its trace span only (a malformed one is the endpoint's to refuse). */
+function bodyScope(body: JsonObject): string | undefined {
+  try {
+    return getString(body, 'scope')
+  } catch {
+    return undefined
+  }
+}
+
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
 
 /**
@@ -224,6 +240,8 @@ export function originForm(url: string): string {
  * request with `Expect: 100-continue` and a body over its cap gets its 413 without `100 Continue`.
  */
 export function createHandler(cache: ScopeCache, opts?: HandlerOptions): Handler {
+  checkHttpOptions(opts, 'createHandler')
+  checkHttpOptions(opts?.limits, 'limits')
   const api = new HttpApi(cache, opts)
   return (req, res) => api.handle(req, res)
 }

@@ -14,6 +14,7 @@ import { runInitCommand, type InitOutcome } from './init-command.js'
 import { clearStaleSocket, formatAddress, isLoopbackHost, ListenError, removeSocketFile, reusePortSupported } from './listen.js'
 import { createMetricsBuffer, createRequestListener } from './server-handler.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
+import { optionsProblem } from './options.js'
 import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
 import type { ListenTarget } from './server-protocol.js'
 import { ListenerSupervisor } from './server-supervisor.js'
@@ -24,6 +25,11 @@ export { LOG_LEVELS, isLogLevel, createLogger, type Logger, type LogLevel } from
 export type { InitOutcome } from './init-command.js'
 
 export interface ServerOptions {
+  /**
+   * Serve this existing store (created in this thread) instead of creating one. The server does
+   * not close it: `close()` leaves it open for its owner. The store options below must then be unset.
+   */
+  cache?: ScopeCache
   /** TCP port; 0 picks a free one. Default 8080. Ignored with `socket`. */
   port?: number
   /** Default 127.0.0.1. A non-loopback host needs `allowRemote: true`. */
@@ -33,7 +39,7 @@ export interface ServerOptions {
   socket?: string
   /** Listener threads wanted; 'auto' = one per core where reusePort works, else 1. Default 1. */
   threads?: number | 'auto'
-  /** Store options (see @scopecache/core). */
+  /** Store options (see @scopecache/core), for the store the server creates (not with `cache`). */
   scopeMaxItems?: number
   maxStoreBytes?: number
   maxItemBytes?: number
@@ -63,21 +69,59 @@ export interface RunningServer {
   /** Listener threads serving now. */
   readonly threads: number
   readonly init: InitOutcome | undefined
+  /** The store served: `options.cache`, or the one the server created (and closes on `close()`). */
   readonly cache: ScopeCache
-  /** Graceful stop: stop accepting, drain within the grace period, end the threads, remove the socket file. */
+  /** Graceful stop: stop accepting, drain within the grace period, end the threads, remove the socket file,
+   * close the store if the server created it. */
   close(): Promise<void>
   /** @internal for tests: the live listener threads. */
   readonly workers: readonly Worker[]
 }
 
+/**
+ * Why `startServer` failed. The listen errors keep their errno name for the common cases;
+ * any other listen failure is `listen_failed` (its errno in `errno`).
+ */
+export type ServerStartErrorCode =
+  /** An option is invalid, unknown, or conflicts with another (`cache` with store options, say). */
+  | 'invalid_option'
+  /** A non-loopback `host` without `allowRemote: true`. */
+  | 'remote_refused'
+  /** `signal` was aborted during boot. */
+  | 'aborted'
+  /** The address (or the socket path) is in use by another server. */
+  | 'EADDRINUSE'
+  /** No permission to listen there (a port < 1024, a socket directory). */
+  | 'EACCES'
+  /** The host is not an address of this machine. */
+  | 'EADDRNOTAVAIL'
+  /** The socket path exists and is not a socket. */
+  | 'EEXIST'
+  /** Any other listen failure. */
+  | 'listen_failed'
+
+const LISTEN_CODES: ReadonlySet<string> = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'EEXIST'])
+
 export class ServerStartError extends Error {
   override readonly name = 'ServerStartError'
-  constructor(readonly code: string, message: string) {
+  readonly code: ServerStartErrorCode
+  /** The system error code behind a listen failure (`ENOENT`, …), when there was one. */
+  readonly errno: string | undefined
+  constructor(code: ServerStartErrorCode | string, message: string) {
     super(message)
+    const known = code === 'invalid_option' || code === 'remote_refused' || code === 'aborted' || code === 'listen_failed' || LISTEN_CODES.has(code)
+    this.code = known ? (code as ServerStartErrorCode) : 'listen_failed'
+    this.errno = known ? (LISTEN_CODES.has(code) ? code : undefined) : code
   }
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const problem = optionsProblem(options, 'startServer') ?? optionsProblem(options.limits, 'startServer limits')
+  if (problem !== null) throw new ServerStartError('invalid_option', problem)
+  const given = options.cache
+  if (given !== undefined && (options.scopeMaxItems !== undefined || options.maxStoreBytes !== undefined || options.maxItemBytes !== undefined)) {
+    throw new ServerStartError('invalid_option', 'give either `cache` or the store options (scopeMaxItems, maxStoreBytes, maxItemBytes), not both')
+  }
   const logLevel = options.logLevel ?? 'info'
   if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
   const log = options.logger ?? createLogger(logLevel)
@@ -99,11 +143,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })
   }
 
-  const cache = ScopeCache.create({
-    scopeMaxItems: options.scopeMaxItems,
-    maxStoreBytes: options.maxStoreBytes,
-    maxItemBytes: options.maxItemBytes,
-  })
+  // Every listener thread attaches to the store: it needs that many free thread slots.
+  const slots = given?.threadSlots()
+  if (slots !== undefined && slots.free < (wanted > 1 && options.socket === undefined && reusePortSupported() ? wanted : 1)) {
+    throw new ServerStartError('invalid_option', `${wanted} listener thread(s) need as many free thread slots; the store has ${slots.free} (of maxThreadSlots ${slots.total})`)
+  }
+  const cache =
+    given ??
+    ScopeCache.create({
+      scopeMaxItems: options.scopeMaxItems,
+      maxStoreBytes: options.maxStoreBytes,
+      maxItemBytes: options.maxItemBytes,
+    })
+  const release = (): void => {
+    if (given === undefined) cache.close() // a store the caller gave stays the caller's
+  }
   const metricsBuffer = createMetricsBuffer()
 
   let init: InitOutcome | undefined
@@ -118,7 +172,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })
   }
   if (options.signal?.aborted) {
-    cache.close()
+    release()
     throw new ServerStartError('aborted', 'startup aborted')
   }
 
@@ -136,7 +190,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     target = await listeners.start(first, reuse ? wanted : 1)
   } catch (err) {
-    cache.close()
+    release()
     const where = first.kind === 'unix' ? first.path : `${first.host}:${first.port}`
     throw new ServerStartError((err as ListenError).code ?? 'listen_failed', `cannot listen on ${where}: ${(err as Error).message}`)
   }
@@ -159,7 +213,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       closing ??= (async () => {
         await listeners.stop(graceMs)
         if (target.kind === 'unix') removeSocketFile(target.path)
-        cache.close()
+        release()
         log.info({}, 'stopped')
       })()
       return closing

@@ -6,7 +6,7 @@
  *   await pool.close()          // drain, detach workers; `cache` stays usable here
  */
 export { CachePool, createCachePool } from './pool.js'
-export type { CachePoolOptions, CacheRunOptions } from './pool.js'
+export type { CachePoolEvents, CachePoolOptions, CacheRunOptions } from './pool.js'
 export type { CacheSource } from './owner-control.js'
 export { decodeError, encodeError, POOL_ERROR_CODES, PoolError } from './errors.js'
 export type { PoolErrorCode } from './errors.js'

@@ -8,12 +8,15 @@
  * worker that exits — killed, crashed, aborted, or closed — has its thread slot marked dead and is
  * reaped on the owner's event loop: the reaper (and only it) releases the locks the worker held and
  * rolls its unfinished write back or forward; piscina starts the replacement.
+ * Every worker takes one of the store's thread slots, so a pool that could grow past the slots
+ * free at creation is refused then, instead of failing tasks with `too_many_threads` later.
  *
  * Trade-off: tasks go through one extra indirection (the runner) so that errors thrown in a
  * worker can be returned as wire records with their `code`, instead of piscina's structured
  * clone that keeps only the message.
  */
 import { EventEmitter } from 'node:events'
+import { availableParallelism } from 'node:os'
 import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MessagePort, Worker } from 'node:worker_threads'
@@ -23,6 +26,7 @@ import { serve } from './control-channel.js'
 import { decodeError, PoolError } from './errors.js'
 import { ownerControlApi, type CacheSource } from './owner-control.js'
 import { BOOT_KEY, type Announce, type Boot, type ControlApi, type Hello, type PoolStats, type TaskEnvelope, type TaskFailure } from './protocol.js'
+import { endTaskSpan, startTaskSpan } from './trace.js'
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>
 type RunOptions = NonNullable<Parameters<Piscina['run']>[1]>
@@ -40,9 +44,45 @@ export interface CachePoolOptions extends Omit<PiscinaOptions, 'filename' | 'nam
 
 export interface CacheRunOptions extends Omit<RunOptions, 'filename'> {
   filename?: string | URL
+  /** The scope the task works on, for its trace span (default: the task's `scope` field, if a string). */
+  scope?: string
+}
+
+/** The events of a CachePool, with their arguments. */
+export interface CachePoolEvents {
+  /** A worker attached to the store and announced itself. */
+  workerAttached: [threadId: number]
+  /** A worker exited and was reaped (its thread slot freed). */
+  workerReaped: [threadId: number]
+  /** A worker's control call (`ownerControl()`) arrived. */
+  control: [op: keyof ControlApi]
+  /** What piscina reports outside any task. Listen to it: an unhandled 'error' event ends the process. */
+  error: [err: unknown]
 }
 
 const RUNNER = fileURLToPath(new URL('./runner-entry.cjs', import.meta.url))
+
+/**
+ * The keys `createCachePool` and `run` take: ours plus piscina's (5.x). Typed so that the build
+ * fails if piscina's options gain or lose a key this list does not follow; an unknown key (a typo
+ * such as `maxThread`) is refused with `invalid_input` naming it instead of being ignored.
+ */
+const POOL_KEYS = [
+  'cache', 'filename', 'name', 'source', 'workerData', 'minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'concurrentTasksPerWorker',
+  'atomics', 'resourceLimits', 'argv', 'execArgv', 'env', 'taskQueue', 'niceIncrement', 'trackUnmanagedFds', 'closeTimeout', 'recordTiming',
+  'stricterFIFO', 'loadBalancer', 'workerHistogram',
+] as const satisfies readonly (keyof CachePoolOptions)[]
+const RUN_KEYS = ['filename', 'name', 'signal', 'transferList', 'scope'] as const satisfies readonly (keyof CacheRunOptions)[]
+type Exact<K extends readonly string[], T> = [Exclude<keyof T, K[number]>] extends [never] ? true : never
+const POOL_KEYS_COMPLETE: Exact<typeof POOL_KEYS, CachePoolOptions> = true
+const RUN_KEYS_COMPLETE: Exact<typeof RUN_KEYS, CacheRunOptions> = true
+void POOL_KEYS_COMPLETE
+void RUN_KEYS_COMPLETE
+
+function unknownKey(opts: object, keys: readonly string[]): string | undefined {
+  for (const k in opts) if (!keys.includes(k)) return k
+  return undefined
+}
 
 export function createCachePool(options: CachePoolOptions): CachePool {
   return new CachePool(options)
@@ -54,7 +94,7 @@ export function createCachePool(options: CachePoolOptions): CachePool {
  * `'control'` (op) when a worker's control call arrives, `'error'` for what piscina reports
  * outside any task (listen to it: an unhandled 'error' event ends the process).
  */
-export class CachePool extends EventEmitter {
+export class CachePool extends EventEmitter<CachePoolEvents> {
   /** The underlying piscina pool, for everything this wrapper does not re-export. */
   readonly piscina: Piscina
   readonly cache: ScopeCache
@@ -71,6 +111,8 @@ export class CachePool extends EventEmitter {
 
   constructor(options: CachePoolOptions) {
     super()
+    const bad = options !== null && typeof options === 'object' ? unknownKey(options, POOL_KEYS) : undefined
+    if (bad !== undefined) throw new PoolError('invalid_input', `createCachePool() has no option '${bad}'`)
     const { cache, filename, name = 'default', source, workerData, ...piscinaOptions } = options
     if (cache === null || typeof cache !== 'object' || typeof cache.handle !== 'object') {
       throw new PoolError('invalid_input', 'createCachePool() needs `cache`: a ScopeCache')
@@ -78,6 +120,7 @@ export class CachePool extends EventEmitter {
     if (source !== undefined && typeof source !== 'function') {
       throw new PoolError('invalid_input', '`source` must be a function ({ scopes }) => items')
     }
+    checkPoolSize(cache, piscinaOptions)
     this.cache = cache
     this.filename = toPath(filename, 'filename')
     this.name = name
@@ -108,7 +151,9 @@ export class CachePool extends EventEmitter {
   /** piscina's `run`: a task for the pool's module (or `options.filename`); errors keep their `code`. */
   async run<R = unknown>(task: unknown, options: CacheRunOptions = {}): Promise<R> {
     if (this.closing !== undefined) throw new PoolError('pool_closed', 'the pool is closing; no new tasks')
-    const { filename, name, transferList, ...rest } = options
+    const bad = unknownKey(options, RUN_KEYS)
+    if (bad !== undefined) throw new PoolError('invalid_input', `run() has no option '${bad}' (it takes ${RUN_KEYS.join(', ')})`)
+    const { filename, name, transferList, scope, ...rest } = options
     let list = transferList
     let payload = task
     // piscina unwraps Piscina.move() only at the top level of a task; the envelope hides it.
@@ -122,6 +167,7 @@ export class CachePool extends EventEmitter {
       name: name ?? this.name,
       task: payload,
     }
+    const span = startTaskSpan(envelope.name, payload, scope)
     const running = this.piscina.run(envelope, { ...rest, transferList: list })
     const settled = running.then(noop, noop)
     this.inFlight.add(settled)
@@ -129,11 +175,18 @@ export class CachePool extends EventEmitter {
     try {
       result = await running
     } catch (err) {
-      throw mapPiscinaError(err)
+      const e = mapPiscinaError(err)
+      endTaskSpan(span, e, true)
+      throw e
     } finally {
       this.inFlight.delete(settled)
     }
-    if (isFailure(result)) throw decodeError(result.__scopecachePoolError)
+    if (isFailure(result)) {
+      const e = decodeError(result.__scopecachePoolError)
+      endTaskSpan(span, e, true)
+      throw e
+    }
+    endTaskSpan(span, undefined, false)
     return result as R
   }
 
@@ -159,6 +212,7 @@ export class CachePool extends EventEmitter {
    * for reuse), and closes the control channels. The store stays open and usable here.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
+    for (const k in options) if (k !== 'force') return Promise.reject(new PoolError('invalid_input', `close() has no option '${k}' (it takes force)`))
     this.closing ??= (async () => {
       this.watchAll()
       // piscina's own close waits only for tasks already running and fails the queued ones.
@@ -219,6 +273,23 @@ export class CachePool extends EventEmitter {
 }
 
 const noop = (): void => undefined
+
+/**
+ * The most workers piscina will run for these options (its own rules: `maxThreads` defaults to
+ * 1.5 × the cores, and a larger `minThreads` raises it), refused when the store has fewer free
+ * thread slots: every worker attaches, and one that finds no slot fails every task it gets.
+ */
+function checkPoolSize(cache: ScopeCache, o: { minThreads?: number; maxThreads?: number }): void {
+  const size = o.maxThreads ?? Math.max(availableParallelism() * 1.5, o.minThreads ?? 0)
+  const { free, total } = cache.threadSlots()
+  if (size > free) {
+    throw new PoolError(
+      'invalid_input',
+      `a pool of up to ${size} workers needs ${size} thread slots, but the store has ${free} free (of maxThreadSlots ${total}): ` +
+        `lower the pool's maxThreads to ${free} or less, or create the store with a larger maxThreadSlots`,
+    )
+  }
+}
 
 async function drain(tasks: Set<Promise<unknown>>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
