@@ -1,16 +1,8 @@
 /**
  * ScopeCache: the public class, the same in the thread that creates a store and in every thread
- * that attaches to it. Every method is synchronous. This file is the facade: it creates, attaches,
- * watches and closes a handle, checks each call's arguments (args.ts) and hands the work to the
- * file that holds it:
- *   store.ts        this thread's view of the shared memory (what `[INTERNALS]()` returns)
- *   txn.ts          the write transaction: busy flag, scope lock, undo record, publish window, frees
- *   scope-life.ts   a write under its scope's lock (creating the scope), the locked read, drops
- *   item-write.ts   single-item writes: append, upsert, update, counter, delete, trim
- *   scope-edit.ts   record and index edits the writes and the reaper share
- *   bulk.ts, bulk-commit.ts   warm/rebuild: prepare the batch; build, charge, swap, undo
- *   read.ts, read-tally.ts, scope-info.ts   optimistic reads, read counts, scopeList rows
- *   reaper.ts       recovery of what a dead thread held
+ * that attaches to it. This file is the facade: it creates, attaches, watches and closes a handle,
+ * checks each call's arguments (args.ts) and hands the work to the file that holds it (the table
+ * is in packages/core/README.md § Source layout).
  *
  * Reads are optimistic and write nothing shared on the hot path: load the scope's S_VER (a
  * seqlock, odd while a writer publishes), read through the indexes with every offset
@@ -24,32 +16,31 @@
  * Lock order: directory → scope(s, in slot order) → allocator.
  */
 import type { Worker } from 'node:worker_threads'
-import { checkCounter, checkKey, checkLimit, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
+import { checkCounter, checkKey, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
+import { Beyond } from './beyond.js'
 import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
-import { compareUtf8 } from './keys.js'
-import { appendLocked, checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked, upsertLocked } from './item-write.js'
-import { H_ITEMS, H_REAPS, H_SCOPES, H_SCOPES_LOST, S_COUNT, T_FENCE } from './layout.js'
+import { checkFence, ifVersionOpt } from './fences.js'
+import { checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked } from './item-write.js'
+import { H_REAPS, H_SCOPES_LOST, T_FENCE } from './layout.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
-import { preparePayload, type Prepared } from './payload.js'
-import { MISS, NO_SCOPE, Reader, type Format } from './read.js'
+import { preparePayload } from './payload.js'
+import type { LeaseGrant } from './leases.js'
+import { headWindow, Reader, tailWindow, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
-import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
-import { scopeInfo } from './scope-info.js'
+import type { GetOrLoadOptions } from './read-through.js'
+import { listScopes, storeStats } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
 import { ScopeView } from './scope-view.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
+import { WriteArgs } from './write-args.js'
 import type {
   AppendOptions, FenceOptions, GetTarget, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
   ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
 } from './types.js'
-import { checkFence, fenceFloor, fenceOf, ifVersionOpt } from './fences.js'
-import { invalidateItem, invalidateScope } from './invalidate.js'
-import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
-import { isValidKey } from './validate.js'
 import { freeSlots, reapLater } from './watch.js'
 
 export class ScopeCache {
@@ -68,7 +59,10 @@ export class ScopeCache {
   private readonly t: Txn
   private readonly tally: ReadTally
   private readonly reader: Reader
-  private readonly leases: Leases
+  /** append's and upsert's arguments for their locked bodies (write-args.ts). */
+  private readonly w: WriteArgs
+  /** Locks, fences and read-through (beyond.ts). */
+  private readonly x: Beyond
   private closed = false
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
@@ -99,12 +93,13 @@ export class ScopeCache {
     this.maxThreadSlots = cfg.maxThreads
     const s = (this.s = new Store(v, cfg))
     const t = (this.t = new Txn(s))
+    this.w = new WriteArgs(t)
     const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots))
     this.reader = new Reader({
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
       fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(),
     })
-    this.leases = new Leases(s)
+    this.x = new Beyond(s, t, this.reader, this)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)
   }
 
@@ -156,101 +151,72 @@ export class ScopeCache {
     return this.s
   }
 
-  // ======================================================================= named locks ====
-  // Leases with fencing tokens, shared by every thread (leases.ts has the semantics).
+  // ===================================================== beyond ScopeCache (beyond.ts) ====
 
   /** Takes the lock `name` for `leaseMs` (default 5000) if it is free; null while another lease holds it. */
   tryLock(name: string, opts?: { leaseMs?: number } | null): LeaseGrant | null {
     this.open()
-    checkOptions(opts, 'tryLock')
-    return this.leases.tryLock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+    return this.x.tryLock(name, opts)
   }
 
   /** Waits up to `waitMs` (default 5000) for the lock without blocking the event loop; null if it ran out. */
   lock(name: string, opts?: { leaseMs?: number; waitMs?: number } | null): Promise<LeaseGrant | null> {
     this.open()
-    checkOptions(opts, 'lock')
-    return this.leases.lock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1), msOption('waitMs', opts?.waitMs, DEFAULT_LEASE_MS, 0))
+    return this.x.lock(name, opts)
   }
 
   /** Extends a lease still held under `token` by `leaseMs` from now; false when it lapsed or is not yours. */
   renew(name: string, token: number, opts?: { leaseMs?: number } | null): boolean {
     this.open()
-    checkOptions(opts, 'renew')
-    return this.leases.renew(name, tokenArg(token), msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+    return this.x.renew(name, token, opts)
   }
 
   /** Releases the lock if it is still recorded under `token`; false otherwise. */
   unlock(name: string, token: number): boolean {
     this.open()
-    return this.leases.unlock(name, tokenArg(token))
+    return this.x.unlock(name, token)
+  }
+
+  /** The scope's version: moves with every change to it, never goes back (a missing scope has one too). */
+  version(scope: string): number {
+    this.open()
+    return this.x.version(scope)
+  }
+
+  /** Deletes the item (or, without `ref`, drops the scope) and moves the version; returns items removed. */
+  invalidate(scope: string, ref?: ItemRef | null): number {
+    this.open()
+    return this.x.invalidate(scope, ref)
+  }
+
+  /**
+   * Read-through: the item, or on a miss the value of `loader()`, run by one caller at a time across
+   * every thread (the others wait and read what it stored) and stored fenced on the version read
+   * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
+   */
+  getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
+    return this.x.getOrLoad(scope, ref, loader, opts, (sc, r) => this.get<P>(sc, r))
   }
 
   // =============================================================================== writes ====
 
   append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): ItemMeta {
     this.open()
-    this.checkWriteScope(scope)
+    this.w.checkScope(scope)
     if (opts != null) checkOptions(opts, 'append')
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
-    return writeScope(this.t, scope, true, this.appendFn)
+    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion).append)
   }
 
   upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: FenceOptions | null): { created: boolean; item: ItemMeta } {
     this.open()
-    this.checkWriteScope(scope)
+    this.w.checkScope(scope)
     if (opts != null) checkOptions(opts, 'upsert')
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
-    return writeScope(this.t, scope, true, this.upsertFn)
-  }
-
-  /**
-   * append's and upsert's arguments, for their write bodies below: fields and two bound functions
-   * instead of a fresh closure per call. Set right before writeScope(); the bodies copy them out
-   * before anything else runs (no user code runs in between, so no other write can overwrite them).
-   */
-  private aScope = ''
-  private aId: string | null = null
-  private aH = 0
-  private aP: Prepared | null = null
-  private aSize = 0
-  private aIf: number | undefined = undefined
-
-  /** The scope name the last write validated: a writer usually writes one scope many times. */
-  private okScope: string | null = null
-
-  private checkWriteScope(scope: string): void {
-    if (scope === this.okScope) return
-    checkScope(scope)
-    this.okScope = scope
-  }
-
-  private setArgs(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown): void {
-    this.aIf = ifVersion === undefined ? undefined : ifVersionOpt(ifVersion)
-    this.aScope = scope
-    this.aId = id
-    this.aH = id === null ? 0 : this.s.hashId(id)
-    this.aP = p
-    this.aSize = size
-  }
-
-  private readonly appendFn = (_slot: number, rec: number): ItemMeta => {
-    const p = this.aP as Prepared
-    this.aP = null
-    checkFence(this.t, rec, this.aIf)
-    return appendLocked(this.t, this.aScope, rec, this.aId, this.aH, p, this.aSize)
-  }
-
-  private readonly upsertFn = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
-    const p = this.aP as Prepared
-    this.aP = null
-    checkFence(this.t, rec, this.aIf)
-    return upsertLocked(this.t, this.aScope, rec, this.aId as string, this.aH, p, this.aSize)
+    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion).upsert)
   }
 
   update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>, opts?: FenceOptions | null): 0 | 1 {
@@ -294,64 +260,6 @@ export class ScopeCache {
       return deleteLocked(this.t, rec, by)
     })
     if (n > 0) this.t.bumpLastWrite(nowMicros())
-    return n
-  }
-
-  // ====================================================================== version fences ====
-  // (fences.ts): a version that only moves forward, writes fenced on it, and invalidate.
-
-  /** The scope's version: moves with every change to it, never goes back (a missing scope has one too). */
-  version(scope: string): number {
-    this.open()
-    const r = this.reader.validated(scope, this.fenceVisit)
-    return r === NO_SCOPE ? fenceFloor(this.s.f64) : this.fenceSeen
-  }
-
-  private fenceSeen = 0
-  private readonly fenceVisit = (rec: number): number => {
-    this.fenceSeen = fenceOf(this.s.f64, rec)
-    return MISS // done, and not counted as a read of the scope
-  }
-
-  /**
-   * Read-through: the item, or on a miss the value of `loader()`, run by one caller at a time across
-   * every thread (the others wait and read what it stored) and stored fenced on the version read
-   * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
-   */
-  getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
-    const id = ref?.id
-    if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
-    if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
-    if (opts != null) checkOptions(opts, 'getOrLoad')
-    const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
-    const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
-    // a hit is a plain get (which checks nothing: an invalid name simply misses, and so comes here)
-    const hit = this.get<P>(scope, ref)
-    if (hit !== undefined) return Promise.resolve(hit)
-    checkScope(scope)
-    checkKey(id, 'id')
-    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
-  }
-
-  private readonly readThrough: ReadThroughStore = {
-    get: (scope, ref) => this.get(scope, ref),
-    version: (scope) => this.version(scope),
-    upsert: (scope, id, payload, opts) => this.upsert(scope, id, payload as JsonPayload, opts), // the loader's value: checked at run time
-    tryLoader: (name, leaseMs) => this.leases.tryLock(name, leaseMs, true)?.token ?? 0,
-    waitLoader: (name, deadline) => this.leases.waitFor(name, deadline),
-    unlockLoader: (name, token) => void this.leases.unlock(name, token, true),
-    now: storeMillis,
-  }
-
-  /** Deletes the item (or, without `ref`, drops the scope) and moves the version; returns items removed. */
-  invalidate(scope: string, ref?: ItemRef | null): number {
-    this.open()
-    checkScope(scope)
-    if (ref === undefined || ref === null) return invalidateScope(this.t, scope)
-    const by = checkRef(ref)
-    if (typeof by === 'string') checkKey(by, 'id')
-    const n = invalidateItem(this.t, scope, by)
-    this.t.bumpLastWrite(nowMicros())
     return n
   }
 
@@ -443,17 +351,7 @@ export class ScopeCache {
   head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string>
   head<P = unknown>(scope: string, opts?: HeadOptions | null): Page<P> | Page<string> {
     if (opts != null) checkOptions(opts, 'head')
-    opts ??= {} // null means the defaults, as undefined does
-    const afterSeq = opts.afterSeq ?? 0
-    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
-    const limit = checkLimit(opts.limit)
-    const { i32, idx } = this.s
-    return this.reader.page(scope, opts.raw === true, (rec) => {
-      const count = i32[rec + S_COUNT]
-      const from = idx.firstAfter(rec, afterSeq)
-      const to = Math.min(count, from + limit)
-      return [from, to, to < count]
-    }) as Page<P>
+    return this.reader.page(scope, opts?.raw === true, headWindow(this.s.i32, this.s.idx, opts?.afterSeq, opts?.limit)) as Page<P>
   }
 
   /** The newest `limit` items after skipping `offset` newest, returned oldest first. */
@@ -462,29 +360,13 @@ export class ScopeCache {
   tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string>
   tail<P = unknown>(scope: string, opts?: TailOptions | null): Page<P> | Page<string> {
     if (opts != null) checkOptions(opts, 'tail')
-    opts ??= {}
-    const offset = opts.offset ?? 0
-    if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
-    const limit = checkLimit(opts.limit)
-    const { i32 } = this.s
-    return this.reader.page(scope, opts.raw === true, (rec) => {
-      const count = i32[rec + S_COUNT]
-      const to = Math.max(0, count - offset)
-      const from = Math.max(0, to - limit)
-      return [from, to, from > 0]
-    }) as Page<P>
+    return this.reader.page(scope, opts?.raw === true, tailWindow(this.s.i32, opts?.offset, opts?.limit)) as Page<P>
   }
 
   stats(): StoreStats {
     this.open()
     this.tally.flush()
-    return {
-      scopes: Atomics.load(this.s.i32, H_SCOPES),
-      items: Atomics.load(this.s.i32, H_ITEMS),
-      bytes: this.s.heap.chargedBytes(),
-      maxStoreBytes: this.s.cfg.maxStoreBytes,
-      lastWriteTs: this.t.lastWriteTs(),
-    }
+    return storeStats(this.s, this.t.lastWriteTs())
   }
 
   /** Dead-thread recovery so far (see `watch`): threads reaped, and scopes emptied because a
@@ -497,19 +379,8 @@ export class ScopeCache {
   scopeList(opts?: ScopeListOptions | null): { scopes: ScopeInfo[]; truncated: boolean } {
     this.open()
     checkOptions(opts, 'scopeList')
-    opts ??= {}
-    const limit = checkLimit(opts.limit)
-    const prefix = opts.prefix ?? ''
-    const after = opts.after ?? ''
-    if ((prefix !== '' && !isValidKey(prefix)) || (after !== '' && !isValidKey(after))) return { scopes: [], truncated: false }
     this.tally.flush()
-    const rows: ScopeInfo[] = []
-    for (const slot of this.s.dir.liveSlots()) {
-      const row = scopeInfo(this.s, slot)
-      if (row !== null && row.scope.startsWith(prefix) && (after === '' || compareUtf8(row.scope, after) > 0)) rows.push(row)
-    }
-    rows.sort((a, b) => compareUtf8(a.scope, b.scope))
-    return { scopes: rows.slice(0, limit), truncated: rows.length > limit }
+    return listScopes(this.s, opts ?? {})
   }
 
   // ====================================================================== read machinery ====

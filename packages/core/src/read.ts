@@ -15,12 +15,14 @@
  * and allocated again is a different key — a stale string is never served.
  */
 import { Buffer } from 'node:buffer'
+import { checkLimit } from './args.js'
 import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
+import { invalid } from './errors.js'
 import { fault } from './fault.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
-  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
+  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
@@ -360,4 +362,30 @@ function idEquals(u8: Uint8Array, off: number, len: number, s: string): boolean 
     if (c >= 0x80 || u8[off + i] !== c) return false
   }
   return true
+}
+
+/** head's page: items with seq > afterSeq, oldest first, at most `limit` (arguments checked here). */
+export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): (rec: number) => [number, number, boolean] {
+  const after = afterSeq ?? 0
+  if (!Number.isSafeInteger(after) || after < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
+  const n = checkLimit(limit)
+  return (rec) => {
+    const count = i32[rec + S_COUNT]
+    const from = idx.firstAfter(rec, after)
+    const to = Math.min(count, from + n)
+    return [from, to, to < count]
+  }
+}
+
+/** tail's page: the newest `limit` items after skipping `offset` newest (arguments checked here). */
+export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): (rec: number) => [number, number, boolean] {
+  const skip = offset ?? 0
+  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
+  const n = checkLimit(limit)
+  return (rec) => {
+    const count = i32[rec + S_COUNT]
+    const to = Math.max(0, count - skip)
+    const from = Math.max(0, to - n)
+    return [from, to, from > 0]
+  }
 }

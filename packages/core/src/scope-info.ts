@@ -1,18 +1,47 @@
 /**
- * A scope's row for scopeList: its record's fields and name read optimistically under its S_VER
- * seqlock, like a point read (read.ts), without the scope lock; null when it is not live or
- * kept changing.
+ * What the store says about itself: scopeList's rows — each scope's record fields and name read
+ * optimistically under its S_VER seqlock, like a point read (read.ts), without the scope lock —
+ * and stats()' totals.
  */
 import {
-  S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
+  H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
   S_STATE, S_VER, SCOPE_LIVE, T_FENCE,
 } from './layout.js'
 import { WEAK_ORDER } from './memory.js'
 import { MAX_OPTIMISTIC, readBackoff } from './read.js'
 import { nameOf } from './scope-edit.js'
 import type { Store } from './store.js'
-import type { ScopeInfo } from './types.js'
+import { checkLimit } from './args.js'
+import { compareUtf8 } from './keys.js'
+import type { ScopeInfo, ScopeListOptions, StoreStats } from './types.js'
+import { isValidKey } from './validate.js'
 
+/** scopeList: the live scopes whose names start with `prefix` and sort after `after`, in byte order. */
+export function listScopes(s: Store, opts: ScopeListOptions): { scopes: ScopeInfo[]; truncated: boolean } {
+  const limit = checkLimit(opts.limit)
+  const prefix = opts.prefix ?? ''
+  const after = opts.after ?? ''
+  if ((prefix !== '' && !isValidKey(prefix)) || (after !== '' && !isValidKey(after))) return { scopes: [], truncated: false }
+  const rows: ScopeInfo[] = []
+  for (const slot of s.dir.liveSlots()) {
+    const row = scopeInfo(s, slot)
+    if (row !== null && row.scope.startsWith(prefix) && (after === '' || compareUtf8(row.scope, after) > 0)) rows.push(row)
+  }
+  rows.sort((a, b) => compareUtf8(a.scope, b.scope))
+  return { scopes: rows.slice(0, limit), truncated: rows.length > limit }
+}
+
+export function storeStats(s: Store, lastWriteTs: number): StoreStats {
+  return {
+    scopes: Atomics.load(s.i32, H_SCOPES),
+    items: Atomics.load(s.i32, H_ITEMS),
+    bytes: s.heap.chargedBytes(),
+    maxStoreBytes: s.cfg.maxStoreBytes,
+    lastWriteTs,
+  }
+}
+
+/** One scope's row; null when it is not live or kept changing. */
 export function scopeInfo(s: Store, slot: number): ScopeInfo | null {
   const { i32, f64 } = s
   const rec = s.dir.rec(slot)

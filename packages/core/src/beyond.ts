@@ -1,0 +1,103 @@
+/**
+ * What the store offers beyond ScopeCache, behind the facade's one-line methods: named locks with
+ * a lease (leases.ts), the version fence read and invalidate (fences.ts, invalidate.ts), and
+ * read-through (read-through.ts). The `ifVersion` check of the writes stays with them in cache.ts.
+ */
+import { checkKey, checkOptions, checkRef, checkScope } from './args.js'
+import { nowMicros } from './clock.js'
+import { invalid } from './errors.js'
+import { fenceFloor, fenceOf } from './fences.js'
+import { invalidateItem, invalidateScope } from './invalidate.js'
+import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
+import { MISS, NO_SCOPE, type Reader } from './read.js'
+import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
+import type { Store } from './store.js'
+import type { Txn } from './txn.js'
+import type { Item, ItemMeta, ItemRef, JsonPayload } from './types.js'
+
+/** The facade's own calls that read-through builds on. */
+export interface FacadeCalls {
+  get<P>(scope: string, ref: ItemRef): Item<P> | undefined
+  upsert(scope: string, id: string, payload: JsonPayload, opts: { ifVersion: number }): { created: boolean; item: ItemMeta }
+}
+
+export class Beyond {
+  private readonly leases: Leases
+  private readonly readThrough: ReadThroughStore
+  private fenceSeen = 0
+
+  constructor(
+    private readonly s: Store,
+    private readonly t: Txn,
+    private readonly reader: Reader,
+    cache: FacadeCalls,
+  ) {
+    const leases = (this.leases = new Leases(s))
+    this.readThrough = {
+      get: (scope, ref) => cache.get(scope, ref),
+      version: (scope) => this.version(scope),
+      upsert: (scope, id, payload, opts) => cache.upsert(scope, id, payload as JsonPayload, opts), // the loader's value: checked at run time
+      tryLoader: (name, leaseMs) => leases.tryLock(name, leaseMs, true)?.token ?? 0,
+      waitLoader: (name, deadline) => leases.waitFor(name, deadline),
+      unlockLoader: (name, token) => void leases.unlock(name, token, true),
+      now: storeMillis,
+    }
+  }
+
+  // ---- named locks ----
+  tryLock(name: string, opts: { leaseMs?: number } | null | undefined): LeaseGrant | null {
+    checkOptions(opts, 'tryLock')
+    return this.leases.tryLock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  lock(name: string, opts: { leaseMs?: number; waitMs?: number } | null | undefined): Promise<LeaseGrant | null> {
+    checkOptions(opts, 'lock')
+    return this.leases.lock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1), msOption('waitMs', opts?.waitMs, DEFAULT_LEASE_MS, 0))
+  }
+
+  renew(name: string, token: number, opts: { leaseMs?: number } | null | undefined): boolean {
+    checkOptions(opts, 'renew')
+    return this.leases.renew(name, tokenArg(token), msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  unlock(name: string, token: number): boolean {
+    return this.leases.unlock(name, tokenArg(token))
+  }
+
+  // ---- version fences ----
+  version(scope: string): number {
+    const r = this.reader.validated(scope, this.fenceVisit)
+    return r === NO_SCOPE ? fenceFloor(this.s.f64) : this.fenceSeen
+  }
+
+  private readonly fenceVisit = (rec: number): number => {
+    this.fenceSeen = fenceOf(this.s.f64, rec)
+    return MISS // done, and not counted as a read of the scope
+  }
+
+  invalidate(scope: string, ref: ItemRef | null | undefined): number {
+    checkScope(scope)
+    if (ref === undefined || ref === null) return invalidateScope(this.t, scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    const n = invalidateItem(this.t, scope, by)
+    this.t.bumpLastWrite(nowMicros())
+    return n
+  }
+
+  // ---- read-through ----
+  /** `hit`: the facade's get of the item, done first (it checks nothing: an invalid name misses). */
+  getOrLoad<P>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts: GetOrLoadOptions | null | undefined, hit: (scope: string, ref: ItemRef) => Item<P> | undefined): Promise<Item<P>> {
+    const id = ref?.id
+    if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
+    if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
+    if (opts != null) checkOptions(opts, 'getOrLoad')
+    const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
+    const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
+    const item = hit(scope, ref)
+    if (item !== undefined) return Promise.resolve(item)
+    checkScope(scope)
+    checkKey(id, 'id')
+    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The arguments of append and upsert, held for their bodies under the scope lock: fields and two
+ * bound functions instead of a fresh closure per call (the hot write path). `set` runs right before
+ * writeScope(); a body copies them out before anything else runs (no user code runs in between,
+ * so no other write of this thread can overwrite them).
+ */
+import { checkScope } from './args.js'
+import { checkFence, ifVersionOpt } from './fences.js'
+import { appendLocked, upsertLocked } from './item-write.js'
+import type { Prepared } from './payload.js'
+import type { Txn } from './txn.js'
+import type { ItemMeta } from './types.js'
+
+export class WriteArgs {
+  private scope = ''
+  private id: string | null = null
+  private h = 0
+  private p: Prepared | null = null
+  private size = 0
+  private ifVersion: number | undefined = undefined
+  /** The scope name the last write validated: a writer usually writes one scope many times. */
+  private okScope: string | null = null
+
+  constructor(private readonly t: Txn) {}
+
+  checkScope(scope: string): void {
+    if (scope === this.okScope) return
+    checkScope(scope)
+    this.okScope = scope
+  }
+
+  set(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown): this {
+    this.ifVersion = ifVersion === undefined ? undefined : ifVersionOpt(ifVersion)
+    this.scope = scope
+    this.id = id
+    this.h = id === null ? 0 : this.t.s.hashId(id)
+    this.p = p
+    this.size = size
+    return this
+  }
+
+  readonly append = (_slot: number, rec: number): ItemMeta => {
+    const p = this.p as Prepared
+    this.p = null
+    checkFence(this.t, rec, this.ifVersion)
+    return appendLocked(this.t, this.scope, rec, this.id, this.h, p, this.size)
+  }
+
+  readonly upsert = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
+    const p = this.p as Prepared
+    this.p = null
+    checkFence(this.t, rec, this.ifVersion)
+    return upsertLocked(this.t, this.scope, rec, this.id as string, this.h, p, this.size)
+  }
+}
