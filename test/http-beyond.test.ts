@@ -9,7 +9,8 @@ import { startTarget, type Target } from './helpers/http-target.js'
 
 const json = (t: { bodyText: string }): Record<string, unknown> => JSON.parse(t.bodyText) as Record<string, unknown>
 
-describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) => {
+/** A target started before the describe's tests and closed after them; `post` sends JSON to it. */
+function serve(via: 'handler' | 'cli'): { target: () => Target; post: (path: string, body: unknown) => ReturnType<Target['request']> } {
   let t: Target
   beforeAll(async () => {
     t = await startTarget({ via })
@@ -17,7 +18,11 @@ describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) =
   afterAll(async () => {
     await t.close()
   })
-  const post = (path: string, body: unknown) => t.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
+  return { target: () => t, post: (path, body) => t.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body)) }
+}
+
+describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) => {
+  const { target, post } = serve(via)
 
   it('lock, a second lock, renew, unlock: tokens rise', async () => {
     const a = await post('/lock', { name: 'refill:user:1', lease_ms: 60_000 })
@@ -69,23 +74,16 @@ describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) =
   })
 
   it('GET is 405; /help lists the endpoints', async () => {
-    expect((await t.request('GET', '/lock')).status).toBe(405)
-    const help = (await t.request('GET', '/help')).bodyText
+    expect((await target().request('GET', '/lock')).status).toBe(405)
+    const help = (await target().request('GET', '/help')).bodyText
     for (const p of ['/lock', '/renew', '/unlock', '/version', '/invalidate']) expect(help).toContain(p)
   })
 })
 
 describe.each(['handler', 'cli'] as const)('version fences over HTTP (%s)', (via) => {
-  let t: Target
-  beforeAll(async () => {
-    t = await startTarget({ via })
-  })
-  afterAll(async () => {
-    await t.close()
-  })
-  const post = (path: string, body: unknown) => t.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
+  const { target, post } = serve(via)
   const version = async (scope: string): Promise<number> => {
-    const r = await t.request('GET', `/version?scope=${encodeURIComponent(scope)}`)
+    const r = await target().request('GET', `/version?scope=${encodeURIComponent(scope)}`)
     expect(r.status).toBe(200)
     const j = json(r)
     expect(Object.keys(j)).toEqual(['ok', 'version'])
@@ -110,7 +108,7 @@ describe.each(['handler', 'cli'] as const)('version fences over HTTP (%s)', (via
       expect(r.status, path).toBe(409)
       expect(json(r), path).toEqual({ ok: false, error: `scopecache: the scope's version moved (expected ${v1}, now ${v2}): it changed since it was read`, version: v2 })
     }
-    expect((await t.request('GET', `/get?scope=${s}&id=a`)).bodyText).toBe('2')
+    expect((await target().request('GET', `/get?scope=${s}&id=a`)).bodyText).toBe('2')
     expect(await version(s)).toBe(v2)
     for (const bad of [-1, 1.5, '"3"', 'true', '1e3']) {
       const r = await post('/upsert', `{"scope":"${s}","id":"a","payload":3,"if_version":${bad}}`)
@@ -138,11 +136,11 @@ describe.each(['handler', 'cli'] as const)('version fences over HTTP (%s)', (via
     await post('/append', { scope: s, id: 'c', payload: 3 })
     const r5 = json(await post('/invalidate', { scope: s }))
     expect(r5.count).toBe(1)
-    expect((await t.request('GET', `/get?scope=${s}&id=c`)).status).toBe(404)
+    expect((await target().request('GET', `/get?scope=${s}&id=c`)).status).toBe(404)
     expect(r5.version as number).toBeGreaterThan(r4.version as number)
     expect((await post('/invalidate', {})).status).toBe(400)
     expect((await post('/invalidate', { scope: s, id: 'a', seq: 1 })).status).toBe(400)
-    expect((await t.request('GET', '/version')).status).toBe(400)
+    expect((await target().request('GET', '/version')).status).toBe(400)
   })
 })
 

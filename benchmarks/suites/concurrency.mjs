@@ -6,18 +6,14 @@
 //      throughput are compared with the same reader running alone.
 // Threads start on a shared-memory barrier and run a fixed number of operations (bounded).
 import os from 'node:os'
-import { pathToFileURL } from 'node:url'
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { runIfMain } from '../lib/standalone.mjs'
+import { barrier, spawnAttached } from '../lib/threads.mjs'
 import { ScopeCache, rawJson } from '@scopecache/core'
 import { median, withCpuShare } from '../lib/measure.mjs'
 
 const PAYLOAD = JSON.stringify({ text: 'x'.repeat(80), n: 1 })
 
-function barrier(gate, n) {
-  Atomics.add(gate, 0, 1)
-  Atomics.notify(gate, 0)
-  while (Atomics.load(gate, 0) < n) Atomics.wait(gate, 0, Atomics.load(gate, 0), 5)
-}
 
 if (!isMainThread) {
   const { handle, role, gate: gateBuf, ops, scope, n } = workerData
@@ -57,14 +53,7 @@ if (!isMainThread) {
   cache.close()
 }
 
-function spawn(cache, data) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { handle: cache.handle, ...data } })
-    cache.watch(w)
-    w.once('message', resolve)
-    w.once('error', reject)
-  })
-}
+const spawn = (cache, data) => spawnAttached(new URL(import.meta.url), cache, data)
 
 async function run({ quick, progress }) {
   const writeOps = quick ? 100_000 : 400_000
@@ -143,7 +132,4 @@ async function run({ quick, progress }) {
 const suite = { id: 'concurrency', title: 'Concurrency: parallel writers, readers beside bulk writes', run }
 export default suite
 
-if (isMainThread && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await suite.run({ quick: process.argv.includes('--quick'), progress: (m) => process.stderr.write(m + '\n') })
-  console.log(JSON.stringify(r, null, 2))
-}
+if (isMainThread) await runIfMain(import.meta, suite) // (this file is also its own worker)

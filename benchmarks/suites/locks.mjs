@@ -8,19 +8,15 @@
 //      it succeeds) and taking a name each (they share only the lease table's mutex), against one
 //      thread alone; threads start on a barrier and run a fixed count (bounded).
 import os from 'node:os'
-import { pathToFileURL } from 'node:url'
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { runIfMain } from '../lib/standalone.mjs'
+import { barrier, spawnAttached } from '../lib/threads.mjs'
 import { ScopeCache } from '@scopecache/core'
 import { fmtNs, median, round, withCpuShare } from '../lib/measure.mjs'
 import { roundRatio, timeRounds } from '../lib/rounds.mjs'
 
 const BATCH = 1000
 
-function barrier(gate, n) {
-  Atomics.add(gate, 0, 1)
-  Atomics.notify(gate, 0)
-  while (Atomics.load(gate, 0) < n) Atomics.wait(gate, 0, Atomics.load(gate, 0), 5)
-}
 
 if (!isMainThread) {
   const { handle, gate: gateBuf, pairs, name, n } = workerData
@@ -37,14 +33,7 @@ if (!isMainThread) {
   cache.close()
 }
 
-function spawn(cache, data) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { handle: cache.handle, ...data } })
-    cache.watch(w)
-    w.once('message', resolve)
-    w.once('error', reject)
-  })
-}
+const spawn = (cache, data) => spawnAttached(new URL(import.meta.url), cache, data)
 
 function uncontended({ quick, progress }) {
   const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
@@ -171,7 +160,4 @@ async function run({ quick, progress }) {
 const suite = { id: 'locks', title: 'Named locks with a lease, and getOrLoad on a hit', run }
 export default suite
 
-if (isMainThread && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await suite.run({ quick: process.argv.includes('--quick'), progress: (m) => process.stderr.write(m + '\n') })
-  console.log(JSON.stringify(r, null, 2))
-}
+if (isMainThread) await runIfMain(import.meta, suite) // (this file is also its own worker)
