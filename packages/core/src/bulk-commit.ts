@@ -298,14 +298,14 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
   const itemBlocks = carveGroup({ i32, f64, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
   if (itemBlocks < 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, st.cfg.maxStoreBytes)
   if (g.idCount > 0) {
-    g.tabCap = Math.max(8, 2 ** Math.ceil(Math.log2(g.idCount * 2)))
-    g.tab = t.allocOrFull(g.tabCap * 8, TAG_IDTAB, PENDING)
-    pending.push(g.tab)
-    i32.fill(0, g.tab * 2 + 2, g.tab * 2 + 2 + g.tabCap * 2)
-    if (!tableGroup(i32, st.v.u8, batch, g, (id) => st.hashId(id))) {
+    g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))
+    if (g.tabCap < 0) {
       throwFirstDuplicate(batch, batch.ids.length)
       throw new Error('scopecache: duplicate id not found again (internal bug)')
     }
+    g.tab = t.allocOrFull(g.tabCap * 4, TAG_IDTAB, PENDING)
+    pending.push(g.tab)
+    st.ids.install(g.tab, g.tabCap)
   }
   g.bytes = g.nameSize + heap.sizeOf(g.ent) + (g.tab !== 0 ? heap.sizeOf(g.tab) : 0) + itemBlocks
 }

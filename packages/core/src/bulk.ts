@@ -12,7 +12,7 @@
 import type { Buffer } from 'node:buffer'
 import { PENDING, type Heap } from './alloc.js'
 import { invalid, ScopeCacheError, scopeFull, tooLarge } from './errors.js'
-import { utf8Equals } from './keys.js'
+import { idCapFull, type IdTable } from './id-table.js'
 import {
   B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
   itemBytes, TAG_ITEM,
@@ -282,28 +282,17 @@ export function reseqGroup(i32: Int32Array, f64: Float64Array, g: BulkGroup, las
 }
 
 /**
- * Fills a group's (zeroed) id table from its entries: the same slots ScopeIndex.idInsert would
- * pick. Returns false at the first id already in the table (a duplicate).
+ * Builds a group's id table from its entries, in the id table's private memory (`ids.install`
+ * copies it into its block); returns its slot count, or -1 when an id repeats (a duplicate).
  */
-export function tableGroup(i32: Int32Array, u8: Uint8Array, b: BulkBatch, g: BulkGroup, hashId: (id: string) => number): boolean {
-  const { order, ids } = b
+export function tableGroup(i32: Int32Array, ids: IdTable, b: BulkBatch, g: BulkGroup, hashId: (id: string) => number): number {
+  const { order } = b
   const ew = g.ent * 2 + 2
-  const tw = g.tab * 2 + 2
-  const mask = g.tabCap - 1
+  let n = 0
   for (let k = 0; k < g.count; k++) {
-    const id = ids[order[g.first + k]]
-    if (id === null) continue
-    const h = hashId(id)
-    const ref = i32[ew + k * 2 + 1]
-    for (let s = h & mask; ; s = (s + 1) & mask) {
-      const r = i32[tw + s * 2 + 1]
-      if (r === 0) {
-        i32[tw + s * 2] = h
-        i32[tw + s * 2 + 1] = ref
-        break
-      }
-      if (i32[tw + s * 2] === h && utf8Equals(u8, r * 8 + ITEM_HEADER_BYTES, i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff, id)) return false
-    }
+    const id = b.ids[order[g.first + k]]
+    if (id !== null) ids.pair(n++, hashId(id), i32[ew + k * 2 + 1])
   }
-  return true
+  const cap = ids.build(n, idCapFull(n), true)
+  return cap < 0 ? -1 : cap
 }

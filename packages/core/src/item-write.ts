@@ -1,7 +1,7 @@
 /**
  * Single-item writes inside a locked scope: append, upsert, update, counter, delete and trim
  * bodies, the insert and in-place replace they are built from (allocation, filling the item block,
- * index growth, the publish window), the id probe, and the item size check. The caller
+ * index growth, the publish window), and the item size check. The caller
  * (scope-life.ts writeScope) holds the scope lock and the transaction (txn.ts) is entered.
  */
 import { ALLOC_OVER_BUDGET, CHARGED } from './alloc.js'
@@ -9,14 +9,13 @@ import { nowMicros } from './clock.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
-import { utf8Equals } from './keys.js'
+import { idCapRoomy, idTableFull } from './id-table.js'
 import {
-  H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_EMPTY, ID_TOMB, IF_ASCII, IF_STRING, itemBytes,
+  H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
 import { preparePayload, type Prepared } from './payload.js'
-import { ScopeIndex } from './scope-index.js'
 import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
@@ -37,7 +36,7 @@ export function checkSize(s: Store, id: string | null, p: Prepared): number {
 
 /** append: a new item (`id` with hash `h`, or none). */
 export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number): ItemMeta {
-  const free = id === null ? -1 : probeId(t.s, rec, id, h)
+  const free = id === null ? -1 : t.s.ids.probe(rec, id, h)
   if (free >= 0) throw duplicateId()
   return insertLocked(t, scope, rec, id, h, free, p, size)
 }
@@ -46,9 +45,9 @@ export function appendLocked(t: Txn, scope: string, rec: number, id: string | nu
 export function upsertLocked(
   t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number,
 ): { created: boolean; item: ItemMeta } {
-  const at = probeId(t.s, rec, id, h)
+  const at = t.s.ids.probe(rec, id, h)
   if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size) }
-  return { created: false, item: replaceLocked(t, scope, rec, t.s.i32[at + 1], id, at + 1, p, size) }
+  return { created: false, item: replaceLocked(t, scope, rec, t.s.ids.refOf(t.s.i32[at]), id, at, p, size) }
 }
 
 /** update: replaces the item with this id or seq (rec -1: no scope); 0 when there is none. */
@@ -59,7 +58,7 @@ export function updateLocked(t: Txn, scope: string, rec: number, by: string | nu
   if (old < 0) return 0
   const id = readId(s, old)
   const size = checkSize(s, id, p)
-  const idWord = id === null ? -1 : probeId(s, rec, id, s.hashId(id)) + 1
+  const idWord = id === null ? -1 : s.ids.probe(rec, id, s.hashId(id))
   replaceLocked(t, scope, rec, old, id, idWord, p, size)
   return 1
 }
@@ -67,19 +66,19 @@ export function updateLocked(t: Txn, scope: string, rec: number, by: string | nu
 /** counter: adds `by` to the integer item with this id, or creates it as `by`. */
 export function counterLocked(t: Txn, scope: string, rec: number, id: string, h: number, by: number): { created: boolean; value: number } {
   const s = t.s
-  const at = probeId(s, rec, id, h)
+  const at = s.ids.probe(rec, id, h)
   if (at < 0) {
     const p = preparePayload(by)
     insertLocked(t, scope, rec, id, h, at, p, checkSize(s, id, p), false)
     return { created: true, value: by }
   }
-  const old = s.i32[at + 1]
+  const old = s.ids.refOf(s.i32[at])
   const current = parseJsonInteger(readPayloadText(s, old))
   if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
   const next = current + by
   if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
   const p = preparePayload(next)
-  replaceLocked(t, scope, rec, old, id, at + 1, p, checkSize(s, id, p), false)
+  replaceLocked(t, scope, rec, old, id, at, p, checkSize(s, id, p), false)
   return { created: false, value: next }
 }
 
@@ -173,27 +172,23 @@ export function insertLocked(
       }
       entStart = 0
     }
-    // The id table would pass 3/4 load (tombstones count): rehash into a fresh one.
+    // The id table would pass 0.8 load (tombstones count), or has no free slot within the probe
+    // bound for this id: rehash every live id (from its bytes) and this one into a fresh table.
     const oldTab = i32[rec + S_ID_REF]
     let tab = oldTab
     let tabCap = i32[rec + S_ID_CAP]
     let used = i32[rec + S_ID_USED]
-    // `free` (from probeId) is the slot the id takes in the current table; a fresh table gets its own.
+    // `free` (from IdTable.probe) is the slot the id takes in the current table; a fresh table gets its own.
     let idSlot = id === null ? -1 : -1 - free
-    if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
-      tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
-      tab = freshTab = t.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
-      i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
-      used = 0
-      // every live id is in the old table with its hash: move the pairs, no id is re-read
-      if (oldTab !== 0) {
-        const ow = oldTab * 2 + 2
-        for (let i = 0, n = i32[rec + S_ID_CAP]; i < n; i++) {
-          const r = i32[ow + i * 2 + 1]
-          if (r !== ID_EMPTY && r !== ID_TOMB && ScopeIndex.idInsert(i32, tab, tabCap, i32[ow + i * 2], r)) used++
-        }
-      }
-      idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
+    if (id !== null && (idSlot === 0 || idTableFull(used, tabCap))) {
+      const { ids } = s
+      const n = ids.gather(rec, count)
+      ids.pair(n, h, item)
+      tabCap = ids.build(n + 1, idCapRoomy(count + 1), false)
+      tab = freshTab = t.allocOrFull(tabCap * 4, TAG_IDTAB, CHARGED)
+      ids.install(tab, tabCap)
+      used = n + 1
+      idSlot = tab * 2 + 2 + ids.lastSlot
     }
     if (freshEnt !== 0 || freshTab !== 0) {
       stale = []
@@ -210,12 +205,9 @@ export function insertLocked(
     }
     fault('insert:indexed')
     // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
-    // word pair outside the record, so the undo record keeps its old value.
+    // word outside the record, so the undo record keeps its old value.
     t.undo(rec, UNDO_RESTORE)
-    if (idSlot >= 0) {
-      t.patch(0, idSlot)
-      t.patch(1, idSlot + 1)
-    }
+    if (idSlot >= 0) t.patch(0, idSlot)
     published = true // from here on the blocks belong to the scope, even if the window throws
     // the publish window, inline (see publish)
     t.openWindow(rec)
@@ -225,9 +217,8 @@ export function insertLocked(
       i32[w + (entStart + count) * 2] = seq - base
       i32[w + (entStart + count) * 2 + 1] = item
       if (id !== null) {
-        if (i32[idSlot + 1] === 0) used++
-        i32[idSlot] = h
-        i32[idSlot + 1] = item
+        if (i32[idSlot] === 0) used++
+        i32[idSlot] = s.ids.slotOf(h, item)
         i32[rec + S_ID_REF] = tab
         i32[rec + S_ID_CAP] = tabCap
         i32[rec + S_ID_USED] = used
@@ -305,7 +296,7 @@ export function replaceLocked(
     try {
       fault('publish:open')
       i32[entWord] = item
-      if (idWord >= 0) i32[idWord] = item
+      if (idWord >= 0) i32[idWord] = s.ids.slotOf(i32[idWord], item) // same id: same tag
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
       chargeScope(s, rec, heap.sizeOf(item) - oldSize)
     } catch (e) {
@@ -362,33 +353,11 @@ function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: nu
   i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
 }
 
-/**
- * One probe of a locked scope's id table for `id` (hash `h`): the word index of its slot when
- * found (≥ 0), else -1 - (word index of the slot an insert would take: the first tombstone or
- * empty slot on the path; 0 when the scope has no table).
- */
-export function probeId(s: Store, rec: number, id: string, h: number): number {
-  const { i32, idx } = s
-  const tref = i32[rec + S_ID_REF]
-  if (tref === 0) return -1
-  const mask = i32[rec + S_ID_CAP] - 1
-  const w = tref * 2 + 2
-  let free = 0
-  for (let n = 0, i = h & mask; n <= mask; n++, i = (i + 1) & mask) {
-    const r = i32[w + i * 2 + 1]
-    if (r === ID_EMPTY) return -1 - (free !== 0 ? free : w + i * 2)
-    if (r === ID_TOMB) {
-      if (free === 0) free = w + i * 2
-    } else if (i32[w + i * 2] === h && utf8Equals(s.v.u8, idx.idStart(r), idx.idLen(r), id)) return w + i * 2
-  }
-  return -1 - free
-}
-
 /** The live item with this id or seq in a locked scope, or -1. */
 function findLocked(s: Store, rec: number, by: string | number): number {
   if (typeof by === 'string') {
-    const at = s.idx.findId(rec, by, s.hashId(by))
-    return at < 0 ? -1 : s.idx.idRefAt(rec, at)
+    const at = s.ids.find(rec, by, s.hashId(by))
+    return at < 0 ? -1 : s.ids.refOf(s.i32[at])
   }
   const pos = s.idx.findSeq(rec, by)
   return pos < 0 ? -1 : s.idx.refAt(rec, pos)

@@ -12,6 +12,9 @@
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
+ * Per item (an item block, one entry, one id table slot at load 0.4–0.8):
+ *   align8(32 + id bytes + payload bytes)  +  8 (entry)  +  4 / load (id slot)
+ *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
  * bulk write leaves no trace. Charged bytes (the cap) never exceed maxStoreBytes in steady state;
@@ -22,7 +25,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -181,9 +184,15 @@ export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slic
 export const IF_STRING = 2 // payload is a JSON string
 
 // ---- entries array: 2 words per item, [seq - entBase, item ref (8-byte units)] --------------
-// ---- id table: 2 words per slot, [hash, item ref]; ref 0 = empty, -1 = tombstone -------------
+// ---- id table: 1 word per slot, tag (the id hash's top bits) | item ref (low ID_REF_BITS bits);
+//      0 = empty, -1 = tombstone; power-of-two slot count, load ≤ 0.8 (id-table.ts) ------------
 export const ID_EMPTY = 0
 export const ID_TOMB = -1
+/**
+ * The item-ref bits of an id table slot: the bit length of the heap's end (8-byte units), so every
+ * ref fits and an all-ones ref (the tombstone) is none; the bits above it hold a hash tag.
+ */
+export const idRefMask = (heapEndB8: number): number => 2 ** (32 - Math.clz32(heapEndB8)) - 1
 
 export const align8 = (n: number): number => (n + 7) & ~7
 

@@ -18,9 +18,10 @@ import { Buffer } from 'node:buffer'
 import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
 import { fault } from './fault.js'
+import { MAX_PROBE } from './id-table.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
-  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
+  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
@@ -97,6 +98,8 @@ export class Reader {
   private readonly buf: SliceBuffer
   private readonly lo8: number
   private readonly hi8: number
+  /** The item-ref bits of an id table slot (layout.ts idRefMask) */
+  private readonly refMask: number
   // the last scope a point read resolved (slot < 0: none)
   private memoName = ''
   private memoSlot = -1
@@ -122,6 +125,7 @@ export class Reader {
     this.buf = d.v.buf as SliceBuffer
     this.lo8 = d.idx.lo8
     this.hi8 = d.idx.hi8
+    this.refMask = idRefMask(d.idx.hi8)
   }
 
   /** Forgets the remembered scope (the handle closes). */
@@ -255,19 +259,24 @@ export class Reader {
     return { items, truncated }
   }
 
-  /** Item ref of `id` in the scope's id table: > 0 found, 0 absent, -1 garbage (retry). */
+  /**
+   * Item ref of `id` in the scope's id table (id-table.ts: one word per slot, tag | ref): > 0
+   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item.
+   */
   private idRef(rec: number, id: string, h: number): number {
-    const { i32, lo8, hi8 } = this
+    const { i32, lo8, hi8, refMask } = this
     const tref = i32[rec + S_ID_REF]
     if (tref === 0) return 0
     const cap = i32[rec + S_ID_CAP]
-    if (cap <= 0 || (cap & (cap - 1)) !== 0 || tref < lo8 || tref + 1 + cap > hi8) return -1
+    if (cap < 8 || (cap & (cap - 1)) !== 0 || tref < lo8 || tref + 1 + (cap >> 1) > hi8) return -1
     const w = tref * 2 + 2
     const mask = cap - 1
-    for (let n = 0, i = h & mask; n < cap; n++, i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0) return 0
-      if (r !== ID_TOMB && i32[w + i * 2] === h) {
+    const hi = ~refMask
+    for (let n = 0, i = h & mask, lim = cap < MAX_PROBE ? cap : MAX_PROBE; n < lim; n++, i = (i + 1) & mask) {
+      const s = i32[w + i]
+      if (s === 0) return 0
+      if (((s ^ h) & hi) === 0 && s !== ID_TOMB) {
+        const r = s & refMask
         if (r < lo8 || r >= hi8) return -1
         const idLen = i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff
         const off = r * 8 + ITEM_HEADER_BYTES

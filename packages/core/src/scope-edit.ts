@@ -1,13 +1,13 @@
 /**
  * Edits of a locked scope's record and indexes that need nothing but the store: removing the
- * oldest entries (trim), removing one entry (delete), tombstoning an id, charging the scope's
+ * oldest entries (trim), removing one entry (delete) and its id, charging the scope's
  * bytes, filling a fresh record, listing a scope's blocks. The writes call them inside their
  * publish windows (txn.ts); the reaper calls the roll-forward steps (trimForward, deleteForward)
  * directly when it repairs a trim or delete that died inside its window.
  */
 import type { Heap } from './alloc.js'
 import {
-  ID_TOMB, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF,
+  S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_REF, S_ENT_START, S_GEN, S_ID_REF,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
   SCOPE_LIVE, SCOPE_RECORD_BYTES,
 } from './layout.js'
@@ -29,12 +29,12 @@ export function deleteForward(s: Store, rec: number, pos: number, item: number):
 }
 
 export function idHashes(s: Store, refs: number[]): number[] {
-  return refs.map((r) => (s.idx.idLen(r) > 0 ? s.hashId(readId(s, r) as string) : 0))
+  return refs.map((r) => (s.idx.idLen(r) > 0 ? s.ids.hashItem(r) : 0))
 }
 
 /** Removes the oldest `refs.length` entries (inside a publish window, or rolling a torn trim forward). */
 export function trimLocked(s: Store, rec: number, refs: number[], hashes: number[], bytes: number): void {
-  for (let k = 0; k < refs.length; k++) if (s.idx.idLen(refs[k]) > 0) untableLocked(s, rec, refs[k], hashes[k])
+  for (let k = 0; k < refs.length; k++) if (s.idx.idLen(refs[k]) > 0) s.ids.untable(rec, refs[k], hashes[k])
   s.i32[rec + S_ENT_START] += refs.length
   s.i32[rec + S_COUNT] -= refs.length
   chargeScope(s, rec, -bytes)
@@ -58,25 +58,9 @@ export function removeAtLocked(s: Store, rec: number, pos: number, item: number,
     i32.copyWithin(w + (start + pos) * 2, w + (start + pos + 1) * 2, w + (start + count) * 2)
   }
   i32[rec + S_COUNT] = count - 1
-  if (s.idx.idLen(item) > 0) untableLocked(s, rec, item, s.hashId(readId(s, item) as string))
+  if (s.idx.idLen(item) > 0) s.ids.untable(rec, item, s.ids.hashItem(item))
   chargeScope(s, rec, -s.heap.sizeOf(item))
   if (count - 1 === 0) i32[rec + S_ENT_START] = 0
-}
-
-/** Tombstones an item's id slot. */
-export function untableLocked(s: Store, rec: number, item: number, h: number): void {
-  const { i32 } = s
-  const tab = i32[rec + S_ID_REF]
-  const cap = i32[rec + S_ID_CAP]
-  const w = tab * 2 + 2
-  for (let n = 0, i = h & (cap - 1); n < cap; n++, i = (i + 1) & (cap - 1)) {
-    const r = i32[w + i * 2 + 1]
-    if (r === 0) return
-    if (r === item) {
-      i32[w + i * 2 + 1] = ID_TOMB
-      return
-    }
-  }
 }
 
 export function readId(s: Store, item: number): string | null {

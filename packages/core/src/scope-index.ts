@@ -1,11 +1,12 @@
 /**
- * One scope's two indexes, both arrays in heap blocks, plus the item record accessors.
+ * One scope's seq index (its entries array, in a heap block) and the item record accessors; the
+ * other index, id → item, is id-table.ts.
  *
  *   entries (seq order)                     id table (open addressing, linear probing)
- *   ┌──────────┬──────────┐                 ┌──────────┬──────────┐
- *   │ seq-base │ item ref │ ← S_ENT_START   │   hash   │ item ref │  ref 0 = empty, -1 = tombstone
- *   │   ...    │   ...    │   S_COUNT live  │   ...    │   ...    │
- *   └──────────┴──────────┘                 └──────────┴──────────┘
+ *   ┌──────────┬──────────┐                 ┌─────┬──────────┐
+ *   │ seq-base │ item ref │ ← S_ENT_START   │ tag │ item ref │  0 = empty, -1 = tombstone
+ *   │   ...    │   ...    │   S_COUNT live  │ ... │   ...    │  (one 32-bit word per slot)
+ *   └──────────┴──────────┘                 └─────┴──────────┘
  *
  * Seqs in a scope are strictly increasing and only deletes open holes, so the item with seq s
  * sits at position ≤ s − first: a direct probe finds it in O(1) unless holes moved it, then a
@@ -16,9 +17,8 @@
  * from shared memory is range-checked and each loop is bounded: garbage means "miss", and the
  * caller's seqlock validation turns that into a retry.
  */
-import { utf8Equals } from './keys.js'
 import {
-  I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F,
+  I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F,
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
 } from './layout.js'
 
@@ -123,29 +123,6 @@ export class ScopeIndex {
     return lo
   }
 
-  // ---- id table ------------------------------------------------------------------------------
-  /** Id table slot holding `id` (hash `h`), or -1. Bounds-checked and bounded. */
-  findId(rec: number, id: string, h: number): number {
-    const { i32 } = this
-    const cap = i32[rec + S_ID_CAP]
-    const tref = i32[rec + S_ID_REF]
-    if (tref === 0 || cap <= 0 || (cap & (cap - 1)) !== 0 || !this.inHeap(tref, cap * 8)) return -1
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let n = 0, i = h & mask; n < cap; n++, i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0) return -1
-      if (r !== ID_TOMB && i32[w + i * 2] === h && this.itemSane(r) && utf8Equals(this.u8, this.idStart(r), this.idLen(r), id)) return i
-    }
-    return -1
-  }
-
-  /** Item ref in id table slot i. */
-  idRefAt(rec: number, i: number): number {
-    return this.i32[this.i32[rec + S_ID_REF] * 2 + 2 + i * 2 + 1]
-  }
-
-  /** Inserts into a table with room (writer only). Returns true when a fresh slot was used. */
   /** Detaches a scope record from its items and index arrays (count 0, no entries, no id table). */
   static clear(i32: Int32Array, rec: number): void {
     i32[rec + S_COUNT] = 0
@@ -155,28 +132,5 @@ export class ScopeIndex {
     i32[rec + S_ID_REF] = 0
     i32[rec + S_ID_CAP] = 0
     i32[rec + S_ID_USED] = 0
-  }
-
-  /** Word index of the slot an insert of hash `h` would take (the first empty or tombstone). */
-  static idFreeSlot(i32: Int32Array, tref: number, cap: number, h: number): number {
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0 || r === ID_TOMB) return w + i * 2
-    }
-  }
-
-  static idInsert(i32: Int32Array, tref: number, cap: number, h: number, ref: number): boolean {
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0 || r === ID_TOMB) {
-        i32[w + i * 2] = h
-        i32[w + i * 2 + 1] = ref
-        return r === 0
-      }
-    }
   }
 }
