@@ -10,7 +10,7 @@ import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
 import {
-  B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP,
+  B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_HOLES, S_ID_CAP,
   S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, T_UNDO_A, T_UNDO_OP, T_UNDO_REC, TAG_ENTRIES, TAG_IDTAB, TAG_NAME, TAG_PENDING,
   TAG_UNDO, UNDO_BULK,
@@ -288,7 +288,7 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
   g.nameSize = heap.sizeOf(g.name)
   const n = g.count
   g.entCap = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, n))))
-  g.ent = t.allocOrFull(g.entCap * 8, TAG_ENTRIES, PENDING)
+  g.ent = t.allocOrFull(g.entCap * 4, TAG_ENTRIES, PENDING)
   pending.push(g.ent)
   if (!replaceAll) {
     const slot = dir.resolve(g.scope)
@@ -318,7 +318,8 @@ function installGroup(s: Store, rec: number, g: BulkGroup, ts: number, lastSeq: 
   i32[rec + S_ENT_REF] = g.ent
   i32[rec + S_ENT_CAP] = g.entCap
   i32[rec + S_ENT_START] = 0
-  f64[r2 + S_ENT_BASE_F] = lastSeq + 1
+  f64[r2 + S_FIRST_SEQ_F] = lastSeq + 1
+  i32[rec + S_HOLES] = 0
   i32[rec + S_ID_REF] = g.tab
   i32[rec + S_ID_CAP] = g.tabCap
   i32[rec + S_ID_USED] = g.idCount

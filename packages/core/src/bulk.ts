@@ -257,8 +257,7 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
       f64[at + I_TS_F] = ts
       i32[w + I_PAYLOAD_LEN] = len
       i32[w + I_ID_LEN_FLAGS] = idBytes | (flags << 16)
-      i32[ew + k * 2] = k
-      i32[ew + k * 2 + 1] = at
+      i32[ew + k] = at
       built.refs[r++] = at
       at += s >> 3
     }
@@ -274,7 +273,7 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
 export function reseqGroup(i32: Int32Array, f64: Float64Array, g: BulkGroup, lastSeq: number, ts: number): void {
   const ew = g.ent * 2 + 2
   for (let k = 0; k < g.count; k++) {
-    const at = i32[ew + k * 2 + 1]
+    const at = i32[ew + k]
     f64[at + I_SEQ_F] = lastSeq + 1 + k
     f64[at + I_TS_F] = ts
   }
@@ -291,7 +290,7 @@ export function tableGroup(i32: Int32Array, ids: IdTable, b: BulkBatch, g: BulkG
   let n = 0
   for (let k = 0; k < g.count; k++) {
     const id = b.ids[order[g.first + k]]
-    if (id !== null) ids.pair(n++, hashId(id), i32[ew + k * 2 + 1])
+    if (id !== null) ids.pair(n++, hashId(id), i32[ew + k])
   }
   const cap = ids.build(n, idCapFull(n), true)
   return cap < 0 ? -1 : cap

@@ -19,12 +19,13 @@ import type { ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_EMPTY, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
-  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
+  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
   THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, itemBytes,
 } from './layout.js'
 import { MAX_PROBE } from './id-table.js'
+import { holesOf } from './scope-index.js'
 import { INTERNALS, type Internals } from './store.js'
 
 export { INTERNALS } from './store.js'
@@ -149,17 +150,29 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     items += count
     const lastSeq = f64[(rec >> 1) + S_LAST_SEQ_F]
     if (count > 0 || i32[rec + S_ENT_REF] !== 0) {
-      bytes += own(i32[rec + S_ENT_REF], TAG_ENTRIES, where + ' entries')
+      const size = own(i32[rec + S_ENT_REF], TAG_ENTRIES, where + ' entries')
+      const want = blockBytes(i32[rec + S_ENT_CAP] * 4)
+      if (size !== want && size !== want + 8) fail(`${where}: entries block of ${size} bytes for ${i32[rec + S_ENT_CAP]} entries`)
+      bytes += size
       if (i32[rec + S_ENT_START] < 0 || i32[rec + S_ENT_START] + count > i32[rec + S_ENT_CAP]) fail(`${where}: entries window out of range`)
+    }
+    // the first live seq and the hole count the readers rely on (scope-index.ts)
+    const first = f64[(rec >> 1) + S_FIRST_SEQ_F]
+    const holes = i32[rec + S_HOLES]
+    if (count === 0 && (holes !== 0 || first !== lastSeq + 1)) fail(`${where}: empty, but first seq ${first} (lastSeq ${lastSeq}) and ${holes} holes`)
+    if (count > 0) {
+      if (first !== idx.seqOf(idx.refAt(rec, 0))) fail(`${where}: first seq ${first} but the oldest item has seq ${idx.seqOf(idx.refAt(rec, 0))}`)
+      const want = holesOf(first, idx.seqOf(idx.refAt(rec, count - 1)), count)
+      if (holes !== want) fail(`${where}: ${holes} holes recorded, ${want} between its first and last items`)
     }
     const withId = new Set<number>()
     let prev = 0
     for (let k = 0; k < count; k++) {
       const ref = idx.refAt(rec, k)
-      const seq = idx.seqAt(rec, k)
+      const seq = idx.seqOf(ref)
       if (!(seq > prev)) fail(`${where}: seqs not strictly increasing at position ${k}`)
       if (seq > lastSeq) fail(`${where}: seq ${seq} above lastSeq ${lastSeq}`)
-      if (idx.seqOf(ref) !== seq) fail(`${where}: entry seq ${seq} but item says ${idx.seqOf(ref)}`)
+      if (idx.seqAt(rec, k) !== seq || idx.findSeq(rec, seq) !== k) fail(`${where}: seq ${seq} at position ${k} is not found there by seq`)
       const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
       const want = itemBytes(idx.idLen(ref), idx.payloadLen(ref))
       if (size !== want && size !== want + 8) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)

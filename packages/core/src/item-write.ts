@@ -12,10 +12,11 @@ import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
 import {
   H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, itemBytes,
-  ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
+  ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
 import { preparePayload, type Prepared } from './payload.js'
+import { holesOf } from './scope-index.js'
 import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
@@ -155,23 +156,20 @@ export function insertLocked(
   let published = false
   try {
     // The entries tail is full: copy the live entries into a fresh array (same size when at
-    // most half full, else double), rebasing seqs on the oldest live one.
+    // most half full, else double).
     const oldEnt = i32[rec + S_ENT_REF]
     let ent = oldEnt
     let entCap = i32[rec + S_ENT_CAP]
     let entStart = i32[rec + S_ENT_START]
-    let base = f64[r2 + S_ENT_BASE_F]
-    if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
+    if (ent === 0 || entStart + count >= entCap) {
       entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
-      ent = freshEnt = t.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
-      base = count > 0 ? idx.seqAt(rec, 0) : seq
-      const w = ent * 2 + 2
-      for (let k = 0; k < count; k++) {
-        i32[w + k * 2] = idx.seqAt(rec, k) - base
-        i32[w + k * 2 + 1] = idx.refAt(rec, k)
-      }
+      ent = freshEnt = t.allocOrFull(entCap * 4, TAG_ENTRIES, CHARGED)
+      if (count > 0) i32.copyWithin(ent * 2 + 2, idx.entW(rec) + entStart, idx.entW(rec) + entStart + count)
       entStart = 0
     }
+    // the new item's seq is lastSeq + 1: past the last live one when the newest items were deleted
+    const first = count > 0 ? f64[r2 + S_FIRST_SEQ_F] : seq
+    const holes = count > 0 ? holesOf(first, seq, count + 1) : 0
     // The id table would pass 0.8 load (tombstones count), or has no free slot within the probe
     // bound for this id: rehash every live id (from its bytes) and this one into a fresh table.
     const oldTab = i32[rec + S_ID_REF]
@@ -213,9 +211,7 @@ export function insertLocked(
     t.openWindow(rec)
     try {
       fault('publish:open')
-      const w = ent * 2 + 2
-      i32[w + (entStart + count) * 2] = seq - base
-      i32[w + (entStart + count) * 2 + 1] = item
+      i32[ent * 2 + 2 + entStart + count] = item
       if (id !== null) {
         if (i32[idSlot] === 0) used++
         i32[idSlot] = s.ids.slotOf(h, item)
@@ -226,7 +222,8 @@ export function insertLocked(
       i32[rec + S_ENT_REF] = ent
       i32[rec + S_ENT_CAP] = entCap
       i32[rec + S_ENT_START] = entStart
-      f64[r2 + S_ENT_BASE_F] = base
+      f64[r2 + S_FIRST_SEQ_F] = first
+      i32[rec + S_HOLES] = holes
       i32[rec + S_COUNT] = count + 1
       f64[r2 + S_LAST_SEQ_F] = seq
       if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
@@ -287,7 +284,7 @@ export function replaceLocked(
     fillItem(s, item, id, p, seq, ts)
     fault('insert:allocated')
     const pos = s.idx.findSeq(rec, seq)
-    const entWord = s.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+    const entWord = s.idx.entW(rec) + i32[rec + S_ENT_START] + pos
     t.undo(rec, UNDO_RESTORE)
     t.patch(0, entWord)
     if (idWord >= 0) t.patch(1, idWord)

@@ -12,8 +12,8 @@
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
- * Per item (an item block, one entry, one id table slot at load 0.4–0.8):
- *   align8(32 + id bytes + payload bytes)  +  8 (entry)  +  4 / load (id slot)
+ * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
+ *   align8(32 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
  *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
@@ -25,7 +25,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 3
+export const LAYOUT_VERSION = 4
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -112,10 +112,10 @@ export const S_ENT_CAP = 5 // entries capacity
 export const S_ENT_START = 6 // index of the oldest live entry
 export const S_ID_REF = 7 // id hash table (8-byte units), 0 = none
 export const S_ID_CAP = 8 // id table slots (power of two)
-export const S_ID_USED = 9 // id slots used: live + tombstones
+export const S_HOLES = 9 // seqs missing between the first and last live entry (capped at HOLES_MAX): 0 = seq of entry k is first + k
 export const S_NAME_REF = 10 // name bytes block (8-byte units)
 export const S_NAME_LEN = 11
-export const S_ENT_BASE_F = 6 // f64 slot 6 = words 12..13: seq of entry rel 0
+export const S_FIRST_SEQ_F = 6 // f64 slot 6 = words 12..13: seq of the oldest live entry (any value while count is 0)
 export const S_HASH = 14
 export const S_BYTES_B8 = 15 // bytes this scope holds (record + blocks), 8-byte units
 // line 2: lock, cold metadata, read tallies
@@ -128,6 +128,7 @@ export const S_LAST_ACCESS_TS_F = 12 // words 24..25
 export const S_READS_LO = 26
 export const S_READS_HI = 27
 export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
+export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
 export const SCOPE_WORDS = 32
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0
@@ -183,7 +184,9 @@ export const ITEM_HEADER_BYTES = 32
 export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slice)
 export const IF_STRING = 2 // payload is a JSON string
 
-// ---- entries array: 2 words per item, [seq - entBase, item ref (8-byte units)] --------------
+// ---- entries array: 1 word per item, its ref (8-byte units), in seq order from S_ENT_START; ----
+//      the seq of entry k is S_FIRST_SEQ_F + k while S_HOLES is 0, else the item's own (scope-index.ts)
+export const HOLES_MAX = 1 << 30
 // ---- id table: 1 word per slot, tag (the id hash's top bits) | item ref (low ID_REF_BITS bits);
 //      0 = empty, -1 = tombstone; power-of-two slot count, load ≤ 0.8 (id-table.ts) ------------
 export const ID_EMPTY = 0
