@@ -125,7 +125,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         if (late) ts = Math.max(nowMicros(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
         groups.forEach((g, i) => {
           const lastSeq = existing[i] >= 0 ? f64[(dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
-          if (late || lastSeq !== g.lastSeq) reseqGroup(i32, f64, g, lastSeq, ts)
+          if (late || lastSeq !== g.lastSeq) reseqGroup(i32, g, lastSeq, ts)
         })
         i32[st.slotW + T_UNDO_OP] = UNDO_BULK
         i32[st.slotW + T_UNDO_A] = undoRef
@@ -295,7 +295,7 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
     g.lastSeq = slot >= 0 ? f64[(dir.rec(slot) >> 1) + S_LAST_SEQ_F] : 0 // a guess: no lock held
     if (!Number.isSafeInteger(g.lastSeq) || g.lastSeq < 0) g.lastSeq = 0
   }
-  const itemBlocks = carveGroup({ i32, f64, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
+  const itemBlocks = carveGroup({ i32, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
   if (itemBlocks < 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, st.cfg.maxStoreBytes)
   if (g.idCount > 0) {
     g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))

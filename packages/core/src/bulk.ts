@@ -14,9 +14,10 @@ import { PENDING, type Heap } from './alloc.js'
 import { invalid, ScopeCacheError, scopeFull, tooLarge } from './errors.js'
 import { idCapFull, type IdTable } from './id-table.js'
 import {
-  B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
+  B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
   itemBytes, TAG_ITEM,
 } from './layout.js'
+import { setItemSeqTs, writeItemHeader } from './item-record.js'
 import { preparePayload } from './payload.js'
 import type { WarmItem } from './types.js'
 import { keyProblem, utf8Length } from './validate.js'
@@ -184,7 +185,6 @@ export interface Built {
 
 export interface BuildViews {
   i32: Int32Array
-  f64: Float64Array
   u8: Uint8Array
   buf: Buffer
   heap: Heap
@@ -201,7 +201,7 @@ export interface BuildViews {
  * walk it if this thread dies mid-way) and the PENDING bytes do not change.
  */
 export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number, built: Built): number {
-  const { i32, f64, u8, buf, heap } = v
+  const { i32, u8, buf, heap } = v
   const { order, size, ids, pay, plen, pStart } = b
   const ew = g.ent * 2 + 2
   const n = g.count
@@ -253,10 +253,7 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
         const st = (pStart as Int32Array)[i]
         u8.set(p.subarray(st, st + len), off + idBytes)
       }
-      f64[at + I_SEQ_F] = g.lastSeq + 1 + k
-      f64[at + I_TS_F] = ts
-      i32[w + I_PAYLOAD_LEN] = len
-      i32[w + I_ID_LEN_FLAGS] = idBytes | (flags << 16)
+      writeItemHeader(i32, at, s, g.lastSeq + 1 + k, ts, idBytes, len, flags)
       i32[ew + k] = at
       built.refs[r++] = at
       at += s >> 3
@@ -270,12 +267,11 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
 }
 
 /** Rewrites the seqs (and ts) of a built group's items: its scope's lastSeq moved since the build. */
-export function reseqGroup(i32: Int32Array, f64: Float64Array, g: BulkGroup, lastSeq: number, ts: number): void {
+export function reseqGroup(i32: Int32Array, g: BulkGroup, lastSeq: number, ts: number): void {
   const ew = g.ent * 2 + 2
   for (let k = 0; k < g.count; k++) {
     const at = i32[ew + k]
-    f64[at + I_SEQ_F] = lastSeq + 1 + k
-    f64[at + I_TS_F] = ts
+    setItemSeqTs(i32, at, lastSeq + 1 + k, ts)
   }
   g.lastSeq = lastSeq
 }

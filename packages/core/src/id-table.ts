@@ -23,7 +23,8 @@
  */
 import type { SliceBuffer } from './read.js'
 import { hashStoredKey, utf8Equals } from './keys.js'
-import { I_ID_LEN_FLAGS, ID_EMPTY, ID_TOMB, idRefMask, ITEM_HEADER_BYTES, S_ID_CAP, S_ID_REF } from './layout.js'
+import { itemIdLen } from './item-record.js'
+import { ID_EMPTY, ID_TOMB, idRefMask, ITEM_HEADER_BYTES, S_ENT_START, S_ID_CAP, S_ID_REF } from './layout.js'
 import type { ScopeIndex } from './scope-index.js'
 
 /** The longest probe: an id is never more than MAX_PROBE − 1 slots past its bucket. */
@@ -71,7 +72,7 @@ export class IdTable {
 
   /** Hash of a stored item's id, from its bytes (the same as hashing the id string). */
   hashItem(ref: number): number {
-    return hashStoredKey(this.u8, this.buf, ref * 8 + ITEM_HEADER_BYTES, this.i32[ref * 2 + I_ID_LEN_FLAGS] & 0xffff, this.seed)
+    return hashStoredKey(this.u8, this.buf, ref * 8 + ITEM_HEADER_BYTES, itemIdLen(this.i32, ref), this.seed)
   }
 
   /** Word index of the slot holding `id` (hash `h`), or -1. Range-checked and bounded: safe in a reader. */
@@ -158,12 +159,13 @@ export class IdTable {
 
   /** Gathers the pairs of a locked scope's live items that have ids (hashed from their bytes); returns their number. */
   gather(rec: number, count: number): number {
-    const { idx } = this
+    const { i32 } = this
     this.reserve(count + 1)
+    const w = this.idx.entW(rec) + i32[rec + S_ENT_START]
     let n = 0
     for (let k = 0; k < count; k++) {
-      const r = idx.refAt(rec, k)
-      if (idx.idLen(r) === 0) continue
+      const r = i32[w + k]
+      if (itemIdLen(i32, r) === 0) continue
       this.hs[n] = this.hashItem(r)
       this.rs[n++] = r
     }
@@ -210,8 +212,8 @@ export class IdTable {
   /** True when items a and b have the same id bytes. */
   private sameId(a: number, b: number): boolean {
     const { i32, u8 } = this
-    const n = i32[a * 2 + I_ID_LEN_FLAGS] & 0xffff
-    if ((i32[b * 2 + I_ID_LEN_FLAGS] & 0xffff) !== n) return false
+    const n = itemIdLen(i32, a)
+    if (itemIdLen(i32, b) !== n) return false
     const x = a * 8 + ITEM_HEADER_BYTES
     const y = b * 8 + ITEM_HEADER_BYTES
     for (let j = 0; j < n; j++) if (u8[x + j] !== u8[y + j]) return false

@@ -22,7 +22,7 @@ import {
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, itemBytes,
+  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes,
 } from './layout.js'
 import { MAX_PROBE } from './id-table.js'
 import { holesOf } from './scope-index.js'
@@ -174,8 +174,15 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       if (seq > lastSeq) fail(`${where}: seq ${seq} above lastSeq ${lastSeq}`)
       if (idx.seqAt(rec, k) !== seq || idx.findSeq(rec, seq) !== k) fail(`${where}: seq ${seq} at position ${k} is not found there by seq`)
       const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
-      const want = itemBytes(idx.idLen(ref), idx.payloadLen(ref))
-      if (size !== want && size !== want + 8) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      // the payload length is derived from the block size and the pad (item-record.ts): check what it gives
+      const plen = idx.payloadLen(ref)
+      const want = itemBytes(idx.idLen(ref), plen)
+      if (plen < 1 || (size !== want && size !== want + 8)) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      if (!Number.isSafeInteger(idx.tsOf(ref)) || idx.tsOf(ref) <= 0) fail(`${where}: item ${seq} has ts ${idx.tsOf(ref)}`)
+      if ((idx.flags(ref) & IF_ASCII) !== 0) {
+        const a = idx.idStart(ref) + idx.idLen(ref)
+        for (let j = a; j < a + plen; j++) if (v.u8[j] >= 0x80) fail(`${where}: item ${seq} is flagged ASCII but is not`)
+      }
       bytes += size
       prev = seq
       if (idx.idLen(ref) > 0) {

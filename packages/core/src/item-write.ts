@@ -11,10 +11,11 @@ import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
 import {
-  H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, itemBytes,
+  H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
+import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { holesOf } from './scope-index.js'
 import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
@@ -321,7 +322,6 @@ export function replaceLocked(
 }
 
 function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
-  const { i32, f64 } = s
   const u8 = s.v.u8
   const start = ref * 8 + ITEM_HEADER_BYTES
   let idBytes = 0
@@ -344,10 +344,7 @@ function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: nu
     if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
     else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
   } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
-  f64[ref + I_SEQ_F] = seq
-  f64[ref + I_TS_F] = ts
-  i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
-  i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
+  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0))
 }
 
 /** The live item with this id or seq in a locked scope, or -1. */

@@ -13,7 +13,7 @@
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
  * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
- *   align8(32 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
+ *   align8(24 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
  *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
@@ -25,7 +25,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 4
+export const LAYOUT_VERSION = 5
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -173,14 +173,25 @@ export const TAG_IDTAB = 3
 export const TAG_NAME = 4
 export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
 
-// ---- item block (bytes from the block start) -------------------------------------------------
-//   0  block header (8)     8  seq f64     16  ts f64     24  payload length u32
-//   28 id length u16 | flags u16           32  id bytes, then payload bytes
-export const I_SEQ_F = 1
-export const I_TS_F = 2
-export const I_PAYLOAD_LEN = 6 // word
-export const I_ID_LEN_FLAGS = 7 // word: low 16 id length, high 16 flags
-export const ITEM_HEADER_BYTES = 32
+// ---- item block (24-byte header; words from the block start) --------------------------------
+//   word 0  block size | flags          word 1  tag word (above)
+//   word 2  seq, low 32 bits            word 3  seq, high 21 bits | id length (9 bits) << 21 | IF_* flags << 30
+//   word 4  ts (µs), low 32 bits        word 5  ts, high 21 bits | pad (4 bits) << 21
+//   byte 24 id bytes, then payload bytes
+// The payload length is not stored: it is the block size − 24 − id length − pad, where pad (0–15)
+// counts the bytes the block has past the payload (8-alignment, and a remainder too small to split
+// off). An item block's size word never changes while it is allocated. (item-record.ts)
+export const I_SEQ_LO = 2
+export const I_SEQ_HI = 3
+export const I_TS_LO = 4
+export const I_TS_HI = 5
+export const I_HI_MASK = 0x1fffff // the high 21 bits of a 53-bit seq or ts
+export const I_ID_LEN_SHIFT = 21
+export const I_ID_LEN_MASK = 0x1ff
+export const I_FLAGS_SHIFT = 30
+export const I_PAD_SHIFT = 21
+export const I_PAD_MASK = 15
+export const ITEM_HEADER_BYTES = 24
 export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slice)
 export const IF_STRING = 2 // payload is a JSON string
 

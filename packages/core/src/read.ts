@@ -19,9 +19,10 @@ import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
 import { fault } from './fault.js'
 import { MAX_PROBE } from './id-table.js'
+import { flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
-  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
+  B_TAG, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
@@ -278,7 +279,7 @@ export class Reader {
       if (((s ^ h) & hi) === 0 && s !== ID_TOMB) {
         const r = s & refMask
         if (r < lo8 || r >= hi8) return -1
-        const idLen = i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff
+        const idLen = itemIdLen(i32, r)
         const off = r * 8 + ITEM_HEADER_BYTES
         if (off + idLen > hi8 * 8) return -1
         if (idEquals(this.u8, off, idLen, id)) return r
@@ -297,17 +298,20 @@ export class Reader {
 
   /** Copies an item into `out`: HIT, or RETRY when its record is not sane (a racing writer). */
   private copyOne(item: number, format: Format, knownId: string | undefined): number {
-    const { i32, f64, out, buf } = this
+    const { i32, out, buf } = this
     if (item < this.lo8 || item >= this.hi8) return RETRY
+    // the 24-byte header (item-record.ts), each word loaded once
     const w = item * 2
-    const lenFlags = i32[w + I_ID_LEN_FLAGS]
-    const idLen = lenFlags & 0xffff
-    const len = i32[w + I_PAYLOAD_LEN]
+    const seqHi = i32[w + I_SEQ_HI]
+    const tsHi = i32[w + I_TS_HI]
+    const idLen = idLenOf(seqHi)
+    const len = payloadLenOf(i32[w], idLen, tsHi)
     const a = item * 8 + ITEM_HEADER_BYTES + idLen
     const b = a + len
     if (len < 0 || b > this.hi8 * 8) return RETRY
-    const seq = f64[item + I_SEQ_F]
-    const ts = f64[item + I_TS_F]
+    const seq = join53(i32[w + I_SEQ_LO], seqHi)
+    const ts = join53(i32[w + I_TS_LO], tsHi)
+    const ascii = (flagsOf(seqHi) & IF_ASCII) !== 0
     out.seq = seq
     out.ts = ts
     out.id = idLen === 0 ? null : knownId ?? buf.utf8Slice(a - idLen, a)
@@ -319,7 +323,7 @@ export class Reader {
       return HIT
     }
     if (len > SC_MAX_BYTES) {
-      out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+      out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
       return HIT
     }
     const tag = i32[w + B_TAG]
@@ -328,7 +332,7 @@ export class Reader {
       out.text = this.scStr[k]
       return HIT
     }
-    out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
     this.fillAt = k
     this.fillRef = item
     this.fillTag = tag

@@ -21,9 +21,10 @@
  * caller's seqlock validation turns that into a retry.
  */
 import {
-  HOLES_MAX, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF,
+  HOLES_MAX, ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF,
   S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F,
 } from './layout.js'
+import { itemFlags, itemIdLen, itemPayloadLen, itemSeq, itemTs } from './item-record.js'
 
 export class ScopeIndex {
   constructor(
@@ -42,19 +43,19 @@ export class ScopeIndex {
 
   // ---- item records --------------------------------------------------------------------------
   seqOf(ref: number): number {
-    return this.f64[ref + I_SEQ_F]
+    return itemSeq(this.i32, ref)
   }
   tsOf(ref: number): number {
-    return this.f64[ref + I_TS_F]
+    return itemTs(this.i32, ref)
   }
   payloadLen(ref: number): number {
-    return this.i32[ref * 2 + I_PAYLOAD_LEN]
+    return itemPayloadLen(this.i32, ref)
   }
   idLen(ref: number): number {
-    return this.i32[ref * 2 + I_ID_LEN_FLAGS] & 0xffff
+    return itemIdLen(this.i32, ref)
   }
   flags(ref: number): number {
-    return this.i32[ref * 2 + I_ID_LEN_FLAGS] >>> 16
+    return itemFlags(this.i32, ref)
   }
   /** Byte offset of the id; the payload follows it. */
   idStart(ref: number): number {
@@ -81,7 +82,7 @@ export class ScopeIndex {
   /** Seq at live position k: implicit while the scope has no holes, else the item's own. */
   seqAt(rec: number, k: number): number {
     if (this.i32[rec + S_HOLES] === 0) return this.f64[(rec >> 1) + S_FIRST_SEQ_F] + k
-    return this.f64[this.refAt(rec, k) + I_SEQ_F] // garbage ref in a racing reader: undefined → NaN, a miss
+    return itemSeq(this.i32, this.refAt(rec, k)) // a garbage ref in a racing reader: a garbage seq, a miss
   }
 
   /** Entries array sane for a reader: inside the heap, positions within capacity. */
@@ -148,9 +149,9 @@ export class ScopeIndex {
       return
     }
     const w = i32[rec + S_ENT_REF] * 2 + 2 + i32[rec + S_ENT_START]
-    const first = f64[i32[w] + I_SEQ_F]
+    const first = itemSeq(i32, i32[w])
     f64[r2 + S_FIRST_SEQ_F] = first
-    i32[rec + S_HOLES] = holesOf(first, f64[i32[w + count - 1] + I_SEQ_F], count)
+    i32[rec + S_HOLES] = holesOf(first, itemSeq(i32, i32[w + count - 1]), count)
   }
 
   /** Detaches a scope record from its items and index arrays (count 0, no entries, no id table). */
