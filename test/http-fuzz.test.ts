@@ -49,7 +49,8 @@ interface Req {
 }
 
 const BAD_UTF8 = [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]
-const HUGE = ['123456789012345678901234567890', '1e400', '9007199254740993', '-0.5', '18446744073709551616', '1.0']
+// (2^53+1 … 2^64−1 are valid seqs that no item has: http-wire-parity.test.ts)
+const HUGE = ['123456789012345678901234567890', '1e400', '-9007199254740993', '-0.5', '18446744073709551616', '1.0']
 const WRONG = ['5', 'true', '[]', '{}', '"x"', '-1']
 
 const endpointBody = fc.constantFrom(...VALID)
@@ -57,9 +58,20 @@ const endpointBody = fc.constantFrom(...VALID)
 const truncatedJson = endpointBody.chain(([path, body]) =>
   fc.integer({ min: 0, max: body.length - 1 }).map((cut): Req => ({ kind: 'http', method: 'POST', path, body: Buffer.from(body.slice(0, cut)) })))
 
+/**
+ * Where bad bytes may go into a body so that it must be refused: anywhere but inside a member's
+ * name (a name that is not UTF-8 is an unknown field, ignored as the reference ignores it).
+ */
+function outsideKeys(body: string): number[] {
+  const inKey = new Set<number>()
+  for (const m of body.matchAll(/"(?:[^"\\]|\\.)*"\s*:/g)) for (let k = m.index + 1; k <= m.index + m[0].lastIndexOf('"'); k++) inKey.add(k)
+  return Array.from({ length: body.length + 1 }, (_, i) => i).filter((i) => !inKey.has(i))
+}
+
 const badUtf8 = fc.tuple(endpointBody, fc.constantFrom(...BAD_UTF8), fc.nat()).map(([[path, body], bytes, at]): Req => {
   const b = Buffer.from(body)
-  const i = at % (b.length + 1)
+  const places = outsideKeys(body)
+  const i = places[at % places.length]
   return { kind: 'http', method: 'POST', path, body: Buffer.concat([b.subarray(0, i), Buffer.from(bytes), b.subarray(i)]) }
 })
 

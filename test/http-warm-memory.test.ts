@@ -64,7 +64,7 @@ it.runIf(process.platform === 'linux')(`/warm and /rebuild with ${BODY_MIB} MiB 
       const r = await post(address, path, body).catch((e: Error) => ({ status: 0, body: `${e.message} (RSS peak ${peak.toFixed(0)} MiB)` }))
       expect(over, `RSS peak ${peak.toFixed(0)} MiB during ${path}`).toBe(false)
       expect(r.status, r.body).toBe(400)
-      expect(JSON.parse(r.body)).toEqual({ ok: false, error: `scope '', item at index 0: scopecache: invalid input: the 'scope' field is required for the '${path}' endpoint` })
+      expect(JSON.parse(r.body)).toEqual({ ok: false, error: `scopecache: invalid input: the 'scope' field is required for the '${path}' endpoint` })
     }
     console.log(`http-warm-memory: server RSS peak ${peak.toFixed(0)} MiB over 4 bodies of ${body.length} bytes`)
     const stats = await post(address, '/flush', Buffer.alloc(0))

@@ -1,6 +1,7 @@
 /**
  * The inbox example (packages/pool/examples/inbox) runs its bounded demo and exits by itself,
- * with reads served by other workers than the writers and every event drained exactly once.
+ * with reads served by other workers than the writers, every event drained exactly once, and a
+ * read-through view loaded once for many concurrent requests and refreshed after a rename.
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -22,6 +23,9 @@ describe('examples/inbox', () => {
     const cross = Number(/(\d+) of them were written by a different worker/.exec(out)?.[1])
     expect(cross, out).toBeGreaterThan(0)
     expect(out).toMatch(/a bad message -> 400 invalid_input/)
+    // read-through: one database load for 12 concurrent requests, and a rename invalidates the view
+    expect(out).toMatch(/GET {3}\/users\/ada\/profile × 12 at once, handled by worker threads [\d, ]+: 1 database load\(s\), every answer "ADA"/)
+    expect(out).toMatch(/POST {2}\/users\/ada\/rename, then GET: "Ada L\." \(database loads now 2\)/)
     expect(out).toMatch(/every posted message shipped exactly once: true/)
     expect(out).toMatch(/closed: pools drained and detached/)
   })

@@ -63,6 +63,13 @@ const CASES: Case[] = [
   { point: 'alloc:taking', op: 'appendGrow', hit: 5, modes: KILL },
   { point: 'alloc:taking', op: 'warm', hit: 3, modes: KILL },
   { point: 'read:copying', op: 'read', modes: KILL },
+  { point: 'write:locked', op: 'upsertFenced', modes: KILL },
+  { point: 'publish:open', op: 'upsertFenced', modes: ALL },
+  { point: 'publish:open', op: 'invalidateItem', modes: KILL },
+  { point: 'publish:open', op: 'invalidateMiss', modes: ALL },
+  { point: 'drop:unpublishing', op: 'invalidateScope', modes: KILL },
+  { point: 'lease:claiming', op: 'tryLock', modes: ALL },
+  { point: 'lease:claiming', op: 'tryLockLapsed', modes: ALL },
 ]
 
 const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300 }
@@ -74,6 +81,7 @@ function prefill(cache: ScopeCache): void {
   cache.append('victim', rawJson('{ "n" : "c" }'))
   cache.append('other', { n: 'o1' }, { id: 'o1' })
   cache.counterAdd('counters', 'c', 10)
+  cache.tryLock('lapsed', { leaseMs: 1 }) // lapsed by the time a worker takes it over
 }
 
 /**
@@ -108,6 +116,12 @@ const TWIN: Record<string, (c: ScopeCache, step: () => void) => unknown> = {
     { scope: 'rebuilt', id: 'r2', payload: { r: 2 } },
   ]),
   read: (c) => c.getRaw('victim', { id: 'a' }),
+  upsertFenced: (c) => c.upsert('victim', 'a', { n: 'fenced' }, { ifVersion: c.version('victim') }),
+  invalidateItem: (c) => c.invalidate('victim', { id: 'b' }),
+  invalidateMiss: (c) => c.invalidate('victim', { id: 'none' }),
+  invalidateScope: (c) => c.invalidate('victim'),
+  tryLock: (c) => c.tryLock('job'),
+  tryLockLapsed: (c) => c.tryLock('lapsed'),
 }
 
 interface ScopeState { lastSeq: number; items: [number, string | null, string][] }
@@ -190,6 +204,7 @@ describe('a thread that dies inside the core', () => {
       prefill(cache)
       prefill(twin)
       const before = snapshot(cache)
+      const versionBefore = cache.version('victim')
       const afters: Snapshot[] = []
       TWIN[c.op](twin, () => afters.push(snapshot(twin)))
       afters.push(snapshot(twin))
@@ -203,6 +218,10 @@ describe('a thread that dies inside the core', () => {
       if (lost.length > 0) lostTotal.set(label, lost.length)
       expect(judge(snapshot(cache), before, afters, lost), label).toBeNull()
       expect(lost, `${label}: every write is all-or-nothing, so no scope may be lost`).toEqual([])
+      // the version fence never goes back, and moved if the scope did
+      const versionAfter = cache.version('victim')
+      expect(versionAfter, `${label}: version went back`).toBeGreaterThanOrEqual(versionBefore)
+      if (show(snapshot(cache)) !== show(before)) expect(versionAfter, `${label}: the scope changed, its version did not`).toBeGreaterThan(versionBefore)
 
       // the store goes on: the same scopes take writes and reads from this thread
       const dropped = !cache.scopeList({ limit: 10_000 }).scopes.some((sc) => sc.scope === 'victim')
@@ -211,6 +230,10 @@ describe('a thread that dies inside the core', () => {
       // a dropped scope written again is a new scope (seq from 1); a kept one never goes back
       if (!dropped) expect(meta.seq, `${label}: seq went backwards`).toBeGreaterThan(before.get('victim')?.lastSeq ?? 0)
       cache.counterAdd('counters', 'c', 1)
+      // the lease table's mutex is free again: a lock call neither waits nor times out
+      const lease = cache.tryLock(`post-${c.op}`, { leaseMs: 10 })
+      expect(lease, label).not.toBeNull()
+      expect(cache.unlock(`post-${c.op}`, lease!.token), label).toBe(true)
       expect(() => checkInvariants(cache), `${label}, after more writes`).not.toThrow()
       if (c.op !== 'read') expect(cache.recoveryStats().deadThreadsReaped, label).toBeGreaterThanOrEqual(1)
       cache.close()

@@ -9,6 +9,7 @@ import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, 
 import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
+import { raiseFloor, startFence } from './fences.js'
 import {
   B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_HOLES, S_ID_CAP,
   S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE,
@@ -171,6 +172,7 @@ function swapLocked(
   const fresh: number[] = []
   let itemDelta = 0
   let itemsDone = false
+  raiseFloor(f64, touched.map((s) => dir.rec(s))) // replaced content gets fences above the old ones
   dir.beginChange()
   try {
     for (const s of touched) Atomics.add(i32, dir.rec(s) + S_VER, 1)
@@ -192,6 +194,7 @@ function swapLocked(
         const rec = dir.rec(existing[i])
         itemDelta -= i32[rec + S_COUNT]
         installGroup(st, rec, g, ts, f64[(rec >> 1) + S_LAST_SEQ_F])
+        startFence(f64, rec)
         i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + heap.sizeOf(i32[rec + S_NAME_REF]) + g.bytes - g.nameSize) >> 3
       } else {
         const slot = dir.takeSlotLocked()

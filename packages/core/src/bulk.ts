@@ -4,10 +4,13 @@
  * and per scope its count, id count and item bytes, so the build can carve a scope's items from a
  * few large blocks. Values are read from the caller's items exactly once.
  *
- * Duplicate ids are found where they cost nothing extra: when the build inserts the ids into the
- * scope's id table (bulk-commit.ts). The reference reports the first problem in item order — a duplicate
- * id ranks with the item it appears at — so every error path here (and a duplicate found by the
- * build) first asks `firstDuplicate` whether a duplicate came earlier, and reports that instead.
+ * Errors come in the reference's order (validation.go, bulk.go at v0.8.32), which checks each
+ * scope's name, then each of its items, then the scope's item cap, and only then its duplicate ids:
+ * an invalid item (the first in input order, its index counted within its scope) comes before any
+ * duplicate; a duplicate id (the first in input order) before the caps; a scope over its item cap
+ * is reported as such even if it also repeats an id. Duplicate ids are found where they cost
+ * nothing extra: when the build inserts the ids into the scope's id table (bulk-commit.ts), whose
+ * errors in turn yield to an earlier duplicate (`throwFirstDuplicate`).
  */
 import type { Buffer } from 'node:buffer'
 import { PENDING, type Heap } from './alloc.js'
@@ -80,60 +83,57 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   }
   let lastScope: unknown
   let gi = -1
-  let i = 0
-  try {
-    for (; i < n; i++) {
-      const it = items[i]
-      if (it === undefined && !(i in items)) continue // forEach semantics: holes are skipped
-      if (it === null || typeof it !== 'object') throw invalid(`item at index ${i}: must be an object`)
-      const scope = it.scope
-      if (scope !== lastScope || gi < 0) {
-        const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : byScope.has(scope) ? null : keyProblem(scope, 'scope')
-        if (sp !== null) throw itemError(scope, i, sp)
-        const s = scope as string
-        let g = byScope.get(s)
-        if (g === undefined) {
-          g = groups.length
-          byScope.set(s, g)
-          groups.push({ scope: s, count: 0, first: 0, idCount: 0, itemBytes: 0, bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, lastSeq: 0 })
-        }
-        gi = g
-        lastScope = scope
+  for (let i = 0; i < n; i++) {
+    const it = items[i]
+    if (it === undefined && !(i in items)) continue // forEach semantics: holes are skipped
+    if (it === null || typeof it !== 'object') throw invalid(`item at index ${i}: must be an object`)
+    const scope = it.scope
+    if (scope !== lastScope || gi < 0) {
+      // a scope's own rule is reported bare, before any of its items
+      const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : byScope.has(scope) ? null : keyProblem(scope, 'scope')
+      if (sp !== null) throw invalid(sp)
+      const s = scope as string
+      let g = byScope.get(s)
+      if (g === undefined) {
+        g = groups.length
+        byScope.set(s, g)
+        groups.push({ scope: s, count: 0, first: 0, idCount: 0, itemBytes: 0, bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, lastSeq: 0 })
       }
-      const raw = it.id
-      const id = raw === undefined || raw === null || raw === '' ? null : raw
-      if (id !== null) {
-        const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
-        if (ip !== null) throw itemError(scope, i, ip)
-      }
-      let p
-      try {
-        p = preparePayload(it.payload)
-      } catch (e) {
-        throw itemError(scope, i, (e as Error).message.replace('scopecache: invalid input: ', ''))
-      }
-      const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength)
-      if (size > lim.maxItemBytes) throw tooLarge(size, lim.maxItemBytes)
-      b.ids[i] = id as string | null
-      if (p.text !== null) b.pay[i] = p.text
-      else {
-        b.pay[i] = p.bytes as Uint8Array
-        ;(b.pStart ??= new Int32Array(n))[i] = p.start
-      }
-      b.plen[i] = p.byteLength | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
-      b.size[i] = size
-      b.grp[i] = gi
-      const g = groups[gi]
-      g.count++
-      g.itemBytes += size
-      if (id !== null) g.idCount++
+      gi = g
+      lastScope = scope
     }
-  } catch (e) {
-    throwFirstDuplicate(b, i) // a duplicate before item i was the first problem
-    throw e
+    const g = groups[gi]
+    const k = g.count // the item's index within its scope
+    const raw = it.id
+    const id = raw === undefined || raw === null || raw === '' ? null : raw
+    if (id !== null) {
+      const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
+      if (ip !== null) throw itemError(scope, k, ip)
+    }
+    let p
+    try {
+      p = preparePayload(it.payload)
+    } catch (e) {
+      throw itemError(scope, k, (e as Error).message.replace('scopecache: invalid input: ', ''))
+    }
+    const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength)
+    if (size > lim.maxItemBytes) throw itemError(scope, k, tooLarge(size, lim.maxItemBytes).message.replace('scopecache: invalid input: ', ''), 'too_large')
+    b.ids[i] = id as string | null
+    if (p.text !== null) b.pay[i] = p.text
+    else {
+      b.pay[i] = p.bytes as Uint8Array
+      ;(b.pStart ??= new Int32Array(n))[i] = p.start
+    }
+    b.plen[i] = p.byteLength | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
+    b.size[i] = size
+    b.grp[i] = gi
+    g.count++
+    g.itemBytes += size
+    if (id !== null) g.idCount++
   }
   const over = groups.filter((g) => g.count > lim.scopeMaxItems)
-  if (over.length > 0 || groups.length > lim.maxScopes) throwFirstDuplicate(b, n)
+  // a scope over its cap is not checked for duplicates (the reference skips its build)
+  if (over.length > 0 || groups.length > lim.maxScopes) throwFirstDuplicate(b, n, lim.scopeMaxItems)
   if (over.length > 0) throw scopeFull(over.map((g) => ({ scope: g.scope, count: g.count, cap: lim.scopeMaxItems })))
   if (groups.length > lim.maxScopes) {
     throw new ScopeCacheError('store_full', `store is at capacity: ${lim.maxScopes} scopes`, {
@@ -157,16 +157,20 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   return b
 }
 
-const itemError = (scope: unknown, i: number, reason: string): ScopeCacheError =>
-  new ScopeCacheError('invalid_input', `scope '${String(scope)}', item at index ${i}: scopecache: invalid input: ${reason}`)
+/** The reference's wording of an item's problem: `scope 's', item at index k: …`, k counted within the scope. */
+const itemError = (scope: unknown, k: number, reason: string, code: 'invalid_input' | 'too_large' = 'invalid_input'): ScopeCacheError =>
+  new ScopeCacheError(code, `scope '${String(scope)}', item at index ${k}: scopecache: invalid input: ${reason}`)
 
-/** Throws the duplicate-id error of the first item before `upTo` whose id repeats one earlier in its scope. */
-export function throwFirstDuplicate(b: BulkBatch, upTo: number): void {
+/**
+ * Throws the duplicate-id error of the first item before `upTo` whose id repeats one earlier in its
+ * scope, among the scopes of at most `cap` items.
+ */
+export function throwFirstDuplicate(b: BulkBatch, upTo: number, cap = Infinity): void {
   const seen = b.groups.map(() => new Set<string>())
   for (let i = 0; i < upTo; i++) {
     const g = b.grp[i]
     const id = b.ids[i]
-    if (g < 0 || id === null || id === undefined) continue
+    if (g < 0 || id === null || id === undefined || b.groups[g].count > cap) continue
     if (seen[g].has(id)) throw invalid(`scope '${b.groups[g].scope}': duplicate 'id' value within scope: '${id}'`)
     seen[g].add(id)
   }

@@ -34,8 +34,9 @@ import { H_ITEMS, H_REAPS, H_SCOPES, H_SCOPES_LOST, S_COUNT, T_FENCE } from './l
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload, type Prepared } from './payload.js'
-import { Reader, type Format } from './read.js'
+import { MISS, NO_SCOPE, Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
+import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
 import { reapThread } from './reaper.js'
 import { scopeInfo } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
@@ -45,9 +46,10 @@ import type {
   GetTarget, Item, ItemMeta, ItemRef, Page, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, StoreStats,
   WarmItem,
 } from './types.js'
+import { checkFence, fenceFloor, fenceOf, ifVersionOpt } from './fences.js'
+import { invalidateItem, invalidateScope } from './invalidate.js'
+import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
 import { isValidKey } from './validate.js'
-
-export { INTERNALS, type Internals } from './store.js'
 
 export class ScopeCache {
   /** Structured-cloneable: pass it in `workerData` or `postMessage` and `attach` it there. */
@@ -63,6 +65,7 @@ export class ScopeCache {
   private readonly t: Txn
   private readonly tally: ReadTally
   private readonly reader: Reader
+  private readonly leases: Leases
   private closed = false
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
@@ -97,6 +100,7 @@ export class ScopeCache {
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
       fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(),
     })
+    this.leases = new Leases(s)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)
   }
 
@@ -148,28 +152,56 @@ export class ScopeCache {
     this.liveness?.stop(!dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
   }
 
+  /** @internal This thread's view of the store, for the invariant checker and tests (not in the published types). */
   [INTERNALS](): Internals {
     return this.s
   }
 
+  // ======================================================================= named locks ====
+  // Leases with fencing tokens, shared by every thread (leases.ts has the semantics).
+
+  /** Takes the lock `name` for `leaseMs` (default 5000) if it is free; null while another lease holds it. */
+  tryLock(name: string, opts?: { leaseMs?: number } | null): LeaseGrant | null {
+    this.open()
+    return this.leases.tryLock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  /** Waits up to `waitMs` (default 5000) for the lock without blocking the event loop; null if it ran out. */
+  lock(name: string, opts?: { leaseMs?: number; waitMs?: number } | null): Promise<LeaseGrant | null> {
+    this.open()
+    return this.leases.lock(name, msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1), msOption('waitMs', opts?.waitMs, DEFAULT_LEASE_MS, 0))
+  }
+
+  /** Extends a lease still held under `token` by `leaseMs` from now; false when it lapsed or is not yours. */
+  renew(name: string, token: number, opts?: { leaseMs?: number } | null): boolean {
+    this.open()
+    return this.leases.renew(name, tokenArg(token), msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1))
+  }
+
+  /** Releases the lock if it is still recorded under `token`; false otherwise. */
+  unlock(name: string, token: number): boolean {
+    this.open()
+    return this.leases.unlock(name, tokenArg(token))
+  }
+
   // =============================================================================== writes ====
 
-  append(scope: string, payload: unknown, opts?: { id?: string | null }): ItemMeta {
+  append(scope: string, payload: unknown, opts?: { id?: string | null; ifVersion?: number }): ItemMeta {
     this.open()
     this.checkWriteScope(scope)
     const id = optionalId(opts?.id)
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p))
+    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
     return writeScope(this.t, scope, true, this.appendFn)
   }
 
-  upsert(scope: string, id: string, payload: unknown): { created: boolean; item: ItemMeta } {
+  upsert(scope: string, id: string, payload: unknown, opts?: { ifVersion?: number }): { created: boolean; item: ItemMeta } {
     this.open()
     this.checkWriteScope(scope)
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
     const p = preparePayload(payload)
-    this.setArgs(scope, id, p, checkSize(this.s, id, p))
+    this.setArgs(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion)
     return writeScope(this.t, scope, true, this.upsertFn)
   }
 
@@ -183,6 +215,7 @@ export class ScopeCache {
   private aH = 0
   private aP: Prepared | null = null
   private aSize = 0
+  private aIf: number | undefined = undefined
 
   /** The scope name the last write validated: a writer usually writes one scope many times. */
   private okScope: string | null = null
@@ -193,7 +226,8 @@ export class ScopeCache {
     this.okScope = scope
   }
 
-  private setArgs(scope: string, id: string | null, p: Prepared, size: number): void {
+  private setArgs(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown): void {
+    this.aIf = ifVersion === undefined ? undefined : ifVersionOpt(ifVersion)
     this.aScope = scope
     this.aId = id
     this.aH = id === null ? 0 : this.s.hashId(id)
@@ -204,23 +238,29 @@ export class ScopeCache {
   private readonly appendFn = (_slot: number, rec: number): ItemMeta => {
     const p = this.aP as Prepared
     this.aP = null
+    checkFence(this.t, rec, this.aIf)
     return appendLocked(this.t, this.aScope, rec, this.aId, this.aH, p, this.aSize)
   }
 
   private readonly upsertFn = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
     const p = this.aP as Prepared
     this.aP = null
+    checkFence(this.t, rec, this.aIf)
     return upsertLocked(this.t, this.aScope, rec, this.aId as string, this.aH, p, this.aSize)
   }
 
-  update(scope: string, ref: ItemRef, payload: unknown): 0 | 1 {
+  update(scope: string, ref: ItemRef, payload: unknown, opts?: { ifVersion?: number }): 0 | 1 {
     this.open()
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
+    const ifv = ifVersionOpt(opts?.ifVersion)
     const p = preparePayload(payload)
     checkSize(this.s, typeof by === 'string' ? by : null, p)
-    return writeScope(this.t, scope, false, (_slot, rec) => updateLocked(this.t, scope, rec, by, p))
+    return writeScope(this.t, scope, false, (_slot, rec) => {
+      checkFence(this.t, rec, ifv)
+      return updateLocked(this.t, scope, rec, by, p)
+    })
   }
 
   /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */
@@ -239,13 +279,74 @@ export class ScopeCache {
     return writeScope(this.t, scope, true, (_slot, rec) => counterLocked(this.t, scope, rec, id, h, by))
   }
 
-  delete(scope: string, ref: ItemRef): 0 | 1 {
+  delete(scope: string, ref: ItemRef, opts?: { ifVersion?: number }): 0 | 1 {
     this.open()
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
-    const n = writeScope(this.t, scope, false, (_slot, rec) => deleteLocked(this.t, rec, by))
+    const ifv = ifVersionOpt(opts?.ifVersion)
+    const n = writeScope(this.t, scope, false, (_slot, rec) => {
+      checkFence(this.t, rec, ifv)
+      return deleteLocked(this.t, rec, by)
+    })
     if (n > 0) this.t.bumpLastWrite(nowMicros())
+    return n
+  }
+
+  // ====================================================================== version fences ====
+  // (fences.ts): a version that only moves forward, writes fenced on it, and invalidate.
+
+  /** The scope's version: moves with every change to it, never goes back (a missing scope has one too). */
+  version(scope: string): number {
+    this.open()
+    const r = this.reader.validated(scope, this.fenceVisit)
+    return r === NO_SCOPE ? fenceFloor(this.s.f64) : this.fenceSeen
+  }
+
+  private fenceSeen = 0
+  private readonly fenceVisit = (rec: number): number => {
+    this.fenceSeen = fenceOf(this.s.f64, rec)
+    return MISS // done, and not counted as a read of the scope
+  }
+
+  /**
+   * Read-through: the item, or on a miss the value of `loader()`, run by one caller at a time across
+   * every thread (the others wait and read what it stored) and stored fenced on the version read
+   * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
+   */
+  getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
+    const id = ref?.id
+    if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
+    if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
+    const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
+    const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
+    // a hit is a plain get (which checks nothing: an invalid name simply misses, and so comes here)
+    const hit = this.get<P>(scope, ref)
+    if (hit !== undefined) return Promise.resolve(hit)
+    checkScope(scope)
+    checkKey(id, 'id')
+    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
+  }
+
+  private readonly readThrough: ReadThroughStore = {
+    get: (scope, ref) => this.get(scope, ref),
+    version: (scope) => this.version(scope),
+    upsert: (scope, id, payload, opts) => this.upsert(scope, id, payload, opts),
+    tryLoader: (name, leaseMs) => this.leases.tryLock(name, leaseMs, true)?.token ?? 0,
+    waitLoader: (name, deadline) => this.leases.waitFor(name, deadline),
+    unlockLoader: (name, token) => void this.leases.unlock(name, token, true),
+    now: storeMillis,
+  }
+
+  /** Deletes the item (or, without `ref`, drops the scope) and moves the version; returns items removed. */
+  invalidate(scope: string, ref?: ItemRef | null): number {
+    this.open()
+    checkScope(scope)
+    if (ref === undefined || ref === null) return invalidateScope(this.t, scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    const n = invalidateItem(this.t, scope, by)
+    this.t.bumpLastWrite(nowMicros())
     return n
   }
 

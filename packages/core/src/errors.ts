@@ -50,6 +50,8 @@ export interface ErrorDetails {
   /** lock_timeout: the thread holding the lock, and whether its slot still counts as alive. */
   holderThreadId?: number
   holderAlive?: boolean
+  /** conflict on an `ifVersion` write: the scope's version now. */
+  version?: number
 }
 
 export class ScopeCacheError extends Error {

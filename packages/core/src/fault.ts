@@ -1,7 +1,7 @@
 /**
- * Crash points for fault-injection tests (RELIABILITY.md §2.5). The core calls `fault(name)` at
+ * Crash points for fault-injection tests (test/recovery.test.ts). The core calls `fault(name)` at
  * the moments where a dying thread would leave the most to repair; in production the hook is
- * null and a call costs one load and a compare. Tests set a hook (via `@scopecache/core/internals`)
+ * null and a call costs one load and a compare. Tests set a hook (via `dist/internals.js`, by path)
  * that stops the worker at a chosen point so the test can terminate it exactly there.
  */
 export type FaultPoint =
@@ -16,6 +16,7 @@ export type FaultPoint =
   | 'bulk:swapping' // warm/rebuild inside its directory change
   | 'alloc:taking' // allocator lock held, a free block half-taken
   | 'read:copying' // an optimistic reader between its two seqlock loads
+  | 'lease:claiming' // lease table mutex held, a record's name written, token and state not yet
 
 let hook: ((point: FaultPoint) => void) | null = null
 

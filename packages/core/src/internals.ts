@@ -23,10 +23,15 @@ import {
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
   THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes,
+  H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_TOKEN_F, L_HASH, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F,
+  LEASE_FREE, LEASE_HELD, LEASE_WORDS,
 } from './layout.js'
 import { MAX_PROBE } from './id-table.js'
+import { hashKey } from './keys.js'
+import { LEASE_SEED } from './leases.js'
 import { holesOf } from './scope-index.js'
 import { INTERNALS, type Internals } from './store.js'
+import { MAX_KEY_BYTES } from './validate.js'
 
 export { INTERNALS } from './store.js'
 export { setFaultHook, type FaultPoint } from './fault.js'
@@ -228,6 +233,7 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     const s1 = i32[cfg.dirW + i * 2 + 1]
     if (s1 > 0 && i32[dir.rec(s1 - 1) + S_STATE] !== SCOPE_LIVE) fail(`directory: entry ${i} points at a free slot ${s1 - 1}`)
   }
+  checkLeaseTable(x)
   return report
 }
 
@@ -269,4 +275,28 @@ function checkIdTable(x: Internals, rec: number, where: string, withId: Set<numb
   if (usedSlots !== i32[rec + S_ID_USED]) fail(`${where}: id table used count ${i32[rec + S_ID_USED]} but ${usedSlots} slots used`)
   if (usedSlots * 5 > cap * 4) fail(`${where}: id table over its load factor (${usedSlots} of ${cap} slots used)`)
   return size
+}
+
+/** The lease table (leases.ts): free mutex, exact held count, each held name unique and findable. */
+function checkLeaseTable(x: Internals): void {
+  const { i32, f64, cfg } = x
+  if (i32[H_LEASE_LOCK] !== 0) fail('leases: the lease table mutex is still held')
+  const names = new Set<string>()
+  const probe = i32[H_LEASE_PROBE]
+  for (let slot = 0; slot < cfg.leaseCap; slot++) {
+    const r = cfg.leasesW + slot * LEASE_WORDS
+    if (i32[r + L_STATE] === LEASE_FREE) continue
+    if (i32[r + L_STATE] !== LEASE_HELD) fail(`leases: record ${slot} has state ${i32[r + L_STATE]}`)
+    const len = i32[r + L_NAME_LEN]
+    if (!(len >= 1 && len <= MAX_KEY_BYTES)) fail(`leases: record ${slot} has a name of ${len} bytes`)
+    const name = x.v.buf.toString('utf8', r * 4 + L_NAME_B, r * 4 + L_NAME_B + len)
+    if (names.has(name)) fail(`leases: '${name}' is held twice`)
+    names.add(name)
+    const hash = i32[r + L_HASH]
+    if (hash !== hashKey(name, cfg.seed ^ LEASE_SEED)) fail(`leases: record ${slot} ('${name}') has a wrong hash`)
+    if (((slot - hash) & (cfg.leaseCap - 1)) > probe) fail(`leases: '${name}' sits beyond the probe limit ${probe}`)
+    const token = f64[(r >> 1) + L_TOKEN_F]
+    if (!(Number.isSafeInteger(token) && token >= 1 && token <= f64[H_LEASE_TOKEN_F])) fail(`leases: '${name}' has token ${token}`)
+  }
+  if (i32[H_LEASE_HELD] !== names.size) fail(`leases: ${i32[H_LEASE_HELD]} records counted held, ${names.size} are`)
 }

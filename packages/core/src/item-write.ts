@@ -36,8 +36,9 @@ export function checkSize(s: Store, id: string | null, p: Prepared): number {
 
 // ------------------------------------------------------------------- write bodies ----
 
-/** append: a new item (`id` with hash `h`, or none). */
+/** append: a new item (`id` with hash `h`, or none). A full scope is reported before a duplicate id, as the reference does. */
 export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number): ItemMeta {
+  checkRoom(t.s, scope, rec)
   const free = id === null ? -1 : t.s.ids.probe(rec, id, h)
   if (free >= 0) throw duplicateId()
   return insertLocked(t, scope, rec, id, h, free, p, size)
@@ -126,6 +127,12 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
 
 // ------------------------------------------------------------------ insert, replace ----
 
+/** The scope holds scopeMaxItems items already: 507 scope_full. */
+function checkRoom(s: Store, scope: string, rec: number): void {
+  const count = s.i32[rec + S_COUNT]
+  if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+}
+
 /** Appends a new item to a locked scope; returns its meta. */
 export function insertLocked(
   t: Txn, scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
@@ -134,7 +141,7 @@ export function insertLocked(
   const { i32, f64, idx, heap } = s
   const r2 = rec >> 1
   const count = i32[rec + S_COUNT]
-  if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+  checkRoom(s, scope, rec)
   const seq = f64[r2 + S_LAST_SEQ_F] + 1
   const ts = nowMicros()
   // charged at once: a new item has no old one whose bytes it could reuse (one allocator round

@@ -1,7 +1,7 @@
 /**
  * Hashing and comparing keys (scope names, ids) straight from the JS string: no temporary
  * buffers on the read path. Hashing charCodeAt costs ~24 ns for an 11-char key, encoding to
- * bytes first adds 30–50 ns (PEERS.md §6d). The hash is seeded per store, so keys chosen to
+ * bytes first adds 30–50 ns, measured). The hash is seeded per store, so keys chosen to
  * collide on one store do not collide on another.
  */
 

@@ -10,6 +10,7 @@
  *   thread slots    maxThreads × 256                       who is attached: tokens, busy flag, undo record
  *   scope table     scopeSlots × SCOPE_RECORD_BYTES (128)  one record per scope (2 × maxScopes slots)
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
+ *   lease table     leaseCap × LEASE_RECORD_BYTES (288)    named locks with a lease (leases.ts)
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
  * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
@@ -25,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 5
+export const LAYOUT_VERSION = 6
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -61,6 +62,18 @@ export const H_LEASE_MS = 36 // how long a waiter waits for a lock before lock_t
 export const H_REAPS = 37 // dead threads reaped
 export const H_SCOPES_LOST = 38 // scopes emptied because a dead writer left them torn
 export const H_STORE_ID = 39 // random, set by the first thread that attaches: names this store's Web Locks (liveness-weblocks.ts)
+// the lease table (leases.ts): its mutex, counters and shape
+export const H_LEASE_LOCK = 40
+export const H_LEASE_WAITERS = 41
+export const H_LEASE_RELEASES = 42 // bumped by every unlock: lock() waiters wait on it (Atomics.waitAsync)
+export const H_LEASE_WAKERS = 43 // lock() calls waiting on H_LEASE_RELEASES (unlock notifies only if > 0)
+export const H_LEASE_HELD = 44 // records in state HELD (lapsed ones included until reused or swept)
+export const H_LEASE_PROBE = 45 // the longest distance from its home slot any record was ever placed at
+export const H_LEASES_W = 46 // word offset of the lease table
+export const H_LEASE_CAP = 47 // lease records (power of two)
+export const H_MAX_LOCKS = 52 // held leases allowed at once
+export const H_LEASE_TOKEN_F = 27 // f64 slot 27 = words 54..55: the last fencing token handed out
+export const H_FENCE_FLOOR_F = 28 // f64 slot 28 = words 56..57: ≥ the fence of every scope ever dropped (fences.ts)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
@@ -129,10 +142,26 @@ export const S_READS_LO = 26
 export const S_READS_HI = 27
 export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
 export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
+export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
 export const SCOPE_WORDS = 32
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0
 export const SCOPE_LIVE = 1
+
+// ---- lease record (72 words = 288 bytes): one named lock, all fields written under H_LEASE_LOCK ----
+// A claim writes every field and then L_STATE, a free writes L_STATE alone: a thread that dies
+// inside the mutex leaves every record whole (the reaper only has to release the mutex).
+export const L_STATE = 0 // LEASE_FREE | LEASE_HELD
+export const L_HASH = 1
+export const L_NAME_LEN = 2
+export const L_HOLDER = 3 // thread token of the holder (diagnostics: a dead holder's lease simply lapses)
+export const L_TOKEN_F = 2 // f64 slot 2 = words 4..5: the fencing token
+export const L_EXPIRES_F = 3 // f64 slot 3 = words 6..7: lease end, ms on the store clock
+export const L_NAME_B = 32 // name bytes: a lock name follows the key rules (≤ 256 bytes)
+export const LEASE_WORDS = 72
+export const LEASE_RECORD_BYTES = LEASE_WORDS * 4
+export const LEASE_FREE = 0
+export const LEASE_HELD = 1
 
 // ---- directory entry: [hash, slot+1]; slot+1 = 0 empty, -1 tombstone --------------------------
 export const DIR_EMPTY = 0
@@ -223,6 +252,7 @@ export const DEFAULTS = {
   maxItemBytes: 1024 * 1024,
   maxThreads: 256,
   lockLeaseMs: 1000,
+  maxLocks: 1024,
 } as const
 
 /**
@@ -234,3 +264,4 @@ export const MAX_STORE_BYTES = 768 * 1024 * 1024
 export const MAX_BUFFER_BYTES = 2 ** 31 - 64
 export const MAX_THREADS = 2047 // token = epoch << 11 | slot+1
 export const MAX_SCOPES = 1 << 22
+export const MAX_LOCKS = 1 << 20

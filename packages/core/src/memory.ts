@@ -1,7 +1,7 @@
 /**
  * The store's one SharedArrayBuffer and this thread's views over it. The creator sizes and
  * initialises the buffer before it is shared; attaching only validates and wraps. Views are
- * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, PEERS.md §7).
+ * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, measured on Node 20).
  */
 import { Buffer } from 'node:buffer'
 import { Heap } from './alloc.js'
@@ -9,8 +9,9 @@ import { ScopeCacheError } from './errors.js'
 import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
   H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
-  H_LEASE_MS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_SCOPES,
-  MAX_BUFFER_BYTES, MAX_STORE_BYTES, MAX_THREADS, SCOPE_WORDS, THREAD_WORDS,
+  H_LEASE_CAP, H_LEASE_MS, H_LEASES_W, H_MAX_LOCKS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS,
+  LAYOUT_VERSION, LEASE_WORDS, MAGIC, MAX_LOCKS, MAX_SCOPES, MAX_BUFFER_BYTES, MAX_STORE_BYTES, MAX_THREADS,
+  SCOPE_WORDS, THREAD_WORDS,
 } from './layout.js'
 import type { ScopeCacheOptions } from './types.js'
 
@@ -34,6 +35,9 @@ export interface Config {
   scopesW: number
   dirW: number
   dirCap: number
+  maxLocks: number
+  leasesW: number
+  leaseCap: number
   heapB8: number
   heapEndB8: number
   seed: number
@@ -65,12 +69,15 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const maxScopes = intOption('maxScopes', o.maxScopes, Math.max(64, Math.floor(maxStoreBytes / 1024)), 1, MAX_SCOPES)
   const maxThreads = intOption('maxThreads', o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
   const lockLeaseMs = intOption('lockLeaseMs', o.lockLeaseMs, DEFAULTS.lockLeaseMs, 1, 600_000)
+  const maxLocks = intOption('maxLocks', o.maxLocks, DEFAULTS.maxLocks, 1, MAX_LOCKS)
   const scopeSlots = maxScopes * 2 // bulk swaps hold old and new scopes at once
   const dirCap = nextPow2(scopeSlots * 2)
   const threadsW = HEADER_WORDS
   const scopesW = threadsW + maxThreads * THREAD_WORDS + 16 // +16: keep records off the thread line
   const dirW = scopesW + scopeSlots * SCOPE_WORDS
-  const heapStartB = Math.ceil(((dirW + dirCap * 2) * 4) / 64) * 64
+  const leasesW = Math.ceil((dirW + dirCap * 2) / 16) * 16 // records on their own cache lines
+  const leaseCap = nextPow2(maxLocks * 2) // load ≤ 0.5 with every lock held
+  const heapStartB = Math.ceil(((leasesW + leaseCap * LEASE_WORDS) * 4) / 64) * 64
   const heapBytes = Math.ceil((maxStoreBytes * 2 + (1 << 20)) / 64) * 64
   const heapEndB = heapStartB + heapBytes
   if (heapEndB > MAX_BUFFER_BYTES) {
@@ -79,7 +86,7 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const seed = (Math.random() * 0x7fffffff) | 0
   return {
     maxStoreBytes, scopeMaxItems, maxItemBytes, maxScopes, scopeSlots, maxThreads,
-    threadsW, scopesW, dirW, dirCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed, lockLeaseMs,
+    threadsW, scopesW, dirW, dirCap, maxLocks, leasesW, leaseCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed, lockLeaseMs,
   }
 }
 
@@ -124,6 +131,10 @@ export function createBuffer(cfg: Config): Views {
   i32[H_HEAP_END_B8] = cfg.heapEndB8
   i32[H_SEED] = cfg.seed
   i32[H_LEASE_MS] = cfg.lockLeaseMs
+  i32[H_MAX_LOCKS] = cfg.maxLocks
+  i32[H_LEASES_W] = cfg.leasesW
+  i32[H_LEASE_CAP] = cfg.leaseCap
+  // The lease table starts zeroed too (free records).
   // The directory and scope table start zeroed (empty entries, free records): nothing to write.
   Heap.init(i32)
   return v
@@ -146,6 +157,9 @@ export function readConfig(v: Views): Config {
     scopesW: i32[H_SCOPES_W],
     dirW: i32[H_DIR_W],
     dirCap: i32[H_DIR_CAP],
+    maxLocks: i32[H_MAX_LOCKS],
+    leasesW: i32[H_LEASES_W],
+    leaseCap: i32[H_LEASE_CAP],
     heapB8: i32[H_HEAP_B8],
     heapEndB8: i32[H_HEAP_END_B8],
     seed: i32[H_SEED],
@@ -162,7 +176,9 @@ function checkLayout(c: Config, bytes: number): void {
     c.threadsW === HEADER_WORDS &&
     c.scopesW >= c.threadsW + c.maxThreads * THREAD_WORDS &&
     c.dirW >= c.scopesW + c.scopeSlots * SCOPE_WORDS &&
-    c.heapB8 * 8 >= (c.dirW + c.dirCap * 2) * 4 &&
+    c.leasesW >= c.dirW + c.dirCap * 2 &&
+    c.maxLocks >= 1 && c.leaseCap >= c.maxLocks && (c.leaseCap & (c.leaseCap - 1)) === 0 &&
+    c.heapB8 * 8 >= (c.leasesW + c.leaseCap * LEASE_WORDS) * 4 &&
     c.heapEndB8 > c.heapB8
   if (!ordered) throw notAStore('its header describes an impossible layout')
   if (c.heapEndB8 * 8 !== bytes) throw notAStore(`it is ${bytes} bytes, but its header describes a store of ${c.heapEndB8 * 8} bytes (truncated or padded)`)

@@ -34,6 +34,8 @@
  */
 import { tagOwner } from './alloc.js'
 import { countUsed, rebuildFreeLists } from './heap-walk.js'
+import { bumpFence } from './fences.js'
+import { recoverLeaseLock } from './leases.js'
 import { acquire, release, steal } from './lock.js'
 import {
   B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
@@ -60,6 +62,7 @@ export function reapThread(x: Internals, threadId: number): ReapReport | null {
   const i32 = x.v.i32
   try {
     const dead = (token: number): boolean => token !== 0 && !threads.isAlive(token)
+    recoverLeaseLock(i32, x.cfg.leasesW, x.cfg.leaseCap, dead, x.token)
     let report: ReapReport | null = null
     if (mine.some((s) => threads.isBusy(s)) || holdsAnyLock(x, dead)) report = sweep(x, threadId, dead)
     for (const s of mine) threads.endReap(s)
@@ -276,6 +279,7 @@ export function emptyScope(x: Internals, rec: number): void {
   const { i32, f64 } = x.v
   ScopeIndex.clear(i32, rec)
   f64[(rec >> 1) + S_FIRST_SEQ_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
+  bumpFence(f64, rec)
   i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + x.heap.sizeOf(i32[rec + S_NAME_REF])) >> 3
 }
 

@@ -6,6 +6,7 @@
  * directly when it repairs a trim or delete that died inside its window.
  */
 import type { Heap } from './alloc.js'
+import { startFence } from './fences.js'
 import {
   S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
@@ -72,7 +73,7 @@ export function readId(s: Store, item: number): string | null {
   return s.buf.utf8Slice(a, a + n)
 }
 
-/** Fresh record fields for a slot given to a new scope (directory change in progress). */
+/** Fresh record fields for a slot given to a new scope (directory lock held, change in progress). */
 export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: number, nameBlock: number, ts: number): void {
   const { i32, f64 } = s
   const r2 = rec >> 1
@@ -85,6 +86,7 @@ export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: nu
   f64[r2 + S_CREATED_TS_F] = ts
   f64[r2 + S_LAST_WRITE_TS_F] = ts
   f64[r2 + S_LAST_ACCESS_TS_F] = 0
+  startFence(f64, rec)
   Atomics.store(i32, rec + S_READS_LO, 0)
   Atomics.store(i32, rec + S_READS_HI, 0)
   Atomics.add(i32, rec + S_GEN, 1)

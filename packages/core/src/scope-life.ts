@@ -8,6 +8,7 @@ import { CHARGED } from './alloc.js'
 import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
+import { raiseFloor } from './fences.js'
 import {
   H_ITEMS, H_SCOPES, S_COUNT, S_ENT_REF, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, T_UNDO_OP, T_UNDO_REC, TAG_NAME, UNDO_DROP, blockBytes,
@@ -68,6 +69,7 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
       continue
     }
     fault('write:locked')
+    t.created = created
     let result: T
     try {
       result = fn(slot, rec)
@@ -275,6 +277,7 @@ function dropSlotsLocked(t: Txn, slots: number[], scopesLocked = false): Dropped
   i32[slotW + T_UNDO_OP] = UNDO_DROP
   Atomics.store(i32, slotW + T_UNDO_REC, 1)
   ensureStack()
+  raiseFloor(t.s.f64, slots.map((s) => dir.rec(s))) // before the change: a re-created name starts above
   dir.beginChange()
   let itemsDone = false
   try {

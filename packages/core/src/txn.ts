@@ -11,6 +11,7 @@
 import type { Mode } from './alloc.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
+import { bumpFence } from './fences.js'
 import {
   H_DIR_VER, H_SCOPES, H_SCOPES_LOST, S_LOCK, S_VER, SCOPE_WORDS, T_DEFERRED_B8, T_LAST_WRITE_TS_F, T_UNDO_A,
   T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP, H_LAST_WRITE_TS_F,
@@ -21,6 +22,8 @@ import type { Store } from './store.js'
 import { tokenSlot } from './threads.js'
 
 export class Txn {
+  /** Set by writeScope for the write in progress: whether it created its scope (fences.ts). */
+  created = false
   readonly s: Store
   /** Nesting depth of write operations; T_BUSY is 1 while it is above 0. */
   private depth = 0
@@ -231,6 +234,7 @@ export class Txn {
     // atomic load) sees the record; while S_VER is even nobody reads it.
     this.s.i32[this.s.slotW + T_UNDO_REC] = rec + 1
     Atomics.add(this.s.i32, rec + S_VER, 1)
+    bumpFence(this.s.f64, rec) // inside the window: an undo puts the old fence back with the record
   }
 
   closeWindow(rec: number): void {

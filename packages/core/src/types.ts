@@ -17,6 +17,8 @@ export interface ScopeCacheOptions {
    * yet (see `watch`), or a bulk write of millions of items is committing.
    */
   lockLeaseMs?: number
+  /** Named locks (`tryLock`/`lock`) that may be held at once. Default 1024. */
+  maxLocks?: number
 }
 
 /** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */

@@ -7,7 +7,7 @@
  */
 export const MAX_KEY_BYTES = 256
 
-export type KeyField = 'scope' | 'id' | 'prefix' | 'after'
+export type KeyField = 'scope' | 'id' | 'prefix' | 'after' | 'name'
 
 const OK = 0
 const TOO_LONG = 1

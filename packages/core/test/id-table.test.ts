@@ -5,9 +5,9 @@
  * table's size, which is what the memory figure counts.
  */
 import { describe, expect, it } from 'vitest'
-import { INTERNALS, ScopeCache } from '../src/cache.js'
+import { ScopeCache } from '../src/cache.js'
 import { MAX_PROBE } from '../src/id-table.js'
-import { checkInvariants } from '../src/internals.js'
+import { checkInvariants, INTERNALS } from '../src/internals.js'
 import { hashKey } from '../src/keys.js'
 import { S_ID_CAP, S_ID_USED } from '../src/layout.js'
 import { ID_SEED } from '../src/store.js'

@@ -78,8 +78,8 @@ describe('model sanity (hand-written sequences)', () => {
     expect(code(() => m.append('s', 'x'.repeat(40), { id: 'a' }))).toBe('too_large') // size before duplicate
     expect(code(() => m.append('s', 2, { id: 'a' }))).toBe('conflict')
     m.append('s', 2)
-    const full = attempt(() => m.append('s', 3, { id: 'a' })) // duplicate before scope cap
-    expect(full).toMatchObject({ err: 'conflict' })
+    const full = attempt(() => m.append('s', 3, { id: 'a' })) // scope cap before duplicate, as the reference
+    expect(full).toEqual({ err: 'scope_full', details: { scopes: [{ scope: 's', count: 2, cap: 2 }] } })
     expect(attempt(() => m.append('s', 3))).toEqual({ err: 'scope_full', details: { scopes: [{ scope: 's', count: 2, cap: 2 }] } })
     expect(rows(m)).toEqual([['s', 2, 2, 0]])
     m.delete('s', { id: 'a' })

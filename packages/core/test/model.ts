@@ -232,7 +232,8 @@ export class Model {
     const text = payloadText(payload)
     this.checkSize(id, text)
     const s = this.scopes.get(scope)
-    if (id !== null && s?.items.some((i) => i.id === id)) throw new ModelError('conflict', 'duplicate id')
+    // the reference checks the scope's capacity before the id (buffer_write.go appendItem)
+    if (id !== null && s?.items.some((i) => i.id === id) && s.items.length < this.opts.scopeMaxItems) throw new ModelError('conflict', 'duplicate id')
     return this.insert(scope, id, text)
   }
 
@@ -341,7 +342,12 @@ export class Model {
     return { scopes, items, bytes: 0 }
   }
 
-  /** Validates a bulk batch; returns it grouped by scope (in first-appearance order). */
+  /**
+   * Validates a bulk batch as the reference does (bulk.go): every item first (the scope's name,
+   * then the item's id, payload and size), then per scope its cap, and the duplicate ids only of
+   * the scopes within it; any duplicate before any cap. Returns it grouped by scope (in
+   * first-appearance order).
+   */
   private bulk(items: unknown): Map<string, { id: string | null; text: string }[]> {
     if (!Array.isArray(items)) return invalid('items must be an array')
     const groups = new Map<string, { id: string | null; text: string }[]>()
@@ -353,13 +359,13 @@ export class Model {
       const text = payloadText(w.payload)
       this.checkSize(id, text)
       const g = groups.get(w.scope) ?? []
-      if (id !== null && g.some((x) => x.id === id)) invalid('duplicate id in batch')
       g.push({ id, text })
       groups.set(w.scope, g)
     }
     const offenders: Offender[] = []
     for (const [scope, g] of groups) {
       if (g.length > this.opts.scopeMaxItems) offenders.push({ scope, count: g.length, cap: this.opts.scopeMaxItems })
+      else if (new Set(g.filter((x) => x.id !== null).map((x) => x.id)).size < g.filter((x) => x.id !== null).length) invalid('duplicate id in batch')
     }
     if (offenders.length > 0) throw new ModelError('scope_full', 'scopes at capacity', { scopes: offenders })
     return groups

@@ -19,13 +19,15 @@ export const bodyTooLarge = (cap: number): HttpError => new HttpError('body_too_
 
 /**
  * Collects the body of `req` up to `cap` bytes. Exactly one of `done` / `fail` is called, or
- * neither if the request is aborted before its body is complete.
+ * neither if the request is aborted before its body is complete. With `keep` false the body is
+ * counted and dropped as it arrives (`done` gets an empty one): a body the endpoint ignores.
  */
 export function readBody(
   req: IncomingMessage,
   cap: number,
   done: (body: Uint8Array) => void,
   fail: (e: HttpError) => void,
+  keep = true,
 ): void {
   req.on('error', noop) // a reset connection: no body, no answer
   const declared = req.headers['content-length']
@@ -46,11 +48,11 @@ export function readBody(
       fail(bodyTooLarge(cap))
       return
     }
-    chunks.push(chunk)
+    if (keep) chunks.push(chunk)
   })
   req.on('end', () => {
     if (over) return
-    done(size === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+    done(!keep || size === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
   })
 }
 

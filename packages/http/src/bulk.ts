@@ -6,16 +6,18 @@
  * costs no heap per element), and a valid one keeps one small item per element whose payload
  * is its exact text (short ones) or a view of the body's bytes, never a parsed value.
  *
- * Three walks keep the order in which errors were reported when every element was first parsed
- * into an object: (1) every element is an object, else "valid JSON"; (2) per item, in order, the
- * HTTP layer's field rules (types, `scope` required, `seq`/`ts` managed); (3) per item, in order,
- * the core's rules that need no batch state (scope and id keys, payload present), then the item
- * is added. Duplicate ids, item sizes and the caps stay with the core (`cache.warm`/`rebuild`),
- * whose messages are the reference's.
+ * Two walks give the reference's first error (write-fields.ts): (1) every element is an object and
+ * every field it reads has its JSON type, else "valid JSON" (Go's decode, before any rule); (2) per
+ * item, in order: its scope's rule when the scope is first seen (bare, as the reference validates
+ * a scope before its items: `scopecache: invalid input: the 'scope' field …`), then the item's own
+ * rules and its size, wrapped as `scope 's', item at index i: …` with i counted within its scope;
+ * then the item is added. A duplicate id and the caps stay with the core (`cache.warm`/`rebuild`),
+ * which checks them after every item, capacity first.
  */
-import { keyProblem, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
-import { badJson, HttpError, INVALID } from './errors.js'
+import { itemBytes, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
+import { badField, badJson, HttpError, INVALID } from './errors.js'
 import { forEachElement, forEachMember, getArray, keyIs, Kind, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
+import { bodyKeyProblem, itemProblem, requiredMessage } from './write-fields.js'
 
 // Field slots of one element: kind (0 = absent or null), value start, value end; the last one wins.
 const SCOPE = 0
@@ -41,9 +43,9 @@ function fields(s: Bytes, start: number, end: number): void {
 const str = (s: Bytes, at: number): string | undefined => (f[at] === 0 ? undefined : spanString(s, f[at], f[at + 1], f[at + 2]))
 const int = (s: Bytes, at: number, unsigned: boolean): number => (f[at] === 0 ? 0 : spanInteger(s, f[at], f[at + 1], f[at + 2], unsigned))
 
-/** The reference's bulk wording: `scope 's', item at index i: scopecache: invalid input: …`. */
-const itemError = (scope: string, i: number, reason: string): HttpError =>
-  new HttpError('invalid_input', `scope '${scope}', item at index ${i}: ${INVALID}${reason}`)
+/** The reference's bulk wording: `scope 's', item at index i: scopecache: invalid input: …` (i within the scope). */
+const itemError = (scope: string, i: number, reason: string, code: 'invalid_input' | 'too_large' = 'invalid_input'): HttpError =>
+  new HttpError(code, `scope '${scope}', item at index ${i}: ${INVALID}${reason}`)
 
 /** Whether s[a, b) holds the same bytes as s[c, d). */
 function sameBytes(s: Bytes, a: number, b: number, c: number, d: number): boolean {
@@ -63,45 +65,50 @@ function payloadAt(s: Bytes, a: number, b: number): RawJson {
 }
 
 /** The `items` of a warm/rebuild body as core bulk items; absent or null is none. */
-export function bulkItems(b: JsonObject, path: string): WarmItem[] {
+export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): WarmItem[] {
   const items = getArray(b, 'items')
   if (items === undefined) return []
   const s = b.bytes
-  // (1) every element an object
-  forEachElement(b, items, (start) => {
+  // (1) every element an object, every field read of its type
+  forEachElement(b, items, (start, end) => {
     if (s[start] !== 0x7b) throw badJson()
-  })
-  // (2) the HTTP layer's field rules, item by item
-  forEachElement(b, items, (start, end, i) => {
     fields(s, start, end)
-    const scope = str(s, SCOPE) ?? ''
-    if (scope === '') throw itemError('', i, `the 'scope' field is required for the '${path}' endpoint`)
-    if (int(s, SEQ, true) !== 0) throw itemError(scope, i, `the 'seq' field is managed by the cache and must not be provided to the '${path}' endpoint`)
-    if (int(s, TS, false) !== 0) throw itemError(scope, i, `the 'ts' field is managed by the cache and must not be provided to the '${path}' endpoint`)
+    str(s, SCOPE)
     str(s, ID)
+    int(s, SEQ, true)
+    int(s, TS, false)
   })
-  // (3) the core's per-item key and payload rules; then the item joins the batch
+  // (2) the rules, item by item, each scope's before its first item's; then the item joins the batch
   const out: WarmItem[] = []
+  const groups = new Map<string, number>()
+  const counts: number[] = []
   let scope = ''
+  let g = -1
   let scopeStart = 0
   let scopeEnd = 0
-  forEachElement(b, items, (start, end, i) => {
+  forEachElement(b, items, (start, end) => {
     fields(s, start, end)
-    if (!sameBytes(s, f[SCOPE + 1], f[SCOPE + 2], scopeStart, scopeEnd)) {
+    if (g < 0 || !sameBytes(s, f[SCOPE + 1], f[SCOPE + 2], scopeStart, scopeEnd)) {
       // consecutive items of one scope share one string
-      scope = str(s, SCOPE) as string
+      scope = str(s, SCOPE) ?? ''
       scopeStart = f[SCOPE + 1]
       scopeEnd = f[SCOPE + 2]
-      const sp = keyProblem(scope, 'scope')
-      if (sp !== null) throw itemError(scope, i, sp)
+      const known = groups.get(scope)
+      if (known === undefined) {
+        const sp = scope === '' ? requiredMessage('scope', path) : bodyKeyProblem(b, scope, scopeStart, scopeEnd, 'scope')
+        if (sp !== null) throw badField(sp)
+        g = counts.length
+        groups.set(scope, g)
+        counts.push(0)
+      } else g = known
     }
+    const k = counts[g]++
     const raw = str(s, ID)
+    const problem = itemProblem(b, path, raw, f[ID + 1], f[ID + 2], f[PAYLOAD] as Kind | 0, f[PAYLOAD + 1], f[PAYLOAD + 2], int(s, SEQ, true), int(s, TS, false))
+    if (problem !== null) throw itemError(scope, k, problem)
     const id = raw === undefined || raw === '' ? null : raw
-    if (id !== null) {
-      const ip = keyProblem(id, 'id')
-      if (ip !== null) throw itemError(scope, i, ip)
-    }
-    if (f[PAYLOAD] === 0) throw itemError(scope, i, "the 'payload' field is required")
+    const size = itemBytes(id === null ? 0 : Buffer.byteLength(id), f[PAYLOAD + 2] - f[PAYLOAD + 1])
+    if (size > maxItemBytes) throw itemError(scope, k, `the item's approximate size (${size} bytes) exceeds the maximum of ${maxItemBytes} bytes`, 'too_large')
     out.push({ scope, id, payload: payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2]) })
   })
   return out

@@ -1,5 +1,5 @@
 /**
- * Every endpoint of the HTTP API (CONTRACT.md, with REFERENCE v0.8.32 for what it leaves open):
+ * Every endpoint of the HTTP API (packages/http/README.md; ScopeCache v0.8.32 where it is silent):
  * what it takes, what it checks before the core does (the checks whose messages the reference
  * words differently from the core), and the exact response text. An endpoint returns its 200
  * body — a JSON string, raw bytes (`/get`, `/render`), or null for a raw miss (404, empty) — and
@@ -9,13 +9,13 @@ import type { ScopeCache } from '@scopecache/core'
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
-import { getInt, getObjects, getRaw, getString, getUint, has, type JsonObject } from './json-body.js'
-import { checkKey, keyProblem } from './keys.js'
+import { ifVersion, invalidate, lock, renew, unlock, version } from './beyond.js'
+import { getInt, getObjects, getString, getUint, type JsonObject, type Span } from './json-body.js'
+import { checkKey } from './keys.js'
 import type { Limits } from './limits.js'
 import { intParam, param, parseQuery, readParams, uintParam, type Query } from './query.js'
-import {
-  required, bodyScope, optionalId, noManaged, payload, bodyRef, queryScope, scopeValue, refValue, limitParam, envelopeParam, envelopeValue,
-} from './fields.js'
+import { queryScope, scopeValue, refValue, limitParam, envelopeParam, envelopeValue } from './fields.js'
+import { bodyKeyProblem, SPEC, writeFields } from './write-fields.js'
 import { approxResponseMb, itemJson, itemJsonQuoted, mb, metaJson, quote, scopeRowJson } from './wire.js'
 
 /** Read/write tallies an endpoint reports (the metrics implement it). */
@@ -101,14 +101,17 @@ function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
   const refs = targets.map((t, i) => {
     const at = (reason: string): HttpError => badField(`target at index ${i}: ${reason}`)
     const scope = getString(t, 'scope')
-    if (scope === undefined || scope === '') throw at("the 'scope' field is required")
-    const sp = keyProblem(scope, 'scope')
-    if (sp !== null) throw at(sp)
-    const id = optionalId(t)
+    const rawId = getString(t, 'id')
     const seq = getUint(t, 'seq') || undefined
+    if (scope === undefined || scope === '') throw at("the 'scope' field is required")
+    const sv = t.members.get('scope') as Span
+    const sp = bodyKeyProblem(t, scope, sv.start, sv.end, 'scope')
+    if (sp !== null) throw at(sp)
+    const id = rawId === '' ? undefined : rawId
     if ((id === undefined) === (seq === undefined)) throw at("exactly one of 'id' or 'seq' must be provided")
     if (id !== undefined) {
-      const ip = keyProblem(id, 'id')
+      const iv = t.members.get('id') as Span
+      const ip = bodyKeyProblem(t, id, iv.start, iv.end, 'id')
       if (ip !== null) throw at(ip)
     }
     return { scope, id, seq }
@@ -199,71 +202,66 @@ function scopeList(ctx: Ctx, _path: string, q: Query): string {
 // --------------------------------------------------------------------------- writes ----
 
 function append(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  noManaged(b, path)
-  const id = optionalId(b)
-  const p = payload(b)
-  const meta = ctx.cache.append(scope, p, { id })
+  const { scope, ref, payload } = writeFields(b, path, SPEC.append)
+  const meta = ctx.cache.append(scope, payload, { id: ref === undefined ? undefined : (ref as { id: string }).id, ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":true,"item":' + metaJson(meta) + OK_NL
 }
 
 function upsert(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  const id = optionalId(b)
-  if (id === undefined) throw required('id', path)
-  noManaged(b, path)
-  const r = ctx.cache.upsert(scope, id, payload(b))
+  const { scope, ref, payload } = writeFields(b, path, SPEC.upsert)
+  const r = ctx.cache.upsert(scope, (ref as { id: string }).id, payload, { ifVersion: ifVersion(b) })
   ctx.tally.write()
   return '{"ok":true,"created":' + r.created + ',"item":' + metaJson(r.item) + OK_NL
 }
 
+/** Whether a write's address can name an item at all (a seq above 2^53−1 names none: a miss). */
+const reachable = (ref: { id: string } | { seq: number }): boolean => !('seq' in ref) || ref.seq <= MAX_SAFE
+/** The address for the core: a seq above 2^53−1 becomes one no item has (a miss; an if_version is still checked). */
+const reachableRef = (ref: { id: string } | { seq: number }): { id: string } | { seq: number } => (reachable(ref) ? ref : { seq: MAX_SAFE })
+
 function update(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  const ref = bodyRef(b, path)
-  noManaged(b, path, false)
-  const p = payload(b)
-  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.update(scope, ref, p)
+  const { scope, ref, payload } = writeFields(b, path, SPEC.update)
+  const to = ref as { id: string } | { seq: number }
+  const fence = ifVersion(b)
+  const n = reachable(to) || fence !== undefined ? ctx.cache.update(scope, reachableRef(to), payload, { ifVersion: fence }) : 0
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"created":false,"count":' + n + OK_NL
 }
 
 function counterAdd(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  const id = optionalId(b)
-  if (id === undefined) throw required('id', path)
   const by = getInt(b, 'by') ?? 1
+  const { scope, ref } = writeFields(b, path, SPEC.counter)
   if (by === 0 || !Number.isSafeInteger(by)) throw badField("the 'by' field must be a non-zero integer within ±(2^53−1)")
-  const { created, value } = ctx.cache.counter(scope, id, by) // one locked write says whether it created the item
+  const { created, value } = ctx.cache.counter(scope, (ref as { id: string }).id, by) // one locked write says whether it created the item
   ctx.tally.write()
   return '{"ok":true,"created":' + created + ',"value":' + value + OK_NL
 }
 
 function del(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  const ref = bodyRef(b, path)
-  const n = 'seq' in ref && ref.seq > MAX_SAFE ? 0 : ctx.cache.delete(scope, ref)
+  const { scope, ref } = writeFields(b, path, SPEC.delete)
+  const to = ref as { id: string } | { seq: number }
+  const fence = ifVersion(b)
+  const n = reachable(to) || fence !== undefined ? ctx.cache.delete(scope, reachableRef(to), { ifVersion: fence }) : 0
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + OK_NL
 }
 
 function trim(ctx: Ctx, path: string, b: JsonObject): string {
-  const scope = bodyScope(b, path)
-  const hasMax = has(b, 'max_seq')
-  const hasKeep = has(b, 'keep')
+  const maxSeq = getUint(b, 'max_seq')
+  const keep = getInt(b, 'keep')
+  const { scope } = writeFields(b, path, SPEC.scopeOnly)
   const maxMsg = `the 'max_seq' field is required and must be a positive integer for the '${path}' endpoint`
-  if (hasMax === hasKeep) {
-    throw badField(!hasMax && path === '/delete_up_to' ? maxMsg : `exactly one of 'max_seq' or 'keep' must be provided for the '${path}' endpoint`)
+  if ((maxSeq === undefined) === (keep === undefined)) {
+    throw badField(maxSeq === undefined && path === '/delete_up_to' ? maxMsg : `exactly one of 'max_seq' or 'keep' must be provided for the '${path}' endpoint`)
   }
   let n: number
-  if (hasMax) {
-    const maxSeq = getUint(b, 'max_seq') as number
+  if (maxSeq !== undefined) {
     if (maxSeq <= 0) throw badField(maxMsg)
-    n = ctx.cache.trim(scope, { maxSeq: Math.min(maxSeq, MAX_SAFE) })
+    n = ctx.cache.trim(scope, { maxSeq: Math.min(maxSeq, MAX_SAFE) }) // above 2^53−1: beyond every seq
   } else {
-    const keep = getInt(b, 'keep') as number
-    if (keep < 0) throw badField(`the 'keep' field must be a non-negative integer for the '${path}' endpoint`)
-    n = ctx.cache.trim(scope, { keep: Math.min(keep, MAX_SAFE) })
+    if ((keep as number) < 0) throw badField(`the 'keep' field must be a non-negative integer for the '${path}' endpoint`)
+    n = ctx.cache.trim(scope, { keep: Math.min(keep as number, MAX_SAFE) })
   }
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"hit":' + (n > 0) + ',"count":' + n + OK_NL
@@ -275,12 +273,14 @@ function dropScope(ctx: Ctx, path: string, b: JsonObject): string {
   const hasScope = scope !== undefined && scope !== ''
   if (hasScope && prefix !== undefined) throw badField(`exactly one of 'scope' or 'prefix' must be provided for the '${path}' endpoint`)
   if (prefix !== undefined) {
+    const pv = b.members.get('prefix') as Span
+    const pp = prefix === '' ? null : bodyKeyProblem(b, prefix, pv.start, pv.end, 'prefix')
+    if (pp !== null) throw badField(pp)
     const r = ctx.cache.dropPrefix(prefix)
     if (r.scopes > 0) ctx.tally.write()
     return '{"ok":true,"hit":' + (r.scopes > 0) + ',"count":' + r.items + ',"scopes":' + r.scopes + OK_NL
   }
-  if (!hasScope) throw required('scope', path)
-  const r = ctx.cache.dropScope(scope)
+  const r = ctx.cache.dropScope(writeFields(b, path, SPEC.scopeOnly).scope)
   if (r.found) ctx.tally.write()
   return '{"ok":true,"hit":' + r.found + ',"count":' + r.items + ',"scopes":' + (r.found ? 1 : 0) + OK_NL
 }
@@ -292,7 +292,7 @@ function flush(ctx: Ctx): string {
 }
 
 function warm(ctx: Ctx, path: string, b: JsonObject): string {
-  const items = bulkItems(b, path)
+  const items = bulkItems(b, path, ctx.cache.maxItemBytes)
   if (items.length === 0) return '{"ok":true,"scopes":0}\n'
   const r = ctx.cache.warm(items)
   ctx.tally.write()
@@ -300,7 +300,7 @@ function warm(ctx: Ctx, path: string, b: JsonObject): string {
 }
 
 function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
-  const items = bulkItems(b, path)
+  const items = bulkItems(b, path, ctx.cache.maxItemBytes)
   if (items.length === 0) throw badRequest(`the 'items' array must not be empty for the '${path}' endpoint`)
   const r = ctx.cache.rebuild(items)
   ctx.tally.write()
@@ -312,7 +312,8 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 /** Canonical endpoint names in a fixed order (metrics index them); 'unknown' collects 404s. */
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
-  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', 'unknown',
+  '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
+  '/version', '/invalidate', 'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -343,6 +344,15 @@ const DROP_SCOPE = ep('/drop_scope', 'POST', 'single', write(dropScope))
 const FLUSH = ep('/flush', 'POST', 'ignored', (ctx) => flush(ctx))
 const STATS = ep('/stats', 'GET', 'none', (ctx) => stats(ctx))
 const SCOPELIST = ep('/scopelist', 'GET', 'none', query(scopeList))
+const LOCK = ep('/lock', 'POST', 'single', write((ctx, path, b) => lock(ctx.cache, path, b)))
+const RENEW = ep('/renew', 'POST', 'single', write((ctx, path, b) => renew(ctx.cache, path, b)))
+const UNLOCK = ep('/unlock', 'POST', 'single', write((ctx, path, b) => unlock(ctx.cache, path, b)))
+const VERSION = ep('/version', 'GET', 'none', query((ctx, path, q) => version(ctx.cache, path, q)))
+const INVALIDATE = ep('/invalidate', 'POST', 'single', write((ctx, path, b) => {
+  const answer = invalidate(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -370,6 +380,11 @@ export function route(path: string): Endpoint | undefined {
     case '/scopelist': return SCOPELIST
     case '/help': return HELP
     case '/metrics': return METRICS
+    case '/lock': return LOCK
+    case '/renew': return RENEW
+    case '/unlock': return UNLOCK
+    case '/version': return VERSION
+    case '/invalidate': return INVALIDATE
     default: return undefined
   }
 }
@@ -398,5 +413,10 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/scopelist', 'GET', '?[prefix=][&after=][&limit=] per-scope rows in byte order'],
   ['/help', 'GET', 'this text'],
   ['/metrics', 'GET', 'Prometheus text format'],
+  ['/lock', 'POST', '{"name","lease_ms"?} take a named lock if it is free (lease default 5000 ms): {"acquired","token"}'],
+  ['/renew', 'POST', '{"name","token","lease_ms"?} extend a lease still held under token'],
+  ['/unlock', 'POST', '{"name","token"} release a lock held under token'],
+  ['/version', 'GET', '?scope= the scope\'s version fence (moves with every change, never back)'],
+  ['/invalidate', 'POST', '{"scope","id"|"seq"?} delete the item (or drop the scope) and move its version'],
 ]
 

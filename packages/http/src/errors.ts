@@ -93,6 +93,8 @@ export function toHttpError(e: unknown): HttpError {
     extra = ',"scopes":[' + d.scopes.map((s) => `{"scope":${quote(s.scope)},"count":${s.count},"cap":${s.cap}}`).join(',') + ']'
   } else if (code === 'store_full' && d?.maxStoreBytes !== undefined) {
     extra = `,"approx_store_mb":${mb(d.storeBytes ?? 0)},"added_mb":${mb(d.addedBytes ?? 0)},"max_store_mb":${mb(d.maxStoreBytes)}`
+  } else if (code === 'conflict' && d?.version !== undefined) {
+    extra = `,"version":${d.version}` // an if_version write: the scope's version now
   } else if (code === 'response_too_large' && d?.maxResponseBytes !== undefined) {
     extra = `,"approx_response_mb":${mb(d.responseBytes ?? 0)},"max_response_mb":${mb(d.maxResponseBytes)}`
   }

@@ -1,48 +1,13 @@
 /**
- * The fields and parameters the endpoints take, each read and checked with the reference's own
- * message (the checks the core words differently): body fields, query parameters, limits.
+ * The query parameters the read endpoints take, each read and checked with the reference's own
+ * message (the checks the core words differently). Body fields: write-fields.ts.
  */
-import { rawJson } from '@scopecache/core'
-import { badField, badRequest, type HttpError } from './errors.js'
-import { getInt, getRaw, getString, getUint, type JsonObject } from './json-body.js'
+import { badRequest } from './errors.js'
 import { checkKey } from './keys.js'
 import { intParam, param, uintValue, type Query } from './query.js'
 
 const DEFAULT_LIMIT = 1000
 const MAX_LIMIT = 10_000
-
-export const required = (field: string, path: string): HttpError => badField(`the '${field}' field is required for the '${path}' endpoint`)
-
-export function bodyScope(b: JsonObject, path: string): string {
-  const scope = getString(b, 'scope')
-  if (scope === undefined || scope === '') throw required('scope', path)
-  return scope
-}
-
-export const optionalId = (b: JsonObject): string | undefined => {
-  const id = getString(b, 'id')
-  return id === '' ? undefined : id
-}
-
-/** `seq` and `ts` belong to the cache: non-zero on a write is a 400 (0 counts as absent). */
-export function noManaged(b: JsonObject, path: string, seqToo = true): void {
-  if (seqToo && (getUint(b, 'seq') ?? 0) !== 0) throw badField(`the 'seq' field is managed by the cache and must not be provided to the '${path}' endpoint`)
-  if ((getInt(b, 'ts') ?? 0) !== 0) throw badField(`the 'ts' field is managed by the cache and must not be provided to the '${path}' endpoint`)
-}
-
-export function payload(b: JsonObject): ReturnType<typeof rawJson> {
-  const p = getRaw(b, 'payload')
-  if (p === undefined) throw badField("the 'payload' field is required")
-  return rawJson(p)
-}
-
-/** Exactly one of id / seq in a body; a seq past 2^53−1 (which no item has) is returned as Infinity. */
-export function bodyRef(b: JsonObject, path: string): { id: string } | { seq: number } {
-  const id = optionalId(b)
-  const seq = getUint(b, 'seq') || undefined
-  if ((id === undefined) === (seq === undefined)) throw badField(`exactly one of 'id' or 'seq' must be provided for the '${path}' endpoint`)
-  return id !== undefined ? { id } : { seq: seq as number }
-}
 
 /** A read's scope parameter; query messages carry no `scopecache: invalid input: ` prefix (as in Go). */
 export function queryScope(q: Query, path: string): string {

@@ -99,13 +99,15 @@ export class HttpApi {
       if (ep === METRICS) return this.sendMetrics(res, t0)
       if (ep.body === 'none') return this.answer(res, ep, path, url, qs, null, t0)
       const cap = this.cap(ep.body)
+      // an ignored body (`/flush`) is dropped as it arrives; past its bound the answer leaves at once
+      const ignored = ep.body === 'ignored'
       if (awaitsContinue(res) && !(Number(req.headers['content-length']) > cap)) res.writeContinue()
       readBody(
         req,
         cap,
         (bytes) => {
           try {
-            this.answer(res, ep, path, url, qs, ep.body === 'ignored' ? null : parseBody(bytes), t0)
+            this.answer(res, ep, path, url, qs, ignored ? null : parseBody(bytes), t0)
           } catch (e) {
             this.fail(res, e, ep.index, t0, true)
           }
@@ -114,8 +116,10 @@ export class HttpApi {
           this.setExtra(res)
           res.setHeader('connection', 'close')
           lingerAfterAnswer(req, this.limits.lingerMs, this.limits.lingerBytes) // the rest of the body may still be arriving: no reset under the answer
-          this.fail(res, e, ep.index, t0, true)
+          if (ignored) this.answer(res, ep, path, url, qs, null, t0)
+          else this.fail(res, e, ep.index, t0, true)
         },
+        !ignored,
       )
     } catch (e) {
       this.fail(res, e, ep?.index ?? UNKNOWN_INDEX, t0, ep?.method === 'POST')

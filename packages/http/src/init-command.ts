@@ -1,5 +1,5 @@
 /**
- * Boot-time warm-up, as ScopeCache does it (REFERENCE §2.3): before the public listener opens, an
+ * Boot-time warm-up, as ScopeCache v0.8.32 does it: before the public listener opens, an
  * executable runs against a private Unix socket served by the same handler, so clients never see a
  * half-filled cache. The socket lives in a fresh 0700 temp directory with mode 0600 and its path is
  * passed in `SCOPECACHE_SOCKET_PATH`. The command runs directly (no shell, no arguments, stdin

@@ -1,6 +1,6 @@
 /**
  * The limits the HTTP layer enforces, derived from the store's own caps as the reference derives
- * them (REFERENCE §5.2, CONTRACT.md): request-body caps per endpoint kind and the response cap.
+ * them (ScopeCache v0.8.32's, listed in packages/http/README.md): request-body caps per endpoint kind and the response cap.
  * The caps are read from the ScopeCache instance; `overrides` replaces any of them (a server
  * that fronts a store created elsewhere, or a test that wants tiny caps).
  */
@@ -18,7 +18,11 @@ export interface Limits {
   bulkBodyBytes: number
   /** Body cap of /get_many: 1 MiB. */
   getManyBodyBytes: number
-  /** Body cap of /flush (its body is ignored): 1 KiB. */
+  /**
+   * /flush ignores its body: up to this many bytes (256 KiB, what Go's server drains after a handler)
+   * are read and dropped before the answer; past it the answer leaves at once and the rest is drained
+   * (lingerMs, lingerBytes) before the connection closes.
+   */
   flushBodyBytes: number
   /** Largest /head, /tail, /scopelist, /get_many answer: maxStoreBytes. */
   responseBytes: number
@@ -38,7 +42,7 @@ export function resolveLimits(cache: ScopeCache, overrides: Partial<Limits> = {}
     singleBodyBytes: overrides.singleBodyBytes ?? maxItemBytes + 4096,
     bulkBodyBytes: overrides.bulkBodyBytes ?? Math.floor(maxStoreBytes * 1.1) + 16 * MIB,
     getManyBodyBytes: overrides.getManyBodyBytes ?? MIB,
-    flushBodyBytes: overrides.flushBodyBytes ?? 1024,
+    flushBodyBytes: overrides.flushBodyBytes ?? 256 * 1024,
     responseBytes: overrides.responseBytes ?? maxStoreBytes,
     lingerMs: overrides.lingerMs ?? 5_000,
     lingerBytes: overrides.lingerBytes ?? 64 * MIB,
@@ -58,7 +62,7 @@ export const limitLines = (l: Limits): string =>
     `max_body_bytes_single: ${l.singleBodyBytes}`,
     `max_body_bytes_bulk: ${l.bulkBodyBytes}`,
     `max_body_bytes_get_many: ${l.getManyBodyBytes}`,
-    `max_body_bytes_flush: ${l.flushBodyBytes}`,
+    `flush_body_read_bytes: ${l.flushBodyBytes}`,
     `max_response_bytes: ${l.responseBytes}`,
     `max_json_depth: 10000`,
   ].join('\n')

@@ -1,7 +1,7 @@
 /**
  * The node:http server every listener (public threads and the private init socket) runs: Node's
  * defaults are tuned for a server behind a proxy that does the hardening, this one may face clients
- * directly (RELIABILITY.md §3.2/3.3). Slowloris is bounded by `headersTimeout` checked every second,
+ * directly. Slowloris is bounded by `headersTimeout` checked every second,
  * a stuck request by `requestTimeout`, idle keep-alive sockets by `keepAliveTimeout`, one greedy
  * client by `maxRequestsPerSocket` (which also lets the kernel re-spread long-lived connections over
  * reusePort threads), and fd exhaustion by `maxConnections`. The lenient parser is never enabled.

@@ -3,7 +3,7 @@
  * string concatenation around payload text that is spliced in verbatim (never parsed and
  * re-stringified). Keys are quoted raw when they need no escaping (the common case, checked in
  * one charCodeAt pass) and go through JSON.stringify otherwise; the reference's extra `<>&`
- * escaping is not copied (CONTRACT.md: any valid JSON escaping is fine).
+ * escaping is not copied (any valid JSON escaping is fine: a documented departure).
  */
 import type { ItemMeta, ScopeInfo } from '@scopecache/core'
 

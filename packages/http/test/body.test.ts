@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeBody, readBody } from '../src/body.js'
 import { HttpError } from '../src/errors.js'
-import { getInt, getObjects, getRaw, getString, getUint, has, parseBody } from '../src/json-body.js'
+import { getInt, getObjects, getRaw, getString, getUint, has, Kind, parseBody, spanUtf8, type JsonObject, type Span } from '../src/json-body.js'
 import { intParam, INVALID_UTF8, param, parseQuery, readParams, uintParam } from '../src/query.js'
 import { keyProblem } from '../src/keys.js'
 import { intText, mb, quote } from '../src/wire.js'
@@ -102,13 +102,45 @@ describe('parseBody', () => {
     expect(has(o, 'seq')).toBe(false)
   })
 
-  it('integers: no fraction/exponent, unsigned refuses a sign, beyond 2^53−1 refused', () => {
-    const o = parseBody('{"a":1.5,"b":1e2,"c":-1,"d":9007199254740991,"e":9007199254740992,"f":"1","g":-0}')
-    for (const k of ['a', 'b', 'e', 'f']) expect(errorOf(() => getInt(o, k))).toBe('the request body must contain valid JSON')
-    expect(errorOf(() => getUint(o, 'c'))).toBe('the request body must contain valid JSON')
+  it("integers: no fraction/exponent, unsigned refuses a sign, Go's uint64/int64 ranges", () => {
+    const o = parseBody('{"a":1.5,"b":1e2,"c":-1,"d":9007199254740991,"e":9007199254740993,"f":"1","g":-0,' +
+      '"u":18446744073709551615,"u1":18446744073709551616,"i":9223372036854775807,"i1":9223372036854775808,"n":-9223372036854775808,"n1":-9223372036854775809}')
+    for (const k of ['a', 'b', 'f', 'i1', 'n1']) expect(errorOf(() => getInt(o, k)), k).toBe('the request body must contain valid JSON')
+    for (const k of ['c', 'u1', 'n']) expect(errorOf(() => getUint(o, k)), k).toBe('the request body must contain valid JSON')
     expect(getInt(o, 'c')).toBe(-1)
     expect(getUint(o, 'd')).toBe(9007199254740991)
+    // above 2^53−1: a number above every safe integer (no seq is one)
+    for (const k of ['e', 'u', 'i']) expect(getUint(o, k) as number > Number.MAX_SAFE_INTEGER, k).toBe(true)
+    expect(getInt(o, 'n') as number < -Number.MAX_SAFE_INTEGER).toBe(true)
     expect(Object.is(getInt(o, 'g'), 0)).toBe(true)
+  })
+
+  it('a payload member is delimited as Go delimits a raw value, and marked Bad when it is not JSON', () => {
+    const bad = ['1.', '-', '01', '1.5.5', '1e', '[1,]', '{"a":}', '"\\x"', '"\\u12"', '"a\tb"', '[1}]', '{"a":[}']
+    for (const p of bad) {
+      for (const text of [`{"payload":${p},"scope":"s"}`, `{"items":[{"payload":${p},"scope":"s"}]}`]) {
+        const o = parseBody(text)
+        const span = text.startsWith('{"items"') ? (getObjects(o, 'items') as JsonObject[])[0].members.get('payload') : o.members.get('payload')
+        expect(span?.kind, text).toBe(Kind.Bad)
+        expect(text.slice(span?.start, span?.end), text).toBe(p.replace(/\\\\/g, '\\'))
+        expect(getString(text.startsWith('{"items"') ? (getObjects(o, 'items') as JsonObject[])[0] : o, 'scope')).toBe('s')
+      }
+    }
+    // elsewhere the grammar is strict, and a payload still needs a start and an end
+    for (const text of ['{"x":01,"payload":1}', '{"x":{"payload":01}}', '{"x":[{"y":{"payload":01}}]}', '{"payload":x}', '{"payload":nul}', '{"payload":[1,', '{"payload":"a}', '{"payload":1 2}'])
+      expect(errorOf(() => parseBody(text)), text).toBe('the request body must contain valid JSON')
+    for (const text of ['{"payload":{"payload":01}}', '{"payload":[{"payload":01}]}']) expect(parseBody(text).members.get('payload')?.kind, text).toBe(Kind.Bad)
+    expect(errorOf(() => parseBody(`{"payload":${'['.repeat(10_000)}1,${']'.repeat(10_000)}}`))).toBe('the request body must contain valid JSON')
+  })
+
+  it('invalid UTF-8 is not refused by the parse: spanUtf8 tells the values that hold it', () => {
+    const text = Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff]), Buffer.from('","\u0073cope":"a'), Buffer.from([0xc3]), Buffer.from('","id":"é"}')])
+    const o = parseBody(text)
+    expect(o.utf8).toBe(false)
+    const at = (k: string): boolean => spanUtf8(o, (o.members.get(k) as Span).start, (o.members.get(k) as Span).end)
+    expect([at('x'), at('scope'), at('id')]).toEqual([false, false, true])
+    expect(getString(o, 'scope')).toBe('a\ufffd')
+    expect(parseBody('{"a":"é"}').utf8).toBe(true)
   })
 
   it('arrays of objects', () => {

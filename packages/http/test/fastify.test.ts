@@ -7,8 +7,8 @@ import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ScopeCache } from '@scopecache/core'
-import { checkInvariants } from '@scopecache/core/internals'
-import { scopecachePlugin } from '../src/index.js'
+import { checkInvariants } from '../../core/dist/internals.js' // not a package export: tests reach it by path
+import { scopecachePlugin } from '../src/fastify.js'
 
 interface Answer { status: number; headers: Headers; bodyText: string }
 
@@ -90,6 +90,29 @@ describe('fastify plugin', () => {
     const r = await c.request('POST', '/echo', '{"x":1}', { 'content-type': 'application/json' })
     expect(json(r)).toEqual({ echoed: { x: 1 } })
     expect((await c.request('GET', '/nope')).status).toBe(404)
+  })
+
+  it('is a fastify-plugin plugin that decorates the app with the store it serves', () => {
+    expect(app.hasPlugin('@scopecache/http')).toBe(true)
+    expect(app.scopecache).toBe(cache)
+  })
+
+  it('closes on onClose only a store it created, and refuses a second store on one instance', async () => {
+    const own = Fastify()
+    await own.register(scopecachePlugin, { store: { maxStoreBytes: 1 << 20 }, prefix: '/c' })
+    const r = await own.inject({ method: 'POST', url: '/c/append', payload: '{"scope":"s","payload":1}' })
+    expect(r.json().item.seq).toBe(1)
+    const created = own.scopecache
+    await own.close()
+    expect(() => created.stats()).toThrow(expect.objectContaining({ code: 'closed' }))
+
+    const other = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const two = Fastify()
+    await two.register(scopecachePlugin, { cache })
+    await expect(two.register(scopecachePlugin, { cache: other })).rejects.toThrow(/already serves another store/)
+    await two.close()
+    expect(cache.stats().items).toBeGreaterThan(0) // a given store stays open
+    other.close()
   })
 
   it('serves /metrics through the plugin', async () => {

@@ -20,6 +20,11 @@ export type PoolErrorCode =
   /** Bad options to `createCachePool` or a bad control call argument. */
   | 'invalid_input'
 
+/** Every `PoolErrorCode` (a Record's keys, so the compiler keeps the list and the union in step). */
+export const POOL_ERROR_CODES = Object.keys({
+  not_in_pool: 1, no_source: 1, pool_closed: 1, worker_exited: 1, invalid_input: 1,
+} satisfies Record<PoolErrorCode, 1>) as readonly PoolErrorCode[]
+
 export class PoolError extends Error {
   override readonly name = 'PoolError'
   readonly code: PoolErrorCode

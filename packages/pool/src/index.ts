@@ -8,6 +8,6 @@
 export { CachePool, createCachePool } from './pool.js'
 export type { CachePoolOptions, CacheRunOptions } from './pool.js'
 export type { CacheSource } from './owner-control.js'
-export { decodeError, encodeError, PoolError } from './errors.js'
+export { decodeError, encodeError, POOL_ERROR_CODES, PoolError } from './errors.js'
 export type { PoolErrorCode } from './errors.js'
 export type { PoolStats, WireAnyError } from './protocol.js'

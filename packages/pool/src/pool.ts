@@ -5,8 +5,9 @@
  * never per task. Piscina loads this package's runner in every worker; the runner announces its
  * thread id, attaches, hands over its control port (`Hello`), and calls the task module's export
  * for each task. The owner `watch`es every worker's `Worker` object (from `piscina.threads`) so a
- * worker that exits — killed, crashed, aborted, or closed — has its thread slot marked dead and
- * any lock it held taken over by the next thread that needs it; piscina starts the replacement.
+ * worker that exits — killed, crashed, aborted, or closed — has its thread slot marked dead and is
+ * reaped on the owner's event loop: the reaper (and only it) releases the locks the worker held and
+ * rolls its unfinished write back or forward; piscina starts the replacement.
  *
  * Trade-off: tasks go through one extra indirection (the runner) so that errors thrown in a
  * worker can be returned as wire records with their `code`, instead of piscina's structured

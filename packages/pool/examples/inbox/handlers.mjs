@@ -4,6 +4,8 @@
 //   thread:<id>   the messages of a conversation, oldest first (tail = the latest N)
 //   inbox:<user>  one entry per message addressed to <user> (tail = the inbox view)
 //   events        the write buffer: one event per write, drained in batches by drain.mjs
+//   profile:<user> a read-through view: getOrLoad fills it from the (slow, pretend) user database,
+//                 one load for every worker that asks at once; renaming invalidates it
 import { threadId } from 'node:worker_threads'
 import { ownerControl, workerCache } from '@scopecache/pool/worker'
 
@@ -27,6 +29,8 @@ async function route({ method, route, params, query, body }) {
   if (method === 'GET' && route === 'thread') return view(`thread:${params.thread}`, query)
   if (method === 'GET' && route === 'inbox') return view(`inbox:${params.user}`, query)
   if (method === 'GET' && route === 'stats') return { status: 200, body: await ownerControl().stats() }
+  if (method === 'GET' && route === 'profile') return profile(params.user)
+  if (method === 'POST' && route === 'rename') return rename(params.user, body)
   return { status: 404, body: { error: 'not_found' } }
 }
 
@@ -46,4 +50,30 @@ function view(scope, query) {
   const limit = Math.min(Math.max(Number.parseInt(query.limit ?? '20', 10) || 20, 1), 100)
   const { items, truncated } = cache.tail(scope, { limit })
   return { status: 200, body: { scope, items: items.map(({ seq, payload }) => ({ seq, ...payload })), older: truncated } }
+}
+
+// The pretend user database: slow, and shared by the workers only through the store.
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+async function loadProfile(user) {
+  cache.counterAdd('db', 'profileLoads', 1) // how often the database was really asked
+  await sleep(30)
+  const renamed = cache.get('db', { id: `name:${user}` })?.payload
+  return { user, name: renamed ?? user.toUpperCase(), loadedBy: threadId }
+}
+
+async function profile(user) {
+  if (!SCOPE_KEY.test(user ?? '')) return { status: 400, body: { error: 'invalid_input', message: 'bad user' } }
+  // A hit reads shared memory; a miss runs loadProfile in exactly one worker while the others wait
+  // and read what it stored. The store is fenced: a rename during the load is never overwritten.
+  const item = await cache.getOrLoad(`profile:${user}`, { id: 'card' }, () => loadProfile(user), { leaseMs: 2000 })
+  return { status: 200, body: { ...item.payload, stored: item.seq > 0 } }
+}
+
+function rename(user, body) {
+  if (!SCOPE_KEY.test(user ?? '') || typeof body?.name !== 'string' || body.name.length > 64) {
+    return { status: 400, body: { error: 'invalid_input', message: 'need a user and a name (<= 64 chars)' } }
+  }
+  cache.upsert('db', `name:${user}`, body.name) // the "database" write
+  cache.invalidate(`profile:${user}`, { id: 'card' }) // then the view: deleted, and its version moved
+  return { status: 200, body: { user, name: body.name } }
 }

@@ -4,7 +4,8 @@
 //   main thread   owns the store; parses HTTP on 127.0.0.1 and dispatches each request to the
 //                 handler pool (Node 20 cannot share one listening port between worker threads)
 //   handler pool  createCachePool, 3 workers: reads thread/inbox views with `tail`, appends
-//                 messages and events, straight in shared memory
+//                 messages and events, straight in shared memory; serves a read-through profile
+//                 view with `getOrLoad` (one load of the slow database for all workers at once)
 //   drain pool    createCachePool, 1 worker with a timer (atomics: 'disabled'): tail + trim
 //
 // node packages/pool/examples/inbox/main.mjs            bounded demo run, then exits by itself
@@ -45,6 +46,8 @@ const ROUTES = [
   ['GET', /^\/threads\/([^/]+)$/, 'thread', ['thread']],
   ['GET', /^\/inbox\/([^/]+)$/, 'inbox', ['user']],
   ['GET', /^\/stats$/, 'stats', []],
+  ['GET', /^\/users\/([^/]+)\/profile$/, 'profile', ['user']],
+  ['POST', /^\/users\/([^/]+)\/rename$/, 'rename', ['user']],
 ]
 const MAX_BODY = 16 << 10
 
@@ -123,6 +126,13 @@ async function demo() {
   const bob = await call('GET', '/inbox/bob?limit=3')
   const bad = await call('POST', '/threads/t0/messages', { from: 'ada', text: 42 })
   const stats = await call('GET', '/stats')
+  // Read-through: 12 requests for one profile at once, spread over the workers; then a rename
+  // invalidates the view and the next read loads the new name.
+  const cards = await Promise.all(Array.from({ length: 12 }, () => call('GET', '/users/ada/profile')))
+  const loads = () => cache.get('db', { id: 'profileLoads' })?.payload ?? 0
+  const loadsBefore = loads()
+  await call('POST', '/users/ada/rename', { name: 'Ada L.' })
+  const renamed = await call('GET', '/users/ada/profile')
 
   const writers = new Set(posts.map((p) => p.handledBy))
   console.log(`\nPOST  ${posts.length} messages, status ${[...new Set(posts.map((p) => p.status))]}, handled by worker threads ${[...writers].sort().join(', ')}`)
@@ -131,6 +141,8 @@ async function demo() {
   console.log(`GET   /inbox/bob?limit=3 (handled by ${bob.handledBy}):`)
   for (const it of bob.items) console.log(`      #${it.seq} ${it.thread} from ${it.from}: "${it.preview}"`)
   console.log(`POST  a bad message -> ${bad.status} ${bad.error}`)
+  console.log(`GET   /users/ada/profile × 12 at once, handled by worker threads ${[...new Set(cards.map((c) => c.handledBy))].sort().join(', ')}: ${loadsBefore} database load(s), every answer "${[...new Set(cards.map((c) => c.name))].join('", "')}"`)
+  console.log(`POST  /users/ada/rename, then GET: "${renamed.name}" (database loads now ${loads()})`)
   console.log(`GET   /stats (asked of the owner over the control channel by worker ${stats.handledBy}): ${stats.store.items} items in ${stats.store.scopes} scopes, ${stats.pool.attachedWorkers} attached workers, ${stats.pool.completed} tasks completed`)
 
   // Let the drain worker's timer ship the buffer, then one last drain as a task.

@@ -1,0 +1,90 @@
+/**
+ * What the HTTP API offers beyond ScopeCache (packages/core/README.md has the semantics):
+ *   named locks  `/lock` takes a lease if the name is free (it never waits: an HTTP client retries
+ *                or backs off), `/renew` extends it, `/unlock` gives it back;
+ *   fences       `GET /version?scope=`, `POST /invalidate`, and the `if_version` field of the
+ *                single-item writes (409 when the version moved).
+ * The core checks names and scopes; the numbers are checked here with messages that say the range.
+ */
+import type { ScopeCache } from '@scopecache/core'
+import { badField } from './errors.js'
+import { queryScope } from './fields.js'
+import { getRaw, getString, has, type JsonObject } from './json-body.js'
+import type { Query } from './query.js'
+import { requiredMessage, SPEC, writeFields } from './write-fields.js'
+
+const required = (field: string, path: string): Error => badField(requiredMessage(field, path))
+
+const MAX_MS = 86_400_000 // the core's longest lease: a day
+const DIGITS = /^[0-9]{1,16}$/
+
+/** A body's optional `if_version`: a version read with `/version` (a non-negative integer). */
+export function ifVersion(b: JsonObject): number | undefined {
+  const text = getRaw(b, 'if_version')
+  if (text === undefined) return undefined
+  const v = DIGITS.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(v)) throw badField("the 'if_version' field must be a non-negative integer (a version read with /version)")
+  return v
+}
+
+export function version(cache: ScopeCache, path: string, q: Query): string {
+  return '{"ok":true,"version":' + cache.version(queryScope(q, path)) + '}\n'
+}
+
+/**
+ * `{"scope"}` drops the scope, `{"scope","id"|"seq"}` deletes one item (checked as `/delete`
+ * checks them); both move its version.
+ */
+export function invalidate(cache: ScopeCache, path: string, b: JsonObject): string {
+  const whole = !has(b, 'id') && !has(b, 'seq')
+  const { scope, ref: at } = writeFields(b, path, whole ? SPEC.scopeOnly : SPEC.delete)
+  let ref = at as { id: string } | { seq: number } | undefined
+  if (ref !== undefined && 'seq' in ref && ref.seq > Number.MAX_SAFE_INTEGER) ref = { seq: Number.MAX_SAFE_INTEGER } // no item has it
+  const count = cache.invalidate(scope, ref)
+  return '{"ok":true,"count":' + count + ',"version":' + cache.version(scope) + '}\n'
+}
+
+function name(b: JsonObject, path: string): string {
+  const n = getString(b, 'name')
+  if (n === undefined || n === '') throw required('name', path)
+  return n
+}
+
+/** An optional `lease_ms` (default: the core's, 5000). */
+function leaseMs(b: JsonObject): number | undefined {
+  const text = getRaw(b, 'lease_ms')
+  if (text === undefined) return undefined
+  const ms = DIGITS.test(text) ? Number(text) : NaN
+  if (!(ms >= 1 && ms <= MAX_MS)) throw badField(`the 'lease_ms' field must be an integer from 1 to ${MAX_MS}`)
+  return ms
+}
+
+function token(b: JsonObject, path: string): number {
+  const text = getRaw(b, 'token')
+  if (text === undefined) throw required('token', path)
+  const t = DIGITS.test(text) ? Number(text) : NaN
+  if (!(t >= 1 && Number.isSafeInteger(t))) throw badField("the 'token' field must be a positive integer")
+  return t
+}
+
+interface Locks {
+  tryLock(name: string, opts?: { leaseMs?: number }): { token: number } | null
+  renew(name: string, token: number, opts?: { leaseMs?: number }): boolean
+  unlock(name: string, token: number): boolean
+}
+
+export function lock(cache: Locks, path: string, b: JsonObject): string {
+  const g = cache.tryLock(name(b, path), { leaseMs: leaseMs(b) })
+  return g === null ? '{"ok":true,"acquired":false}\n' : '{"ok":true,"acquired":true,"token":' + g.token + '}\n'
+}
+
+export function renew(cache: Locks, path: string, b: JsonObject): string {
+  const n = name(b, path)
+  const t = token(b, path)
+  return '{"ok":true,"renewed":' + cache.renew(n, t, { leaseMs: leaseMs(b) }) + '}\n'
+}
+
+export function unlock(cache: Locks, path: string, b: JsonObject): string {
+  const n = name(b, path)
+  return '{"ok":true,"released":' + cache.unlock(n, token(b, path)) + '}\n'
+}

@@ -1,0 +1,58 @@
+/**
+ * getOrLoad across real threads: one loader for a missing item among 4 threads × 250 concurrent
+ * callers, and a loader whose thread dies is replaced once its lease lapses. Workers run the built
+ * core (packages/core/dist).
+ */
+import { Worker } from 'node:worker_threads'
+import { describe, expect, it } from 'vitest'
+import { ScopeCache } from '../packages/core/dist/index.js'
+import { checkInvariants } from '../packages/core/dist/internals.js'
+import { sleep } from './helpers/kill-checks.js'
+
+const WORKER = new URL('./fixtures/read-through-worker.mjs', import.meta.url)
+
+function start(cache: ScopeCache, data: Record<string, unknown>): { worker: Worker; done: Promise<{ w: number; distinct: string[] }> } {
+  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, ...data } })
+  cache.watch(worker)
+  const done = new Promise<{ w: number; distinct: string[] }>((resolve, reject) => {
+    let last: { w: number; distinct: string[] } | undefined
+    worker.on('message', (m) => (last = m))
+    worker.once('error', reject)
+    worker.once('exit', (code) => (code === 0 && last ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
+  })
+  return { worker, done }
+}
+
+describe('getOrLoad across threads', () => {
+  it('4 threads × 250 concurrent callers of one missing item: the loader runs once, all get its value', async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const words = new SharedArrayBuffer(12)
+    const reports = await Promise.all(Array.from({ length: 4 }, (_, w) =>
+      start(cache, { role: 'many', w, threads: 4, calls: 250, scope: 'view:hot', id: 'feed', words }).done))
+    expect(Atomics.load(new Int32Array(words), 1)).toBe(1)
+    const all = new Set(reports.flatMap((r) => r.distinct))
+    expect(all.size).toBe(1)
+    const [seq, payload] = JSON.parse([...all][0]!) as [number, { loadedBy: number }]
+    expect(seq).toBe(1)
+    expect(cache.get('view:hot', { id: 'feed' })!.payload).toEqual(payload)
+    checkInvariants(cache)
+    cache.close()
+  })
+
+  it('a loader whose thread dies is replaced after its lease', async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const words = new SharedArrayBuffer(12)
+    const flag = new Int32Array(words)
+    const leaseMs = 300
+    const { worker, done } = start(cache, { role: 'die', scope: 'v', id: 'x', words, leaseMs })
+    done.catch(() => {})
+    for (let i = 0; i < 5000 && Atomics.load(flag, 2) === 0; i++) await sleep(1)
+    const t0 = performance.now()
+    await worker.terminate()
+    const got = await cache.getOrLoad('v', { id: 'x' }, () => 'taken over')
+    expect(got.payload).toBe('taken over')
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(leaseMs - 50) // it waited for the lease, not less
+    checkInvariants(cache)
+    cache.close()
+  })
+})
