@@ -11,7 +11,7 @@ import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
 import { raiseFloor, startFence } from './fences.js'
 import {
-  B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP,
+  B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_HOLES, S_ID_CAP,
   S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, T_UNDO_A, T_UNDO_OP, T_UNDO_REC, TAG_ENTRIES, TAG_IDTAB, TAG_NAME, TAG_PENDING,
   TAG_UNDO, UNDO_BULK,
@@ -126,7 +126,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         if (late) ts = Math.max(nowMicros(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
         groups.forEach((g, i) => {
           const lastSeq = existing[i] >= 0 ? f64[(dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
-          if (late || lastSeq !== g.lastSeq) reseqGroup(i32, f64, g, lastSeq, ts)
+          if (late || lastSeq !== g.lastSeq) reseqGroup(i32, g, lastSeq, ts)
         })
         i32[st.slotW + T_UNDO_OP] = UNDO_BULK
         i32[st.slotW + T_UNDO_A] = undoRef
@@ -291,24 +291,24 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
   g.nameSize = heap.sizeOf(g.name)
   const n = g.count
   g.entCap = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, n))))
-  g.ent = t.allocOrFull(g.entCap * 8, TAG_ENTRIES, PENDING)
+  g.ent = t.allocOrFull(g.entCap * 4, TAG_ENTRIES, PENDING)
   pending.push(g.ent)
   if (!replaceAll) {
     const slot = dir.resolve(g.scope)
     g.lastSeq = slot >= 0 ? f64[(dir.rec(slot) >> 1) + S_LAST_SEQ_F] : 0 // a guess: no lock held
     if (!Number.isSafeInteger(g.lastSeq) || g.lastSeq < 0) g.lastSeq = 0
   }
-  const itemBlocks = carveGroup({ i32, f64, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
+  const itemBlocks = carveGroup({ i32, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
   if (itemBlocks < 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, st.cfg.maxStoreBytes)
   if (g.idCount > 0) {
-    g.tabCap = Math.max(8, 2 ** Math.ceil(Math.log2(g.idCount * 2)))
-    g.tab = t.allocOrFull(g.tabCap * 8, TAG_IDTAB, PENDING)
-    pending.push(g.tab)
-    i32.fill(0, g.tab * 2 + 2, g.tab * 2 + 2 + g.tabCap * 2)
-    if (!tableGroup(i32, st.v.u8, batch, g, (id) => st.hashId(id))) {
+    g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))
+    if (g.tabCap < 0) {
       throwFirstDuplicate(batch, batch.ids.length)
       throw new Error('scopecache: duplicate id not found again (internal bug)')
     }
+    g.tab = t.allocOrFull(g.tabCap * 4, TAG_IDTAB, PENDING)
+    pending.push(g.tab)
+    st.ids.install(g.tab, g.tabCap)
   }
   g.bytes = g.nameSize + heap.sizeOf(g.ent) + (g.tab !== 0 ? heap.sizeOf(g.tab) : 0) + itemBlocks
 }
@@ -321,7 +321,8 @@ function installGroup(s: Store, rec: number, g: BulkGroup, ts: number, lastSeq: 
   i32[rec + S_ENT_REF] = g.ent
   i32[rec + S_ENT_CAP] = g.entCap
   i32[rec + S_ENT_START] = 0
-  f64[r2 + S_ENT_BASE_F] = lastSeq + 1
+  f64[r2 + S_FIRST_SEQ_F] = lastSeq + 1
+  i32[rec + S_HOLES] = 0
   i32[rec + S_ID_REF] = g.tab
   i32[rec + S_ID_CAP] = g.tabCap
   i32[rec + S_ID_USED] = g.idCount

@@ -15,11 +15,12 @@
 import type { Buffer } from 'node:buffer'
 import { PENDING, type Heap } from './alloc.js'
 import { invalid, ScopeCacheError, scopeFull, tooLarge } from './errors.js'
-import { utf8Equals } from './keys.js'
+import { idCapFull, type IdTable } from './id-table.js'
 import {
-  B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
+  B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
   itemBytes, TAG_ITEM,
 } from './layout.js'
+import { setItemSeqTs, writeItemHeader } from './item-record.js'
 import { preparePayload } from './payload.js'
 import type { WarmItem } from './types.js'
 import { keyProblem, utf8Length } from './validate.js'
@@ -188,7 +189,6 @@ export interface Built {
 
 export interface BuildViews {
   i32: Int32Array
-  f64: Float64Array
   u8: Uint8Array
   buf: Buffer
   heap: Heap
@@ -205,7 +205,7 @@ export interface BuildViews {
  * walk it if this thread dies mid-way) and the PENDING bytes do not change.
  */
 export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number, built: Built): number {
-  const { i32, f64, u8, buf, heap } = v
+  const { i32, u8, buf, heap } = v
   const { order, size, ids, pay, plen, pStart } = b
   const ew = g.ent * 2 + 2
   const n = g.count
@@ -257,12 +257,8 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
         const st = (pStart as Int32Array)[i]
         u8.set(p.subarray(st, st + len), off + idBytes)
       }
-      f64[at + I_SEQ_F] = g.lastSeq + 1 + k
-      f64[at + I_TS_F] = ts
-      i32[w + I_PAYLOAD_LEN] = len
-      i32[w + I_ID_LEN_FLAGS] = idBytes | (flags << 16)
-      i32[ew + k * 2] = k
-      i32[ew + k * 2 + 1] = at
+      writeItemHeader(i32, at, s, g.lastSeq + 1 + k, ts, idBytes, len, flags)
+      i32[ew + k] = at
       built.refs[r++] = at
       at += s >> 3
     }
@@ -275,39 +271,27 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
 }
 
 /** Rewrites the seqs (and ts) of a built group's items: its scope's lastSeq moved since the build. */
-export function reseqGroup(i32: Int32Array, f64: Float64Array, g: BulkGroup, lastSeq: number, ts: number): void {
+export function reseqGroup(i32: Int32Array, g: BulkGroup, lastSeq: number, ts: number): void {
   const ew = g.ent * 2 + 2
   for (let k = 0; k < g.count; k++) {
-    const at = i32[ew + k * 2 + 1]
-    f64[at + I_SEQ_F] = lastSeq + 1 + k
-    f64[at + I_TS_F] = ts
+    const at = i32[ew + k]
+    setItemSeqTs(i32, at, lastSeq + 1 + k, ts)
   }
   g.lastSeq = lastSeq
 }
 
 /**
- * Fills a group's (zeroed) id table from its entries: the same slots ScopeIndex.idInsert would
- * pick. Returns false at the first id already in the table (a duplicate).
+ * Builds a group's id table from its entries, in the id table's private memory (`ids.install`
+ * copies it into its block); returns its slot count, or -1 when an id repeats (a duplicate).
  */
-export function tableGroup(i32: Int32Array, u8: Uint8Array, b: BulkBatch, g: BulkGroup, hashId: (id: string) => number): boolean {
-  const { order, ids } = b
+export function tableGroup(i32: Int32Array, ids: IdTable, b: BulkBatch, g: BulkGroup, hashId: (id: string) => number): number {
+  const { order } = b
   const ew = g.ent * 2 + 2
-  const tw = g.tab * 2 + 2
-  const mask = g.tabCap - 1
+  let n = 0
   for (let k = 0; k < g.count; k++) {
-    const id = ids[order[g.first + k]]
-    if (id === null) continue
-    const h = hashId(id)
-    const ref = i32[ew + k * 2 + 1]
-    for (let s = h & mask; ; s = (s + 1) & mask) {
-      const r = i32[tw + s * 2 + 1]
-      if (r === 0) {
-        i32[tw + s * 2] = h
-        i32[tw + s * 2 + 1] = ref
-        break
-      }
-      if (i32[tw + s * 2] === h && utf8Equals(u8, r * 8 + ITEM_HEADER_BYTES, i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff, id)) return false
-    }
+    const id = b.ids[order[g.first + k]]
+    if (id !== null) ids.pair(n++, hashId(id), i32[ew + k])
   }
-  return true
+  const cap = ids.build(n, idCapFull(n), true)
+  return cap < 0 ? -1 : cap
 }

@@ -6,7 +6,8 @@
  *
  *   S_FENCE_F (scope record)   +1 in every publish window (txn.openWindow), so a write, a delete,
  *                              a trim and an invalidate each move it; restored with the record by
- *                              an undo, so a write that did not happen did not move it either
+ *                              an undo (reaper.ts), so a write that did not happen did not move it
+ *                              either, and moved again when a torn trim or delete is rolled forward
  *   H_FENCE_FLOOR_F (header)   ≥ the fence every dropped or replaced scope had, raised (under the
  *                              directory lock) before any drop, flush, warm or rebuild changes
  *                              anything; a scope that does not exist has the floor as its version

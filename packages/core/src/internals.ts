@@ -11,23 +11,25 @@
  *         a live thread's deferred frees (PENDING blocks it owns, == its T_DEFERRED_B8); each
  *         scope's byte count == its record + its blocks
  *  scopes entries hold strictly increasing seqs ≤ lastSeq that match their items; the id table
- *         finds exactly the items that have ids; the directory finds every live scope and
+ *         finds exactly the items that have ids, slot by slot (checkIdTable); the directory finds every live scope and
  *         nothing else; counts match; no lock is held and no seqlock is odd
  */
 import { MAX_BLOCK_BYTES, tagOwner } from './alloc.js'
 import type { ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
-  H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
-  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
+  H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_EMPTY, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
+  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, itemBytes,
+  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes,
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_TOKEN_F, L_HASH, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F,
   LEASE_FREE, LEASE_HELD, LEASE_WORDS,
 } from './layout.js'
+import { MAX_PROBE } from './id-table.js'
 import { hashKey } from './keys.js'
 import { LEASE_SEED } from './leases.js'
+import { holesOf } from './scope-index.js'
 import { INTERNALS, type Internals } from './store.js'
 import { MAX_KEY_BYTES } from './validate.js'
 
@@ -58,7 +60,7 @@ function classOf(size: number): number {
 
 export function checkInvariants(cache: ScopeCache): HeapReport {
   const x = cache[INTERNALS]()
-  const { v, cfg, idx, dir, threads } = x
+  const { v, cfg, idx, ids, dir, threads } = x
   const hashId = (id: string): number => x.hashId(id)
   const { i32, f64 } = v
   const lo = cfg.heapB8 * 8
@@ -153,44 +155,53 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     items += count
     const lastSeq = f64[(rec >> 1) + S_LAST_SEQ_F]
     if (count > 0 || i32[rec + S_ENT_REF] !== 0) {
-      bytes += own(i32[rec + S_ENT_REF], TAG_ENTRIES, where + ' entries')
+      const size = own(i32[rec + S_ENT_REF], TAG_ENTRIES, where + ' entries')
+      const want = blockBytes(i32[rec + S_ENT_CAP] * 4)
+      if (size !== want && size !== want + 8) fail(`${where}: entries block of ${size} bytes for ${i32[rec + S_ENT_CAP]} entries`)
+      bytes += size
       if (i32[rec + S_ENT_START] < 0 || i32[rec + S_ENT_START] + count > i32[rec + S_ENT_CAP]) fail(`${where}: entries window out of range`)
     }
-    let withId = 0
+    // the first live seq and the hole count the readers rely on (scope-index.ts)
+    const first = f64[(rec >> 1) + S_FIRST_SEQ_F]
+    const holes = i32[rec + S_HOLES]
+    if (count === 0 && (holes !== 0 || first !== lastSeq + 1)) fail(`${where}: empty, but first seq ${first} (lastSeq ${lastSeq}) and ${holes} holes`)
+    if (count > 0) {
+      if (first !== idx.seqOf(idx.refAt(rec, 0))) fail(`${where}: first seq ${first} but the oldest item has seq ${idx.seqOf(idx.refAt(rec, 0))}`)
+      const want = holesOf(first, idx.seqOf(idx.refAt(rec, count - 1)), count)
+      if (holes !== want) fail(`${where}: ${holes} holes recorded, ${want} between its first and last items`)
+    }
+    const withId = new Set<number>()
     let prev = 0
     for (let k = 0; k < count; k++) {
       const ref = idx.refAt(rec, k)
-      const seq = idx.seqAt(rec, k)
+      const seq = idx.seqOf(ref)
       if (!(seq > prev)) fail(`${where}: seqs not strictly increasing at position ${k}`)
       if (seq > lastSeq) fail(`${where}: seq ${seq} above lastSeq ${lastSeq}`)
-      if (idx.seqOf(ref) !== seq) fail(`${where}: entry seq ${seq} but item says ${idx.seqOf(ref)}`)
+      if (idx.seqAt(rec, k) !== seq || idx.findSeq(rec, seq) !== k) fail(`${where}: seq ${seq} at position ${k} is not found there by seq`)
       const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
-      const want = itemBytes(idx.idLen(ref), idx.payloadLen(ref))
-      if (size !== want && size !== want + 8) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      // the payload length is derived from the block size and the pad (item-record.ts): check what it gives
+      const plen = idx.payloadLen(ref)
+      const want = itemBytes(idx.idLen(ref), plen)
+      if (plen < 1 || (size !== want && size !== want + 8)) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
+      if (!Number.isSafeInteger(idx.tsOf(ref)) || idx.tsOf(ref) <= 0) fail(`${where}: item ${seq} has ts ${idx.tsOf(ref)}`)
+      if ((idx.flags(ref) & IF_ASCII) !== 0) {
+        const a = idx.idStart(ref) + idx.idLen(ref)
+        for (let j = a; j < a + plen; j++) if (v.u8[j] >= 0x80) fail(`${where}: item ${seq} is flagged ASCII but is not`)
+      }
       bytes += size
       prev = seq
       if (idx.idLen(ref) > 0) {
-        withId++
+        withId.add(ref)
         const idA = idx.idStart(ref)
         const id = v.buf.toString('utf8', idA, idA + idx.idLen(ref))
-        const at = idx.findId(rec, id, hashId(id))
-        if (at < 0 || idx.idRefAt(rec, at) !== ref) fail(`${where}: id '${id}' (seq ${seq}) is not found through the id table`)
+        const h = hashId(id)
+        if (ids.hashItem(ref) !== h) fail(`${where}: id '${id}' hashes differently from its stored bytes`)
+        const at = ids.find(rec, id, h)
+        if (at < 0 || ids.refOf(i32[at]) !== ref) fail(`${where}: id '${id}' (seq ${seq}) is not found through the id table`)
       }
     }
-    if (i32[rec + S_ID_REF] !== 0) {
-      bytes += own(i32[rec + S_ID_REF], TAG_IDTAB, where + ' id table')
-      const cap = i32[rec + S_ID_CAP]
-      let live = 0
-      let usedSlots = 0
-      for (let i = 0; i < cap; i++) {
-        const r = idx.idRefAt(rec, i)
-        if (r !== 0) usedSlots++
-        if (r !== 0 && r !== ID_TOMB) live++
-      }
-      if (live !== withId) fail(`${where}: id table has ${live} live slots for ${withId} items with ids`)
-      if (usedSlots !== i32[rec + S_ID_USED]) fail(`${where}: id table used count ${i32[rec + S_ID_USED]} but ${usedSlots} slots used`)
-      if (usedSlots * 4 > cap * 3 + 4) fail(`${where}: id table over its load factor`)
-    } else if (withId > 0) fail(`${where}: items with ids but no id table`)
+    if (i32[rec + S_ID_REF] !== 0) bytes += checkIdTable(x, rec, where, withId, own)
+    else if (withId.size > 0) fail(`${where}: items with ids but no id table`)
     if (i32[rec + S_BYTES_B8] * 8 !== bytes) fail(`${where}: byte count ${i32[rec + S_BYTES_B8] * 8} but blocks add up to ${bytes}`)
   }
   if (used.size > 0) {
@@ -224,6 +235,46 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   }
   checkLeaseTable(x)
   return report
+}
+
+/**
+ * A scope's id table, slot by slot (id-table.ts): a power-of-two slot count in a block of exactly
+ * that many words; each live slot holds an item of this scope that has an id, once, under the tag
+ * of its id's hash, within MAX_PROBE of its bucket with no empty slot between; every id is there;
+ * the used count (live + tombstones) is right and the load ≤ 0.8. Returns the block's bytes.
+ */
+function checkIdTable(x: Internals, rec: number, where: string, withId: Set<number>, own: (b8: number, tag: number, what: string) => number): number {
+  const { i32 } = x.v
+  const { ids } = x
+  const tref = i32[rec + S_ID_REF]
+  const cap = i32[rec + S_ID_CAP]
+  if (cap < 8 || (cap & (cap - 1)) !== 0) fail(`${where}: id table of ${cap} slots (not a power of two ≥ 8)`)
+  const size = own(tref, TAG_IDTAB, where + ' id table')
+  const want = blockBytes(cap * 4)
+  if (size !== want && size !== want + 8) fail(`${where}: id table block of ${size} bytes for ${cap} slots`)
+  const w = tref * 2 + 2
+  const mask = cap - 1
+  const seen = new Set<number>()
+  let usedSlots = 0
+  for (let i = 0; i < cap; i++) {
+    const sv = i32[w + i]
+    if (sv === ID_EMPTY) continue
+    usedSlots++
+    if (sv === ID_TOMB) continue
+    const r = ids.refOf(sv)
+    if (!withId.has(r)) fail(`${where}: id table slot ${i} points at ${r * 8}, not a live item of this scope with an id`)
+    if (seen.has(r)) fail(`${where}: id table holds item ${r * 8} twice`)
+    seen.add(r)
+    const h = ids.hashItem(r)
+    if (ids.slotOf(h, r) !== sv) fail(`${where}: id table slot ${i} has the wrong tag for its id`)
+    const home = h & mask
+    if (((i - home) & mask) >= MAX_PROBE) fail(`${where}: id table slot ${i} lies ${(i - home) & mask} slots past its bucket`)
+    for (let j = home; j !== i; j = (j + 1) & mask) if (i32[w + j] === ID_EMPTY) fail(`${where}: an empty slot cuts the probe path to id table slot ${i}`)
+  }
+  if (seen.size !== withId.size) fail(`${where}: id table has ${seen.size} live slots for ${withId.size} items with ids`)
+  if (usedSlots !== i32[rec + S_ID_USED]) fail(`${where}: id table used count ${i32[rec + S_ID_USED]} but ${usedSlots} slots used`)
+  if (usedSlots * 5 > cap * 4) fail(`${where}: id table over its load factor (${usedSlots} of ${cap} slots used)`)
+  return size
 }
 
 /** The lease table (leases.ts): free mutex, exact held count, each held name unique and findable. */

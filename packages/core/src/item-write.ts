@@ -1,7 +1,7 @@
 /**
  * Single-item writes inside a locked scope: append, upsert, update, counter, delete and trim
  * bodies, the insert and in-place replace they are built from (allocation, filling the item block,
- * index growth, the publish window), the id probe, and the item size check. The caller
+ * index growth, the publish window), and the item size check. The caller
  * (scope-life.ts writeScope) holds the scope lock and the transaction (txn.ts) is entered.
  */
 import { ALLOC_OVER_BUDGET, CHARGED } from './alloc.js'
@@ -9,14 +9,15 @@ import { nowMicros } from './clock.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
-import { utf8Equals } from './keys.js'
+import { idCapRoomy, idTableFull } from './id-table.js'
 import {
-  H_ITEMS, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_EMPTY, ID_TOMB, IF_ASCII, IF_STRING, itemBytes,
-  ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
+  H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
+  ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
   S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
+import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
-import { ScopeIndex } from './scope-index.js'
+import { holesOf } from './scope-index.js'
 import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
@@ -38,7 +39,7 @@ export function checkSize(s: Store, id: string | null, p: Prepared): number {
 /** append: a new item (`id` with hash `h`, or none). A full scope is reported before a duplicate id, as the reference does. */
 export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number): ItemMeta {
   checkRoom(t.s, scope, rec)
-  const free = id === null ? -1 : probeId(t.s, rec, id, h)
+  const free = id === null ? -1 : t.s.ids.probe(rec, id, h)
   if (free >= 0) throw duplicateId()
   return insertLocked(t, scope, rec, id, h, free, p, size)
 }
@@ -47,9 +48,9 @@ export function appendLocked(t: Txn, scope: string, rec: number, id: string | nu
 export function upsertLocked(
   t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number,
 ): { created: boolean; item: ItemMeta } {
-  const at = probeId(t.s, rec, id, h)
+  const at = t.s.ids.probe(rec, id, h)
   if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size) }
-  return { created: false, item: replaceLocked(t, scope, rec, t.s.i32[at + 1], id, at + 1, p, size) }
+  return { created: false, item: replaceLocked(t, scope, rec, t.s.ids.refOf(t.s.i32[at]), id, at, p, size) }
 }
 
 /** update: replaces the item with this id or seq (rec -1: no scope); 0 when there is none. */
@@ -60,7 +61,7 @@ export function updateLocked(t: Txn, scope: string, rec: number, by: string | nu
   if (old < 0) return 0
   const id = readId(s, old)
   const size = checkSize(s, id, p)
-  const idWord = id === null ? -1 : probeId(s, rec, id, s.hashId(id)) + 1
+  const idWord = id === null ? -1 : s.ids.probe(rec, id, s.hashId(id))
   replaceLocked(t, scope, rec, old, id, idWord, p, size)
   return 1
 }
@@ -68,19 +69,19 @@ export function updateLocked(t: Txn, scope: string, rec: number, by: string | nu
 /** counter: adds `by` to the integer item with this id, or creates it as `by`. */
 export function counterLocked(t: Txn, scope: string, rec: number, id: string, h: number, by: number): { created: boolean; value: number } {
   const s = t.s
-  const at = probeId(s, rec, id, h)
+  const at = s.ids.probe(rec, id, h)
   if (at < 0) {
     const p = preparePayload(by)
     insertLocked(t, scope, rec, id, h, at, p, checkSize(s, id, p), false)
     return { created: true, value: by }
   }
-  const old = s.i32[at + 1]
+  const old = s.ids.refOf(s.i32[at])
   const current = parseJsonInteger(readPayloadText(s, old))
   if (current === undefined) throw new ScopeCacheError('conflict', "the existing payload is not an integer counter")
   const next = current + by
   if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
   const p = preparePayload(next)
-  replaceLocked(t, scope, rec, old, id, at + 1, p, checkSize(s, id, p), false)
+  replaceLocked(t, scope, rec, old, id, at, p, checkSize(s, id, p), false)
   return { created: false, value: next }
 }
 
@@ -163,44 +164,37 @@ export function insertLocked(
   let published = false
   try {
     // The entries tail is full: copy the live entries into a fresh array (same size when at
-    // most half full, else double), rebasing seqs on the oldest live one.
+    // most half full, else double).
     const oldEnt = i32[rec + S_ENT_REF]
     let ent = oldEnt
     let entCap = i32[rec + S_ENT_CAP]
     let entStart = i32[rec + S_ENT_START]
-    let base = f64[r2 + S_ENT_BASE_F]
-    if (ent === 0 || entStart + count >= entCap || seq - base > 0x7fffffff) {
+    if (ent === 0 || entStart + count >= entCap) {
       entCap = Math.max(4, count + 1 > entCap / 2 ? entCap * 2 : entCap)
-      ent = freshEnt = t.allocOrFull(entCap * 8, TAG_ENTRIES, CHARGED)
-      base = count > 0 ? idx.seqAt(rec, 0) : seq
-      const w = ent * 2 + 2
-      for (let k = 0; k < count; k++) {
-        i32[w + k * 2] = idx.seqAt(rec, k) - base
-        i32[w + k * 2 + 1] = idx.refAt(rec, k)
-      }
+      ent = freshEnt = t.allocOrFull(entCap * 4, TAG_ENTRIES, CHARGED)
+      if (count > 0) i32.copyWithin(ent * 2 + 2, idx.entW(rec) + entStart, idx.entW(rec) + entStart + count)
       entStart = 0
     }
-    // The id table would pass 3/4 load (tombstones count): rehash into a fresh one.
+    // the new item's seq is lastSeq + 1: past the last live one when the newest items were deleted
+    const first = count > 0 ? f64[r2 + S_FIRST_SEQ_F] : seq
+    const holes = count > 0 ? holesOf(first, seq, count + 1) : 0
+    // The id table would pass 0.8 load (tombstones count), or has no free slot within the probe
+    // bound for this id: rehash every live id (from its bytes) and this one into a fresh table.
     const oldTab = i32[rec + S_ID_REF]
     let tab = oldTab
     let tabCap = i32[rec + S_ID_CAP]
     let used = i32[rec + S_ID_USED]
-    // `free` (from probeId) is the slot the id takes in the current table; a fresh table gets its own.
+    // `free` (from IdTable.probe) is the slot the id takes in the current table; a fresh table gets its own.
     let idSlot = id === null ? -1 : -1 - free
-    if (id !== null && (tab === 0 || (used + 1) * 4 > tabCap * 3)) {
-      tabCap = Math.max(8, 2 ** Math.ceil(Math.log2((count + 1) * 2)))
-      tab = freshTab = t.allocOrFull(tabCap * 8, TAG_IDTAB, CHARGED)
-      i32.fill(0, tab * 2 + 2, tab * 2 + 2 + tabCap * 2)
-      used = 0
-      // every live id is in the old table with its hash: move the pairs, no id is re-read
-      if (oldTab !== 0) {
-        const ow = oldTab * 2 + 2
-        for (let i = 0, n = i32[rec + S_ID_CAP]; i < n; i++) {
-          const r = i32[ow + i * 2 + 1]
-          if (r !== ID_EMPTY && r !== ID_TOMB && ScopeIndex.idInsert(i32, tab, tabCap, i32[ow + i * 2], r)) used++
-        }
-      }
-      idSlot = ScopeIndex.idFreeSlot(i32, tab, tabCap, h)
+    if (id !== null && (idSlot === 0 || idTableFull(used, tabCap))) {
+      const { ids } = s
+      const n = ids.gather(rec, count)
+      ids.pair(n, h, item)
+      tabCap = ids.build(n + 1, idCapRoomy(count + 1), false)
+      tab = freshTab = t.allocOrFull(tabCap * 4, TAG_IDTAB, CHARGED)
+      ids.install(tab, tabCap)
+      used = n + 1
+      idSlot = tab * 2 + 2 + ids.lastSlot
     }
     if (freshEnt !== 0 || freshTab !== 0) {
       stale = []
@@ -217,24 +211,18 @@ export function insertLocked(
     }
     fault('insert:indexed')
     // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
-    // word pair outside the record, so the undo record keeps its old value.
+    // word outside the record, so the undo record keeps its old value.
     t.undo(rec, UNDO_RESTORE)
-    if (idSlot >= 0) {
-      t.patch(0, idSlot)
-      t.patch(1, idSlot + 1)
-    }
+    if (idSlot >= 0) t.patch(0, idSlot)
     published = true // from here on the blocks belong to the scope, even if the window throws
     // the publish window, inline (see publish)
     t.openWindow(rec)
     try {
       fault('publish:open')
-      const w = ent * 2 + 2
-      i32[w + (entStart + count) * 2] = seq - base
-      i32[w + (entStart + count) * 2 + 1] = item
+      i32[ent * 2 + 2 + entStart + count] = item
       if (id !== null) {
-        if (i32[idSlot + 1] === 0) used++
-        i32[idSlot] = h
-        i32[idSlot + 1] = item
+        if (i32[idSlot] === 0) used++
+        i32[idSlot] = s.ids.slotOf(h, item)
         i32[rec + S_ID_REF] = tab
         i32[rec + S_ID_CAP] = tabCap
         i32[rec + S_ID_USED] = used
@@ -242,7 +230,8 @@ export function insertLocked(
       i32[rec + S_ENT_REF] = ent
       i32[rec + S_ENT_CAP] = entCap
       i32[rec + S_ENT_START] = entStart
-      f64[r2 + S_ENT_BASE_F] = base
+      f64[r2 + S_FIRST_SEQ_F] = first
+      i32[rec + S_HOLES] = holes
       i32[rec + S_COUNT] = count + 1
       f64[r2 + S_LAST_SEQ_F] = seq
       if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
@@ -303,7 +292,7 @@ export function replaceLocked(
     fillItem(s, item, id, p, seq, ts)
     fault('insert:allocated')
     const pos = s.idx.findSeq(rec, seq)
-    const entWord = s.idx.entW(rec) + (i32[rec + S_ENT_START] + pos) * 2 + 1
+    const entWord = s.idx.entW(rec) + i32[rec + S_ENT_START] + pos
     t.undo(rec, UNDO_RESTORE)
     t.patch(0, entWord)
     if (idWord >= 0) t.patch(1, idWord)
@@ -312,7 +301,7 @@ export function replaceLocked(
     try {
       fault('publish:open')
       i32[entWord] = item
-      if (idWord >= 0) i32[idWord] = item
+      if (idWord >= 0) i32[idWord] = s.ids.slotOf(i32[idWord], item) // same id: same tag
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
       chargeScope(s, rec, heap.sizeOf(item) - oldSize)
     } catch (e) {
@@ -340,7 +329,6 @@ export function replaceLocked(
 }
 
 function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
-  const { i32, f64 } = s
   const u8 = s.v.u8
   const start = ref * 8 + ITEM_HEADER_BYTES
   let idBytes = 0
@@ -363,39 +351,14 @@ function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: nu
     if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
     else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
   } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
-  f64[ref + I_SEQ_F] = seq
-  f64[ref + I_TS_F] = ts
-  i32[ref * 2 + I_PAYLOAD_LEN] = p.byteLength
-  i32[ref * 2 + I_ID_LEN_FLAGS] = idBytes | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << 16)
-}
-
-/**
- * One probe of a locked scope's id table for `id` (hash `h`): the word index of its slot when
- * found (≥ 0), else -1 - (word index of the slot an insert would take: the first tombstone or
- * empty slot on the path; 0 when the scope has no table).
- */
-export function probeId(s: Store, rec: number, id: string, h: number): number {
-  const { i32, idx } = s
-  const tref = i32[rec + S_ID_REF]
-  if (tref === 0) return -1
-  const mask = i32[rec + S_ID_CAP] - 1
-  const w = tref * 2 + 2
-  let free = 0
-  for (let n = 0, i = h & mask; n <= mask; n++, i = (i + 1) & mask) {
-    const r = i32[w + i * 2 + 1]
-    if (r === ID_EMPTY) return -1 - (free !== 0 ? free : w + i * 2)
-    if (r === ID_TOMB) {
-      if (free === 0) free = w + i * 2
-    } else if (i32[w + i * 2] === h && utf8Equals(s.v.u8, idx.idStart(r), idx.idLen(r), id)) return w + i * 2
-  }
-  return -1 - free
+  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0))
 }
 
 /** The live item with this id or seq in a locked scope, or -1. */
 function findLocked(s: Store, rec: number, by: string | number): number {
   if (typeof by === 'string') {
-    const at = s.idx.findId(rec, by, s.hashId(by))
-    return at < 0 ? -1 : s.idx.idRefAt(rec, at)
+    const at = s.ids.find(rec, by, s.hashId(by))
+    return at < 0 ? -1 : s.ids.refOf(s.i32[at])
   }
   const pos = s.idx.findSeq(rec, by)
   return pos < 0 ? -1 : s.idx.refAt(rec, pos)

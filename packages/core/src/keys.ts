@@ -16,6 +16,25 @@ export function hashKey(s: string, seed: number): number {
   for (let i = 0; i < s.length; i++) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
   }
+  return fmix(h)
+}
+
+/**
+ * hashKey of a key stored as UTF-8 bytes [off, off+len), without building the string when it is
+ * ASCII (byte = code unit); otherwise decoded first. What an id table rehash uses (id-table.ts).
+ */
+export function hashStoredKey(u8: Uint8Array, buf: { utf8Slice(a: number, b: number): string }, off: number, len: number, seed: number): number {
+  let h = 0x811c9dc5 ^ seed
+  for (let i = 0; i < len; i++) {
+    const c = u8[off + i]
+    if (c >= 0x80) return hashKey(buf.utf8Slice(off, off + len), seed)
+    h = Math.imul(h ^ c, 0x01000193)
+  }
+  return fmix(h)
+}
+
+/** murmur3's finaliser. */
+function fmix(h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13

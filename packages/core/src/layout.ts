@@ -13,6 +13,9 @@
  *   lease table     leaseCap × LEASE_RECORD_BYTES (288)    named locks with a lease (leases.ts)
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
+ * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
+ *   align8(24 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
+ *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
  * bulk write leaves no trace. Charged bytes (the cap) never exceed maxStoreBytes in steady state;
@@ -23,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 3
+export const LAYOUT_VERSION = 6
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -122,10 +125,10 @@ export const S_ENT_CAP = 5 // entries capacity
 export const S_ENT_START = 6 // index of the oldest live entry
 export const S_ID_REF = 7 // id hash table (8-byte units), 0 = none
 export const S_ID_CAP = 8 // id table slots (power of two)
-export const S_ID_USED = 9 // id slots used: live + tombstones
+export const S_HOLES = 9 // seqs missing between the first and last live entry (capped at HOLES_MAX): 0 = seq of entry k is first + k
 export const S_NAME_REF = 10 // name bytes block (8-byte units)
 export const S_NAME_LEN = 11
-export const S_ENT_BASE_F = 6 // f64 slot 6 = words 12..13: seq of entry rel 0
+export const S_FIRST_SEQ_F = 6 // f64 slot 6 = words 12..13: seq of the oldest live entry (any value while count is 0)
 export const S_HASH = 14
 export const S_BYTES_B8 = 15 // bytes this scope holds (record + blocks), 8-byte units
 // line 2: lock, cold metadata, read tallies
@@ -138,6 +141,7 @@ export const S_LAST_ACCESS_TS_F = 12 // words 24..25
 export const S_READS_LO = 26
 export const S_READS_HI = 27
 export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
+export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
 export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
 export const SCOPE_WORDS = 32
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
@@ -198,21 +202,40 @@ export const TAG_IDTAB = 3
 export const TAG_NAME = 4
 export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
 
-// ---- item block (bytes from the block start) -------------------------------------------------
-//   0  block header (8)     8  seq f64     16  ts f64     24  payload length u32
-//   28 id length u16 | flags u16           32  id bytes, then payload bytes
-export const I_SEQ_F = 1
-export const I_TS_F = 2
-export const I_PAYLOAD_LEN = 6 // word
-export const I_ID_LEN_FLAGS = 7 // word: low 16 id length, high 16 flags
-export const ITEM_HEADER_BYTES = 32
+// ---- item block (24-byte header; words from the block start) --------------------------------
+//   word 0  block size | flags          word 1  tag word (above)
+//   word 2  seq, low 32 bits            word 3  seq, high 21 bits | id length (9 bits) << 21 | IF_* flags << 30
+//   word 4  ts (µs), low 32 bits        word 5  ts, high 21 bits | pad (4 bits) << 21
+//   byte 24 id bytes, then payload bytes
+// The payload length is not stored: it is the block size − 24 − id length − pad, where pad (0–15)
+// counts the bytes the block has past the payload (8-alignment, and a remainder too small to split
+// off). An item block's size word never changes while it is allocated. (item-record.ts)
+export const I_SEQ_LO = 2
+export const I_SEQ_HI = 3
+export const I_TS_LO = 4
+export const I_TS_HI = 5
+export const I_HI_MASK = 0x1fffff // the high 21 bits of a 53-bit seq or ts
+export const I_ID_LEN_SHIFT = 21
+export const I_ID_LEN_MASK = 0x1ff
+export const I_FLAGS_SHIFT = 30
+export const I_PAD_SHIFT = 21
+export const I_PAD_MASK = 15
+export const ITEM_HEADER_BYTES = 24
 export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slice)
 export const IF_STRING = 2 // payload is a JSON string
 
-// ---- entries array: 2 words per item, [seq - entBase, item ref (8-byte units)] --------------
-// ---- id table: 2 words per slot, [hash, item ref]; ref 0 = empty, -1 = tombstone -------------
+// ---- entries array: 1 word per item, its ref (8-byte units), in seq order from S_ENT_START; ----
+//      the seq of entry k is S_FIRST_SEQ_F + k while S_HOLES is 0, else the item's own (scope-index.ts)
+export const HOLES_MAX = 1 << 30
+// ---- id table: 1 word per slot, tag (the id hash's top bits) | item ref (low ID_REF_BITS bits);
+//      0 = empty, -1 = tombstone; power-of-two slot count, load ≤ 0.8 (id-table.ts) ------------
 export const ID_EMPTY = 0
 export const ID_TOMB = -1
+/**
+ * The item-ref bits of an id table slot: the bit length of the heap's end (8-byte units), so every
+ * ref fits and an all-ones ref (the tombstone) is none; the bits above it hold a hash tag.
+ */
+export const idRefMask = (heapEndB8: number): number => 2 ** (32 - Math.clz32(heapEndB8)) - 1
 
 export const align8 = (n: number): number => (n + 7) & ~7
 

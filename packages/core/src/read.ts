@@ -20,9 +20,11 @@ import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
 import { invalid } from './errors.js'
 import { fault } from './fault.js'
+import { MAX_PROBE } from './id-table.js'
+import { flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
-  B_TAG, I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_GEN,
+  B_TAG, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
@@ -99,6 +101,8 @@ export class Reader {
   private readonly buf: SliceBuffer
   private readonly lo8: number
   private readonly hi8: number
+  /** The item-ref bits of an id table slot (layout.ts idRefMask) */
+  private readonly refMask: number
   // the last scope a point read resolved (slot < 0: none)
   private memoName = ''
   private memoSlot = -1
@@ -124,6 +128,7 @@ export class Reader {
     this.buf = d.v.buf as SliceBuffer
     this.lo8 = d.idx.lo8
     this.hi8 = d.idx.hi8
+    this.refMask = idRefMask(d.idx.hi8)
   }
 
   /** Forgets the remembered scope (the handle closes). */
@@ -257,21 +262,26 @@ export class Reader {
     return { items, truncated }
   }
 
-  /** Item ref of `id` in the scope's id table: > 0 found, 0 absent, -1 garbage (retry). */
+  /**
+   * Item ref of `id` in the scope's id table (id-table.ts: one word per slot, tag | ref): > 0
+   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item.
+   */
   private idRef(rec: number, id: string, h: number): number {
-    const { i32, lo8, hi8 } = this
+    const { i32, lo8, hi8, refMask } = this
     const tref = i32[rec + S_ID_REF]
     if (tref === 0) return 0
     const cap = i32[rec + S_ID_CAP]
-    if (cap <= 0 || (cap & (cap - 1)) !== 0 || tref < lo8 || tref + 1 + cap > hi8) return -1
+    if (cap < 8 || (cap & (cap - 1)) !== 0 || tref < lo8 || tref + 1 + (cap >> 1) > hi8) return -1
     const w = tref * 2 + 2
     const mask = cap - 1
-    for (let n = 0, i = h & mask; n < cap; n++, i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0) return 0
-      if (r !== ID_TOMB && i32[w + i * 2] === h) {
+    const hi = ~refMask
+    for (let n = 0, i = h & mask, lim = cap < MAX_PROBE ? cap : MAX_PROBE; n < lim; n++, i = (i + 1) & mask) {
+      const s = i32[w + i]
+      if (s === 0) return 0
+      if (((s ^ h) & hi) === 0 && s !== ID_TOMB) {
+        const r = s & refMask
         if (r < lo8 || r >= hi8) return -1
-        const idLen = i32[r * 2 + I_ID_LEN_FLAGS] & 0xffff
+        const idLen = itemIdLen(i32, r)
         const off = r * 8 + ITEM_HEADER_BYTES
         if (off + idLen > hi8 * 8) return -1
         if (idEquals(this.u8, off, idLen, id)) return r
@@ -290,17 +300,20 @@ export class Reader {
 
   /** Copies an item into `out`: HIT, or RETRY when its record is not sane (a racing writer). */
   private copyOne(item: number, format: Format, knownId: string | undefined): number {
-    const { i32, f64, out, buf } = this
+    const { i32, out, buf } = this
     if (item < this.lo8 || item >= this.hi8) return RETRY
+    // the 24-byte header (item-record.ts), each word loaded once
     const w = item * 2
-    const lenFlags = i32[w + I_ID_LEN_FLAGS]
-    const idLen = lenFlags & 0xffff
-    const len = i32[w + I_PAYLOAD_LEN]
+    const seqHi = i32[w + I_SEQ_HI]
+    const tsHi = i32[w + I_TS_HI]
+    const idLen = idLenOf(seqHi)
+    const len = payloadLenOf(i32[w], idLen, tsHi)
     const a = item * 8 + ITEM_HEADER_BYTES + idLen
     const b = a + len
     if (len < 0 || b > this.hi8 * 8) return RETRY
-    const seq = f64[item + I_SEQ_F]
-    const ts = f64[item + I_TS_F]
+    const seq = join53(i32[w + I_SEQ_LO], seqHi)
+    const ts = join53(i32[w + I_TS_LO], tsHi)
+    const ascii = (flagsOf(seqHi) & IF_ASCII) !== 0
     out.seq = seq
     out.ts = ts
     out.id = idLen === 0 ? null : knownId ?? buf.utf8Slice(a - idLen, a)
@@ -312,7 +325,7 @@ export class Reader {
       return HIT
     }
     if (len > SC_MAX_BYTES) {
-      out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+      out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
       return HIT
     }
     const tag = i32[w + B_TAG]
@@ -321,7 +334,7 @@ export class Reader {
       out.text = this.scStr[k]
       return HIT
     }
-    out.text = ((lenFlags >>> 16) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
     this.fillAt = k
     this.fillRef = item
     this.fillTag = tag

@@ -38,9 +38,9 @@ import { bumpFence } from './fences.js'
 import { recoverLeaseLock } from './leases.js'
 import { acquire, release, steal } from './lock.js'
 import {
-  B_TAG, F_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
-  H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_BASE_F, S_ENT_REF, S_GEN, S_ID_REF,
-  S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
+  B_TAG, F_FREE, S_FENCE_F, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
+  H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_REF, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
+  S_ID_USED, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
   TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
@@ -223,8 +223,10 @@ export function repairTorn(x: Internals, rec: number, holderSlot: number): boole
         const at = i32[w + T_UNDO_PATCH + p * 2]
         if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
       }
+      // rolled forward, the write happened: its fence move with it (the snapshot put it back)
       if (op === UNDO_TRIM) trimForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
       else if (op === UNDO_DELETE) deleteForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
+      if (op === UNDO_TRIM || op === UNDO_DELETE) bumpFence(x.v.f64, rec)
       return true
     }
     if (logged !== 1) continue
@@ -240,11 +242,11 @@ export function repairTorn(x: Internals, rec: number, holderSlot: number): boole
   return false
 }
 
-/** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs). */
-const RESTORED: [number, number][] = [[S_COUNT, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_WRITE_TS_F * 2 + 2]]
+/** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs, S_ID_USED, the fence). */
+const RESTORED: [number, number][] = [[S_COUNT, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_WRITE_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2]]
 
-/** Record words a bulk swap may change: S_GEN … S_BYTES_B8 and lastSeq … lastAccessTs. */
-const RESTORED_BULK: [number, number][] = [[S_GEN, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_ACCESS_TS_F * 2 + 2]]
+/** Record words a bulk swap may change: S_GEN … S_BYTES_B8, lastSeq … lastAccessTs, S_ID_USED and the fence. */
+const RESTORED_BULK: [number, number][] = [[S_GEN, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_ACCESS_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2]]
 
 /** Puts a record back from a bulk swap's undo block; false when the record is not in it. */
 function restoreFromBulk(x: Internals, rec: number, undoRef: number): boolean {
@@ -278,7 +280,7 @@ export function emptyScope(x: Internals, rec: number): void {
   if (had > 0) Atomics.sub(x.v.i32, H_ITEMS, had)
   const { i32, f64 } = x.v
   ScopeIndex.clear(i32, rec)
-  f64[(rec >> 1) + S_ENT_BASE_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
+  f64[(rec >> 1) + S_FIRST_SEQ_F] = f64[(rec >> 1) + S_LAST_SEQ_F] + 1
   bumpFence(f64, rec)
   i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + x.heap.sizeOf(i32[rec + S_NAME_REF])) >> 3
 }

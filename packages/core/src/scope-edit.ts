@@ -1,6 +1,6 @@
 /**
  * Edits of a locked scope's record and indexes that need nothing but the store: removing the
- * oldest entries (trim), removing one entry (delete), tombstoning an id, charging the scope's
+ * oldest entries (trim), removing one entry (delete) and its id, charging the scope's
  * bytes, filling a fresh record, listing a scope's blocks. The writes call them inside their
  * publish windows (txn.ts); the reaper calls the roll-forward steps (trimForward, deleteForward)
  * directly when it repairs a trim or delete that died inside its window.
@@ -8,7 +8,7 @@
 import type { Heap } from './alloc.js'
 import { startFence } from './fences.js'
 import {
-  ID_TOMB, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_BASE_F, S_ENT_REF, S_ENT_START, S_GEN, S_ID_CAP, S_ID_REF,
+  S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
   SCOPE_LIVE, SCOPE_RECORD_BYTES,
 } from './layout.js'
@@ -30,14 +30,15 @@ export function deleteForward(s: Store, rec: number, pos: number, item: number):
 }
 
 export function idHashes(s: Store, refs: number[]): number[] {
-  return refs.map((r) => (s.idx.idLen(r) > 0 ? s.hashId(readId(s, r) as string) : 0))
+  return refs.map((r) => (s.idx.idLen(r) > 0 ? s.ids.hashItem(r) : 0))
 }
 
 /** Removes the oldest `refs.length` entries (inside a publish window, or rolling a torn trim forward). */
 export function trimLocked(s: Store, rec: number, refs: number[], hashes: number[], bytes: number): void {
-  for (let k = 0; k < refs.length; k++) if (s.idx.idLen(refs[k]) > 0) untableLocked(s, rec, refs[k], hashes[k])
+  for (let k = 0; k < refs.length; k++) if (s.idx.idLen(refs[k]) > 0) s.ids.untable(rec, refs[k], hashes[k])
   s.i32[rec + S_ENT_START] += refs.length
   s.i32[rec + S_COUNT] -= refs.length
+  ScopeIndex.setBounds(s.i32, s.f64, rec)
   chargeScope(s, rec, -bytes)
 }
 
@@ -53,31 +54,16 @@ export function removeAtLocked(s: Store, rec: number, pos: number, item: number,
   const w = s.idx.entW(rec)
   if (pos < count / 2) {
     // shift the older side right by one and advance the start
-    if (!shifted) i32.copyWithin(w + (start + 1) * 2, w + start * 2, w + (start + pos) * 2)
+    if (!shifted) i32.copyWithin(w + start + 1, w + start, w + start + pos)
     i32[rec + S_ENT_START] = start + 1
   } else if (!shifted) {
-    i32.copyWithin(w + (start + pos) * 2, w + (start + pos + 1) * 2, w + (start + count) * 2)
+    i32.copyWithin(w + start + pos, w + start + pos + 1, w + start + count)
   }
   i32[rec + S_COUNT] = count - 1
-  if (s.idx.idLen(item) > 0) untableLocked(s, rec, item, s.hashId(readId(s, item) as string))
-  chargeScope(s, rec, -s.heap.sizeOf(item))
   if (count - 1 === 0) i32[rec + S_ENT_START] = 0
-}
-
-/** Tombstones an item's id slot. */
-export function untableLocked(s: Store, rec: number, item: number, h: number): void {
-  const { i32 } = s
-  const tab = i32[rec + S_ID_REF]
-  const cap = i32[rec + S_ID_CAP]
-  const w = tab * 2 + 2
-  for (let n = 0, i = h & (cap - 1); n < cap; n++, i = (i + 1) & (cap - 1)) {
-    const r = i32[w + i * 2 + 1]
-    if (r === 0) return
-    if (r === item) {
-      i32[w + i * 2 + 1] = ID_TOMB
-      return
-    }
-  }
+  ScopeIndex.setBounds(i32, s.f64, rec) // a hole, unless the oldest or newest went
+  if (s.idx.idLen(item) > 0) s.ids.untable(rec, item, s.ids.hashItem(item))
+  chargeScope(s, rec, -s.heap.sizeOf(item))
 }
 
 export function readId(s: Store, item: number): string | null {
@@ -95,7 +81,7 @@ export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: nu
   i32[rec + S_NAME_REF] = nameRef
   i32[rec + S_NAME_LEN] = nameBytes
   i32[rec + S_BYTES_B8] = (SCOPE_RECORD_BYTES + nameBlock) >> 3
-  f64[r2 + S_ENT_BASE_F] = 1
+  f64[r2 + S_FIRST_SEQ_F] = 1
   f64[r2 + S_LAST_SEQ_F] = 0
   f64[r2 + S_CREATED_TS_F] = ts
   f64[r2 + S_LAST_WRITE_TS_F] = ts

@@ -1,26 +1,30 @@
 /**
- * One scope's two indexes, both arrays in heap blocks, plus the item record accessors.
+ * One scope's seq index (its entries array, in a heap block) and the item record accessors; the
+ * other index, id → item, is id-table.ts.
  *
  *   entries (seq order)                     id table (open addressing, linear probing)
- *   ┌──────────┬──────────┐                 ┌──────────┬──────────┐
- *   │ seq-base │ item ref │ ← S_ENT_START   │   hash   │ item ref │  ref 0 = empty, -1 = tombstone
- *   │   ...    │   ...    │   S_COUNT live  │   ...    │   ...    │
- *   └──────────┴──────────┘                 └──────────┴──────────┘
+ *   ┌──────────┐                            ┌─────┬──────────┐
+ *   │ item ref │ ← S_ENT_START: seq first   │ tag │ item ref │  0 = empty, -1 = tombstone
+ *   │   ...    │   S_COUNT live             │ ... │   ...    │  (one 32-bit word per slot)
+ *   └──────────┘                            └─────┴──────────┘
  *
- * Seqs in a scope are strictly increasing and only deletes open holes, so the item with seq s
- * sits at position ≤ s − first: a direct probe finds it in O(1) unless holes moved it, then a
- * binary search over that prefix does. Trims advance S_ENT_START (O(removed)); appends fill the
- * tail, and a full array is copied into a fresh one (compacting or doubling) and swapped in.
+ * An entry is the item's ref alone (4 bytes). Seqs in a scope are strictly increasing and only a
+ * delete opens a hole (a missing seq between the first and the last live item), so the record keeps
+ * the first live seq (S_FIRST_SEQ_F) and the number of holes (S_HOLES): with none, the seq of
+ * position k is first + k and a read by seq is one index; with h, the item with seq s lies within
+ * positions [s − first − h, s − first], found by a binary search that reads item seqs. Trims
+ * advance S_ENT_START (O(removed)); appends fill the tail, and a full array is copied into a fresh
+ * one (compacting or doubling) and swapped in.
  *
  * Every function here may run in an optimistic reader racing a writer, so each index it reads
  * from shared memory is range-checked and each loop is bounded: garbage means "miss", and the
  * caller's seqlock validation turns that into a retry.
  */
-import { utf8Equals } from './keys.js'
 import {
-  I_ID_LEN_FLAGS, I_PAYLOAD_LEN, I_SEQ_F, I_TS_F, ID_TOMB, ITEM_HEADER_BYTES, S_COUNT, S_ENT_BASE_F,
-  S_ENT_CAP, S_ENT_REF, S_ENT_START, S_ID_CAP, S_ID_REF, S_ID_USED,
+  HOLES_MAX, ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF,
+  S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F,
 } from './layout.js'
+import { itemFlags, itemIdLen, itemPayloadLen, itemSeq, itemTs } from './item-record.js'
 
 export class ScopeIndex {
   constructor(
@@ -39,19 +43,19 @@ export class ScopeIndex {
 
   // ---- item records --------------------------------------------------------------------------
   seqOf(ref: number): number {
-    return this.f64[ref + I_SEQ_F]
+    return itemSeq(this.i32, ref)
   }
   tsOf(ref: number): number {
-    return this.f64[ref + I_TS_F]
+    return itemTs(this.i32, ref)
   }
   payloadLen(ref: number): number {
-    return this.i32[ref * 2 + I_PAYLOAD_LEN]
+    return itemPayloadLen(this.i32, ref)
   }
   idLen(ref: number): number {
-    return this.i32[ref * 2 + I_ID_LEN_FLAGS] & 0xffff
+    return itemIdLen(this.i32, ref)
   }
   flags(ref: number): number {
-    return this.i32[ref * 2 + I_ID_LEN_FLAGS] >>> 16
+    return itemFlags(this.i32, ref)
   }
   /** Byte offset of the id; the payload follows it. */
   idStart(ref: number): number {
@@ -72,11 +76,13 @@ export class ScopeIndex {
 
   /** Item ref at live position k (0 = oldest). */
   refAt(rec: number, k: number): number {
-    return this.i32[this.entW(rec) + (this.i32[rec + S_ENT_START] + k) * 2 + 1]
+    return this.i32[this.entW(rec) + this.i32[rec + S_ENT_START] + k]
   }
 
+  /** Seq at live position k: implicit while the scope has no holes, else the item's own. */
   seqAt(rec: number, k: number): number {
-    return this.f64[(rec >> 1) + S_ENT_BASE_F] + this.i32[this.entW(rec) + (this.i32[rec + S_ENT_START] + k) * 2]
+    if (this.i32[rec + S_HOLES] === 0) return this.f64[(rec >> 1) + S_FIRST_SEQ_F] + k
+    return itemSeq(this.i32, this.refAt(rec, k)) // a garbage ref in a racing reader: a garbage seq, a miss
   }
 
   /** Entries array sane for a reader: inside the heap, positions within capacity. */
@@ -86,23 +92,27 @@ export class ScopeIndex {
     if (count === 0) return true
     const cap = i32[rec + S_ENT_CAP]
     const start = i32[rec + S_ENT_START]
-    return count > 0 && start >= 0 && cap > 0 && start + count <= cap && this.inHeap(i32[rec + S_ENT_REF], cap * 8)
+    return count > 0 && start >= 0 && cap > 0 && start + count <= cap && this.inHeap(i32[rec + S_ENT_REF], cap * 4)
   }
 
-  /** Position of `seq` among the live entries, or -1. Call only when entriesSane(rec). */
+  /**
+   * Position of `seq` among the live entries, or -1. Call only when entriesSane(rec). The item at
+   * position k has a seq in [first + k, first + k + holes], so a scope without holes answers at
+   * once and one with h holes binary-searches a window of h + 1 positions (reading item seqs).
+   */
   findSeq(rec: number, seq: number): number {
     const count = this.i32[rec + S_COUNT]
     if (count <= 0) return -1
-    const first = this.seqAt(rec, 0)
-    if (seq < first) return -1
+    const first = this.f64[(rec >> 1) + S_FIRST_SEQ_F]
+    const holes = this.i32[rec + S_HOLES]
+    if (holes === 0) {
+      const k = seq - first
+      return k >= 0 && k < count && Math.floor(k) === k ? k : -1
+    }
+    let lo = Math.max(0, seq - first - holes)
     let hi = Math.min(count - 1, seq - first)
-    const s = this.seqAt(rec, hi)
-    if (s === seq) return hi
-    if (s < seq) return -1
-    let lo = 0
-    hi -= 1
     while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
+      const mid = Math.floor((lo + hi) / 2)
       const m = this.seqAt(rec, mid)
       if (m === seq) return mid
       if (m < seq) lo = mid + 1
@@ -111,44 +121,43 @@ export class ScopeIndex {
     return -1
   }
 
-  /** First position whose seq is > `seq` (count when none). */
+  /** First position whose seq is > `seq` (count when none); searched in the window the holes allow. */
   firstAfter(rec: number, seq: number): number {
-    let lo = 0
-    let hi = this.i32[rec + S_COUNT]
+    const count = this.i32[rec + S_COUNT]
+    if (count <= 0) return 0
+    const d = Math.floor(seq) - this.f64[(rec >> 1) + S_FIRST_SEQ_F]
+    let lo = Math.min(count, Math.max(0, d - this.i32[rec + S_HOLES] + 1))
+    let hi = Math.min(count, Math.max(0, d + 1))
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1
+      const mid = Math.floor((lo + hi) / 2)
       if (this.seqAt(rec, mid) <= seq) lo = mid + 1
       else hi = mid
     }
     return lo
   }
 
-  // ---- id table ------------------------------------------------------------------------------
-  /** Id table slot holding `id` (hash `h`), or -1. Bounds-checked and bounded. */
-  findId(rec: number, id: string, h: number): number {
-    const { i32 } = this
-    const cap = i32[rec + S_ID_CAP]
-    const tref = i32[rec + S_ID_REF]
-    if (tref === 0 || cap <= 0 || (cap & (cap - 1)) !== 0 || !this.inHeap(tref, cap * 8)) return -1
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let n = 0, i = h & mask; n < cap; n++, i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0) return -1
-      if (r !== ID_TOMB && i32[w + i * 2] === h && this.itemSane(r) && utf8Equals(this.u8, this.idStart(r), this.idLen(r), id)) return i
+  /**
+   * Sets a locked scope's S_FIRST_SEQ_F and S_HOLES from its first and last live items, after its
+   * entries changed (trim, delete). An empty scope's first seq is the next one it will get.
+   */
+  static setBounds(i32: Int32Array, f64: Float64Array, rec: number): void {
+    const count = i32[rec + S_COUNT]
+    const r2 = rec >> 1
+    if (count === 0) {
+      f64[r2 + S_FIRST_SEQ_F] = f64[r2 + S_LAST_SEQ_F] + 1
+      i32[rec + S_HOLES] = 0
+      return
     }
-    return -1
+    const w = i32[rec + S_ENT_REF] * 2 + 2 + i32[rec + S_ENT_START]
+    const first = itemSeq(i32, i32[w])
+    f64[r2 + S_FIRST_SEQ_F] = first
+    i32[rec + S_HOLES] = holesOf(first, itemSeq(i32, i32[w + count - 1]), count)
   }
 
-  /** Item ref in id table slot i. */
-  idRefAt(rec: number, i: number): number {
-    return this.i32[this.i32[rec + S_ID_REF] * 2 + 2 + i * 2 + 1]
-  }
-
-  /** Inserts into a table with room (writer only). Returns true when a fresh slot was used. */
   /** Detaches a scope record from its items and index arrays (count 0, no entries, no id table). */
   static clear(i32: Int32Array, rec: number): void {
     i32[rec + S_COUNT] = 0
+    i32[rec + S_HOLES] = 0
     i32[rec + S_ENT_REF] = 0
     i32[rec + S_ENT_CAP] = 0
     i32[rec + S_ENT_START] = 0
@@ -156,27 +165,7 @@ export class ScopeIndex {
     i32[rec + S_ID_CAP] = 0
     i32[rec + S_ID_USED] = 0
   }
-
-  /** Word index of the slot an insert of hash `h` would take (the first empty or tombstone). */
-  static idFreeSlot(i32: Int32Array, tref: number, cap: number, h: number): number {
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0 || r === ID_TOMB) return w + i * 2
-    }
-  }
-
-  static idInsert(i32: Int32Array, tref: number, cap: number, h: number, ref: number): boolean {
-    const w = tref * 2 + 2
-    const mask = cap - 1
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const r = i32[w + i * 2 + 1]
-      if (r === 0 || r === ID_TOMB) {
-        i32[w + i * 2] = h
-        i32[w + i * 2 + 1] = ref
-        return r === 0
-      }
-    }
-  }
 }
+
+/** S_HOLES for `count` items from seq `first` to seq `last` (capped: a larger count searches the whole scope). */
+export const holesOf = (first: number, last: number, count: number): number => Math.min(HOLES_MAX, last - first + 1 - count)

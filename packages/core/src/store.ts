@@ -1,12 +1,13 @@
 /**
  * One thread's view of a store: the shared memory's views, the config, this thread's token and
- * slot words, and the shared structures over them (allocator, directory, per-scope indexes).
+ * slot words, and the shared structures over them (allocator, directory, per-scope indexes, id tables).
  * Every other part of the core works on this object; it holds no per-call state. It is also what
  * `[INTERNALS]()` hands the invariant checker, the layout tools and the reaper.
  */
 import { threadId as currentThreadId } from 'node:worker_threads'
 import { Heap } from './alloc.js'
 import { Directory } from './directory.js'
+import { IdTable } from './id-table.js'
 import { hashKey } from './keys.js'
 import { T_BUSY, T_FENCE } from './layout.js'
 import { Budget } from './lock.js'
@@ -38,6 +39,7 @@ export class Store {
   readonly heap: Heap
   readonly dir: Directory
   readonly idx: ScopeIndex
+  readonly ids: IdTable
   private readonly idSeed: number
 
   /** Claims a thread slot in the store behind `v` (throws when none is free). */
@@ -56,6 +58,7 @@ export class Store {
     this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
+    this.ids = new IdTable(v.i32, v.u8, this.buf, this.idx, this.idSeed)
   }
 
   hashId(id: string): number {

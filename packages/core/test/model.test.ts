@@ -14,6 +14,7 @@ import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ScopeCache, ScopeCacheError } from '../src/index.js'
+import { ITEM_HEADER_BYTES } from '../src/layout.js'
 import { checkInvariants } from '../src/internals.js'
 import { byteOrder, Model, ModelError, raw, rawTextOf, utf8 } from './model.js'
 
@@ -63,9 +64,9 @@ describe('model sanity (hand-written sequences)', () => {
   })
 
   it('check order and failed writes leave no trace', () => {
-    const m = mk(2, 64)
-    // 32 header + 1 + payload ≤ 64 → payload ≤ 31 bytes
-    expect(code(() => m.append('n', 'x'.repeat(29), { id: 'k' }))).toBe('ok') // "…" = 31 bytes → align8(64) = 64
+    const m = mk(2, ITEM_HEADER_BYTES + 32)
+    // header + 1 + payload ≤ header + 32 → payload ≤ 31 bytes
+    expect(code(() => m.append('n', 'x'.repeat(29), { id: 'k' }))).toBe('ok') // "…" = 31 bytes → align8(header + 32)
     expect(m.dropScope('n').found).toBe(true)
     expect(code(() => m.append('n', 'x'.repeat(30), { id: 'k' }))).toBe('too_large')
     expect(code(() => m.append(' n', 'x'.repeat(30)))).toBe('invalid_input')
@@ -86,7 +87,7 @@ describe('model sanity (hand-written sequences)', () => {
   })
 
   it('upsert replaces in place (allowed at cap), update never creates, too_large by stored id', () => {
-    const m = mk(2, 64)
+    const m = mk(2, ITEM_HEADER_BYTES + 32)
     expect(m.upsert('s', 'a', 1)).toEqual({ created: true, item: { scope: 's', id: 'a', seq: 1, ts: 0 } })
     m.append('s', 2)
     expect(m.upsert('s', 'a', { v: 9 })).toEqual({ created: false, item: { scope: 's', id: 'a', seq: 1, ts: 0 } })
@@ -99,7 +100,7 @@ describe('model sanity (hand-written sequences)', () => {
     expect(code(() => m.update('s', {}, 1))).toBe('invalid_input')
     expect(code(() => m.update('s', { id: 'a', seq: 1 }, 1))).toBe('invalid_input')
     expect(code(() => m.update('s', { seq: 0 }, 1))).toBe('invalid_input')
-    // payload text 32 bytes: 32 + 0 + 32 = 64 fits without an id; item seq 1 has id 'a' → 65 → 72 > 64
+    // payload text 32 bytes: header + 0 + 32 fits without an id; item seq 1 has id 'a' → header + 33 → +40 > +32
     const p = 'x'.repeat(30)
     expect(code(() => m.update('s', { seq: 2 }, p))).toBe('ok')
     expect(code(() => m.update('s', { seq: 1 }, p))).toBe('too_large')
@@ -282,7 +283,7 @@ const goodPayloads = (bigWeight: number, M: number): fc.Arbitrary<unknown> => fc
   { weight: 4, arbitrary: fc.string({ maxLength: 12, unit: 'grapheme' }) },
   { weight: 5, arbitrary: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom(MAXS, -MAXS, MAXS - 1, 2 ** 53, 1.5, -0)) },
   { weight: 3, arbitrary: fc.constantFrom(...RAW_OK).map(raw) },
-  // big ones: straddle maxItemBytes M (itemBytes = align8(32 + id + text)) and fill the tight store
+  // big ones: straddle maxItemBytes M (itemBytes = align8(24 + id + text)) and fill the tight store
   { weight: bigWeight, arbitrary: fc.integer({ min: M - 150, max: M + 10 }).map((n) => 'x'.repeat(n)) },
   { weight: bigWeight, arbitrary: fc.integer({ min: M / 2, max: M - 200 }).map((n) => 'x'.repeat(n)) },
   { weight: bigWeight, arbitrary: fc.integer({ min: 200, max: M / 2 }).map((n) => 'x'.repeat(n)) },

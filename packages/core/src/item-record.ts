@@ -1,0 +1,56 @@
+/**
+ * An item block's 24-byte header (layout.ts): 53-bit seq and ts split over two words each, the id
+ * length and IF_* flags above the seq's high bits, and the pad above the ts's. The payload length
+ * is derived from the block size, which an allocated block never changes, so a header costs three
+ * words less than whole fields would and the id and payload start 8 bytes earlier.
+ *
+ * Readers call these racing writers: on garbage they return garbage numbers (never throw), which
+ * the callers' range checks and the seqlock turn into a retry.
+ */
+import {
+  I_FLAGS_SHIFT, I_HI_MASK, I_ID_LEN_MASK, I_ID_LEN_SHIFT, I_PAD_MASK, I_PAD_SHIFT, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO,
+  ITEM_HEADER_BYTES, SIZE_MASK,
+} from './layout.js'
+
+const TWO32 = 4294967296
+
+// From the header words themselves (a hot reader loads each word once and decodes it with these):
+/** A 53-bit number from its low word and the word that holds its high 21 bits. */
+export const join53 = (lo: number, hi: number): number => (lo >>> 0) + (hi & I_HI_MASK) * TWO32
+export const idLenOf = (seqHi: number): number => (seqHi >>> I_ID_LEN_SHIFT) & I_ID_LEN_MASK
+export const flagsOf = (seqHi: number): number => seqHi >>> I_FLAGS_SHIFT
+/** Payload bytes of a block of `size` word `sizeWord` with this id length and ts high word. */
+export const payloadLenOf = (sizeWord: number, idLen: number, tsHi: number): number =>
+  (sizeWord & SIZE_MASK) - ITEM_HEADER_BYTES - idLen - ((tsHi >>> I_PAD_SHIFT) & I_PAD_MASK)
+
+export const itemSeq = (i32: Int32Array, ref: number): number => join53(i32[ref * 2 + I_SEQ_LO], i32[ref * 2 + I_SEQ_HI])
+export const itemTs = (i32: Int32Array, ref: number): number => join53(i32[ref * 2 + I_TS_LO], i32[ref * 2 + I_TS_HI])
+export const itemIdLen = (i32: Int32Array, ref: number): number => idLenOf(i32[ref * 2 + I_SEQ_HI])
+export const itemFlags = (i32: Int32Array, ref: number): number => flagsOf(i32[ref * 2 + I_SEQ_HI])
+export const itemPayloadLen = (i32: Int32Array, ref: number): number =>
+  payloadLenOf(i32[ref * 2], itemIdLen(i32, ref), i32[ref * 2 + I_TS_HI])
+
+/**
+ * Writes an item's header for a block of `blockBytes` (its size word, which the caller has or will
+ * have set) holding `idBytes` + `payloadBytes`.
+ */
+export function writeItemHeader(
+  i32: Int32Array, ref: number, blockBytes: number, seq: number, ts: number, idBytes: number, payloadBytes: number, flags: number,
+): void {
+  const w = ref * 2
+  const pad = blockBytes - ITEM_HEADER_BYTES - idBytes - payloadBytes
+  if (pad < 0 || pad > I_PAD_MASK) throw new Error(`scopecache: an item block of ${blockBytes} bytes for ${idBytes} + ${payloadBytes} (internal bug)`)
+  i32[w + I_SEQ_LO] = seq >>> 0
+  i32[w + I_SEQ_HI] = Math.floor(seq / TWO32) | (idBytes << I_ID_LEN_SHIFT) | (flags << I_FLAGS_SHIFT)
+  i32[w + I_TS_LO] = ts >>> 0
+  i32[w + I_TS_HI] = Math.floor(ts / TWO32) | (pad << I_PAD_SHIFT)
+}
+
+/** Rewrites an item's seq and ts, keeping its id length, flags and pad. */
+export function setItemSeqTs(i32: Int32Array, ref: number, seq: number, ts: number): void {
+  const w = ref * 2
+  i32[w + I_SEQ_LO] = seq >>> 0
+  i32[w + I_SEQ_HI] = Math.floor(seq / TWO32) | (i32[w + I_SEQ_HI] & ~I_HI_MASK)
+  i32[w + I_TS_LO] = ts >>> 0
+  i32[w + I_TS_HI] = Math.floor(ts / TWO32) | (i32[w + I_TS_HI] & ~I_HI_MASK)
+}
