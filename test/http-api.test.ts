@@ -149,4 +149,21 @@ describe('traces', () => {
       ['GET', 1, undefined, undefined, 'not_found', 404],
     ])
   })
+
+  it('a handler made with tracing: false starts no span, even with an SDK registered', async () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const server = http.createServer(createHandler(cache, { tracing: false }))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      exporter.reset()
+      const quiet = (server.address() as AddressInfo).port
+      await call(quiet, 'POST', '/upsert', '{"scope":"untraced","id":"a","payload":1}')
+      expect((await call(quiet, 'GET', '/get?scope=untraced&id=a')).status).toBe(200)
+      expect(exporter.getFinishedSpans()).toEqual([])
+    } finally {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+      cache.close()
+    }
+  })
 })

@@ -48,6 +48,7 @@ export const TARGETS = [
   { group: ISSUE11, what: 'write scaling, 2 writers on their own scopes ÷ 1', figure: 'concurrency.append.scaling', cores: [['concurrency.append.coresUsed1', 1], ['concurrency.append.coresUsed2', 2]], want: '≥ 1.6×', ok: (v) => v >= 1.6, show: times },
   { group: ISSUE11, what: 'HTTP `GET /get`, server CPU time per request ÷ a bare node:http server answering a constant', figure: 'http.cpuVsBare.1thread', want: '≤ 1.1×', ok: (v) => v <= 1.1,
     show: (v, f) => `${times(v)} (${usOf(f['http.cpuUsPerReq.1thread'])} vs ${usOf(f['http.cpuUsPerReq.bare'])} µs; ${num(f['http.rps.1thread'])} vs ${num(f['http.rps.bare'])} req/s)` },
+  { group: 'Issue 15: a first-class npm library', what: 'HTTP `GET /get`: server CPU per request with the OpenTelemetry span code and no SDK ÷ the same handler with `tracing: false`', figure: 'http.traceOverhead', want: '≤ 1.02×', ok: (v) => v <= 1.02, show: (v, f) => `${times(v)} (${usOf(f['http.cpuUsPerReq.handler'])} vs ${usOf(f['http.cpuUsPerReq.handlerNoTrace'])} µs)` },
   { group: ISSUE12, what: '`await getOrLoad` on a hit ÷ `get` of the same items (main thread, 512 items)', figure: 'readThrough.hit.vsGet', want: '≤ 1.1×', ok: (v) => v <= 1.1,
     show: (v, f) => `${times(v)} (${nsOf(f['readThrough.hit.ns'])} ns; ÷ an awaited \`get\`: ${times(f['readThrough.hit.vsAwaitedGet'] ?? NaN)})` },
   { group: ISSUE12, what: '`tryLock` + `unlock`, uncontended, and between 2 threads', figure: 'locks.pair.ns', want: 'reported (no target set)', ok: () => true, reportOnly: true,

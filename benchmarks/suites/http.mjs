@@ -8,6 +8,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import http from 'node:http'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { ScopeCache } from '@scopecache/core'
+import { createHandler } from '@scopecache/http'
 import { reusePortSupported, startServer } from '@scopecache/http/server'
 import { median } from '../lib/measure.mjs'
 import { procCpuMicros } from '../lib/proc-cpu.mjs'
@@ -105,6 +107,9 @@ const suite = {
         if (probe.status !== 200) throw new Error(`probe GET answered ${probe.status}`)
         await probe.arrayBuffer()
       }
+      // the handler alone on plain node:http, with its per-request span code and without it (no SDK
+      // registered in either): what tracing costs a server whose app never turns it on
+      for (const tracing of [true, false]) targets.push(await handlerTarget(tracing))
       targets.push(await bareTarget())
       const rounds = 3
       notes.push(`${rounds} rounds, each visiting every case in turn (one 1 s warm-up load per case before the first); req/s: the median round; server CPU per request: utime + stime of this process (every server here runs in it; wrk is its own process) from /proc/${process.pid}/stat before and after each load run, ÷ the requests that run served; × bare: the median of the per-round ratios.`)
@@ -143,6 +148,11 @@ const suite = {
         figures[`http.ratio_vs_go.${t.key}`] = +(m.rps / GO_RPS).toFixed(3)
         if (t.server) figures[`http.serving_threads.${t.key}`] = t.server.threads
       }
+      if (results.get('handler')?.every((r) => r.cpuUs !== null)) {
+        const on = results.get('handler'), off = results.get('handlerNoTrace')
+        figures['http.traceOverhead'] = +median(on.map((r, i) => r.cpuUs / off[i].cpuUs)).toFixed(3)
+        notes.push(`span code with no OpenTelemetry SDK registered: server CPU per request ${figures['http.traceOverhead']}× the same handler with tracing: false (median of per-round ratios)`)
+      }
       figures['http.ratio_vs_bare.1thread'] = +(figures['http.rps.1thread'] / figures['http.rps.bare']).toFixed(3)
       if (cases.length > 1) {
         const k = `${cores}threads`
@@ -160,6 +170,24 @@ const suite = {
       for (const t of targets) await t.close()
     }
   },
+}
+
+/** createHandler over its own store on plain node:http in this thread, with or without span code. */
+async function handlerTarget(tracing) {
+  const cache = ScopeCache.create({ maxStoreBytes: 64 << 20 })
+  for (let i = 0; i < ITEMS; i++) cache.append(SCOPE, payloadFor(i), { id: `item:${String(i).padStart(6, '0')}` })
+  const server = http.createServer(createHandler(cache, { tracing }))
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    key: tracing ? 'handler' : 'handlerNoTrace',
+    label: `createHandler on node:http, span code ${tracing ? 'on (no SDK registered)' : 'off (tracing: false)'}`,
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+      cache.close()
+    },
+  }
 }
 
 /**

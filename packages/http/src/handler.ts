@@ -33,6 +33,8 @@ export interface HandlerOptions {
   limits?: Partial<Limits>
   /** Headers sent with every answer (the server's `x-scopecache-thread`), before the handler's own. */
   headers?: Readonly<Record<string, string>>
+  /** OpenTelemetry spans per request (trace.ts; a no-op unless an SDK is registered). Default true. */
+  tracing?: boolean
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -57,6 +59,7 @@ export class HttpApi {
   private readonly logger: HandlerLogger | undefined
   private readonly helpText: string
   /** The extra headers as [name, value, …]. */
+  private readonly tracing: boolean
   private readonly extra: readonly string[]
   private readonly jsonHead: (string | number)[]
   private readonly rawHead: (string | number)[]
@@ -65,6 +68,7 @@ export class HttpApi {
     this.limits = resolveLimits(cache, opts.limits)
     this.metrics = new Metrics(cache, opts.metricsBuffer)
     this.logger = opts.logger
+    this.tracing = opts.tracing !== false
     this.ctx = { cache, limits: this.limits, tally: this.metrics, raw: false }
     this.extra = Object.entries(opts.headers ?? {}).flat()
     this.jsonHead = headList(this.extra, JSON_TYPE)
@@ -90,7 +94,7 @@ export class HttpApi {
   private serveAt(req: IncomingMessage, res: ServerResponse, path: string, url: string, qs: number): void {
     const t0 = performance.now()
     const ep = route(path)
-    startRequestSpan(res, req.method ?? '', path, ep?.name, url, qs)
+    if (this.tracing) startRequestSpan(res, req.method ?? '', path, ep?.name, url, qs)
     try {
       if (ep === undefined) return this.fail(res, new HttpError('not_found', MSG.notFound), UNKNOWN_INDEX, t0, false)
       if (req.method !== ep.method) {

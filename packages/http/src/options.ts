@@ -7,7 +7,7 @@
 import { ScopeCacheError } from '@scopecache/core'
 
 export const HTTP_OPTION_KEYS = {
-  createHandler: ['logger', 'metricsBuffer', 'limits', 'headers'],
+  createHandler: ['logger', 'metricsBuffer', 'limits', 'headers', 'tracing'],
   limits: [
     'maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'singleBodyBytes', 'bulkBodyBytes', 'getManyBodyBytes', 'flushBodyBytes',
     'responseBytes', 'lingerMs', 'lingerBytes',
