@@ -3,22 +3,11 @@
  * every options object is checked against its call's keys; `maxThreadSlots` (and its deprecated
  * alias); the typed scope view; `Symbol.dispose`.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { OPTION_KEYS, rawJson, ScopeCache, ScopeCacheError, ScopeView, type ErrorCode } from '../src/index.js'
-import { checkInvariants } from '../src/internals.js'
+import { storesClosedAfterEach } from './helpers.js'
 
-let open: ScopeCache[] = []
-const make = (o: Parameters<typeof ScopeCache.create>[0] = {}): ScopeCache => {
-  const c = ScopeCache.create({ maxStoreBytes: 1 << 20, ...o })
-  open.push(c)
-  return c
-}
-afterEach(() => {
-  const all = open
-  open = []
-  for (const c of all) c.close()
-  for (const c of all) checkInvariants(c)
-})
+const make = storesClosedAfterEach()
 
 const fails = (fn: () => unknown): { code: ErrorCode | 'none'; message: string } => {
   try {
@@ -71,7 +60,7 @@ const NOT_CALLS = new Set(['constructor', 'close', 'maxThreads'])
 describe('after close()', () => {
   it('lists every public method', () => {
     const methods = Object.getOwnPropertyNames(ScopeCache.prototype).filter((n) => !NOT_CALLS.has(n))
-    const priv = new Set(['open', 'itemFromOut', 'checkWriteScope', 'setArgs'])
+    const priv = new Set(['open', 'itemFromOut'])
     expect(methods.filter((n) => !priv.has(n)).sort()).toEqual(Object.keys(CALLS).sort())
   })
 
@@ -83,8 +72,7 @@ describe('after close()', () => {
     await new Promise((r) => setTimeout(r, 5)) // let them settle before close
     c.append('s', 1, { id: 'a2' })
     expect(c.get('s', { id: 'a2' })?.payload).toBe(1) // the name cache is warm: the fast path must check too
-    const other = ScopeCache.attach(c.handle)
-    open.push(other)
+    const other = make.adopt(ScopeCache.attach(c.handle))
     const reads = (): number => other.scopeList().scopes.find((s) => s.scope === 's')?.readCountTotal ?? -1
     const before = reads()
     c.close()

@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { itemBytes, rawJson, ScopeCache, ScopeCacheError, type ErrorCode } from '../src/index.js'
+import { storesClosedAfterEach } from './helpers.js'
 import { checkInvariants, INTERNALS } from '../src/internals.js'
 
-let open: ScopeCache[] = []
-const make = (o: Parameters<typeof ScopeCache.create>[0] = {}): ScopeCache => {
-  const c = ScopeCache.create({ maxStoreBytes: 1 << 20, ...o })
-  open.push(c)
-  return c
-}
-afterEach(() => {
-  const all = open
-  open = []
-  for (const c of all) c.close()
-  for (const c of all) checkInvariants(c)
-})
+const make = storesClosedAfterEach()
 
 const code = (fn: () => unknown): ErrorCode | 'none' => {
   try {

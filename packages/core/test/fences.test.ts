@@ -10,15 +10,8 @@ import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../src/cache.js'
 import { ScopeCacheError } from '../src/errors.js'
 import { checkInvariants } from '../src/internals.js'
+import { codeOf } from './helpers.js'
 
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof ScopeCacheError ? e.code : `not a ScopeCacheError: ${String(e)}`
-  }
-  return undefined
-}
 
 describe('version fences: the API', () => {
   it('every write moves the version; a fenced write is refused once it moved', () => {

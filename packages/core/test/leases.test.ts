@@ -8,17 +8,10 @@ import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../src/cache.js'
 import { ScopeCacheError } from '../src/errors.js'
 import { checkInvariants } from '../src/internals.js'
+import { codeOf as code } from './helpers.js'
 import { Leases } from '../src/leases.js'
 import { INTERNALS } from '../src/store.js'
 
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof ScopeCacheError ? e.code : `not a ScopeCacheError: ${String(e)}`
-  }
-  return undefined
-}
 
 describe('named locks: the API', () => {
   it('tryLock, contention, renew, unlock; tokens strictly increase', () => {
