@@ -30,7 +30,7 @@ export class Beyond {
     private readonly s: Store,
     private readonly t: Txn,
     private readonly reader: Reader,
-    cache: FacadeCalls,
+    private readonly cache: FacadeCalls,
   ) {
     const leases = (this.leases = new Leases(s))
     this.readThrough = {
@@ -86,15 +86,15 @@ export class Beyond {
   }
 
   // ---- read-through ----
-  /** `hit`: the facade's get of the item, done first (it checks nothing: an invalid name misses). */
-  getOrLoad<P>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts: GetOrLoadOptions | null | undefined, hit: (scope: string, ref: ItemRef) => Item<P> | undefined): Promise<Item<P>> {
+  getOrLoad<P>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts: GetOrLoadOptions | null | undefined): Promise<Item<P>> {
     const id = ref?.id
     if (typeof id !== 'string' || id === '') throw invalid('getOrLoad needs { id }')
     if (typeof loader !== 'function') throw invalid('getOrLoad needs a loader function')
     if (opts != null) checkOptions(opts, 'getOrLoad')
     const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
     const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
-    const item = hit(scope, ref)
+    // a hit is the facade's get (which checks nothing: an invalid name simply misses, and so comes here)
+    const item = this.cache.get<P>(scope, ref)
     if (item !== undefined) return Promise.resolve(item)
     checkScope(scope)
     checkKey(id, 'id')

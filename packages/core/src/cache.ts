@@ -195,7 +195,7 @@ export class ScopeCache {
    * before it ran: if the scope changed meanwhile, the value is returned (seq 0) but not stored.
    */
   getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
-    return this.x.getOrLoad(scope, ref, loader, opts, (sc, r) => this.get<P>(sc, r))
+    return this.x.getOrLoad(scope, ref, loader, opts)
   }
 
   // =============================================================================== writes ====

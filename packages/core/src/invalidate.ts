@@ -9,13 +9,13 @@ import { UNDO_RESTORE } from './layout.js'
 import { dropScopeBusy, writeScope } from './scope-life.js'
 import type { Txn } from './txn.js'
 
-const NO_SCOPE = -1
+const MISSING = -1
 const nothing = (): void => {}
 
 /** Deletes one item and moves its scope's fence; returns 0 | 1 (items deleted). */
 export function invalidateItem(t: Txn, scope: string, by: string | number): 0 | 1 {
-  const n = writeScope(t, scope, false, (_slot, rec): 0 | 1 | typeof NO_SCOPE => {
-    if (rec < 0) return NO_SCOPE
+  const n = writeScope(t, scope, false, (_slot, rec): 0 | 1 | typeof MISSING => {
+    if (rec < 0) return MISSING
     const deleted = deleteLocked(t, rec, by)
     if (deleted === 0) {
       // nothing to delete: an empty publish window still moves the fence (an undo puts it back)
@@ -24,7 +24,7 @@ export function invalidateItem(t: Txn, scope: string, by: string | number): 0 | 
     }
     return deleted
   })
-  if (n !== NO_SCOPE) return n
+  if (n !== MISSING) return n
   raiseMissingFloor(t)
   return 0
 }

@@ -203,11 +203,6 @@ export class Leases {
     return freed
   }
 
-  /** Records in state HELD, lapsed ones included until they are reused or swept. */
-  held(): number {
-    return Atomics.load(this.i32, H_LEASE_HELD)
-  }
-
   private check(name: unknown): number {
     if (typeof name !== 'string' || name === '') throw invalid("the 'name' field is required")
     const problem = keyProblem(name, 'name')

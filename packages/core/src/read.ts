@@ -96,7 +96,6 @@ export interface ReaderDeps {
 export class Reader {
   readonly out = new ItemOut()
   private readonly i32: Int32Array
-  private readonly f64: Float64Array
   private readonly u8: Uint8Array
   private readonly buf: SliceBuffer
   private readonly lo8: number
@@ -123,7 +122,6 @@ export class Reader {
 
   constructor(private readonly d: ReaderDeps) {
     this.i32 = d.v.i32
-    this.f64 = d.v.f64
     this.u8 = d.v.u8
     this.buf = d.v.buf as SliceBuffer
     this.lo8 = d.idx.lo8

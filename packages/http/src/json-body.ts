@@ -15,7 +15,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer'
 import { badJson, HttpError, MSG } from './errors.js'
-import { isDigit, Kind, kindAt, skipValue, stringAt, walkObject, ws, type Bytes, type Span } from './json-scan.js'
+import { isDigit, Kind, skipValue, stringAt, walkObject, ws, type Bytes, type Span } from './json-scan.js'
 
 export { keyIs, Kind, MAX_DEPTH, type Bytes, type Span } from './json-scan.js'
 
