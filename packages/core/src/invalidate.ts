@@ -14,34 +14,43 @@ const nothing = (): void => {}
 
 /** Deletes one item and moves its scope's fence; returns 0 | 1 (items deleted). */
 export function invalidateItem(t: Txn, scope: string, by: string | number): 0 | 1 {
-  const n = writeScope(t, scope, false, (_slot, rec): 0 | 1 | typeof MISSING => {
-    if (rec < 0) return MISSING
-    const deleted = deleteLocked(t, rec, by)
-    if (deleted === 0) {
-      // nothing to delete: an empty publish window still moves the fence (an undo puts it back)
-      t.undo(rec, UNDO_RESTORE)
-      t.publish(rec, nothing)
-    }
-    return deleted
-  })
-  if (n !== MISSING) return n
-  raiseMissingFloor(t)
-  return 0
+  for (;;) {
+    const n = writeScope(t, scope, false, (_slot, rec): 0 | 1 | typeof MISSING => {
+      if (rec < 0) return MISSING
+      const deleted = deleteLocked(t, rec, by)
+      if (deleted === 0) {
+        // nothing to delete: an empty publish window still moves the fence (an undo puts it back)
+        t.undo(rec, UNDO_RESTORE)
+        t.publish(rec, nothing)
+      }
+      return deleted
+    })
+    if (n !== MISSING) return n
+    if (raiseFloorIfMissing(t, scope)) return 0
+    // created meanwhile (a refill that read the old version may have stored into it): again
+  }
 }
 
 /** Drops the scope and moves its fence; returns the items dropped. */
 export function invalidateScope(t: Txn, scope: string): number {
-  const r = t.busy(() => dropScopeBusy(t, scope))
-  if (!r.found) raiseMissingFloor(t)
-  return r.items
+  for (;;) {
+    const r = t.busy(() => dropScopeBusy(t, scope))
+    if (r.found || raiseFloorIfMissing(t, scope)) return r.items
+  }
 }
 
-/** A scope that does not exist has the floor as its version: move it. */
-function raiseMissingFloor(t: Txn): void {
+/**
+ * A scope that does not exist has the floor as its version: move it — if the scope is still
+ * missing under the directory lock, which every creation takes, so no creation slips in between
+ * our finding it missing and the move. False when it exists now (the caller invalidates again).
+ */
+function raiseFloorIfMissing(t: Txn, scope: string): boolean {
   const { dir, f64 } = t.s
   dir.lock()
   try {
+    if (dir.findLocked(scope) >= 0) return false
     raiseFloor(f64, [])
+    return true
   } finally {
     dir.unlock()
   }
