@@ -259,7 +259,7 @@ function settleBlocks(t: Txn, blocks: number[], records: number): void {
 
 /**
  * Copies the records a bulk swap will change into a PENDING block of this thread's:
- * [count, (record word index, its 32 words) × count]. 0 when the heap has no room (the swap then
+ * [count, (record word index, its SCOPE_WORDS words) × count]. 0 when the heap has no room (the swap then
  * goes on without an undo record: a death inside it empties those scopes instead).
  */
 function bulkUndo(s: Store, slots: number[]): number {

@@ -7,8 +7,8 @@
  *   region          size                                   what
  *   --------------  -------------------------------------  ----------------------------------------
  *   header          HEADER_BYTES (2 KiB)                   options, region offsets, counters, locks
- *   thread slots    maxThreads × 256                       who is attached: tokens, busy flag, undo record
- *   scope table     scopeSlots × SCOPE_RECORD_BYTES (128)  one record per scope (2 × maxScopes slots)
+ *   thread slots    maxThreads × 512                       who is attached: tokens, busy flag, undo record
+ *   scope table     scopeSlots × SCOPE_RECORD_BYTES (192)  one record per scope (2 × maxScopes slots)
  *   directory       dirCap × 8                             open-addressing hash: [hash, slot+1]
  *   lease table     leaseCap × LEASE_RECORD_BYTES (288)    named locks with a lease (leases.ts)
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
@@ -26,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 6
+export const LAYOUT_VERSION = 7
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -83,7 +83,7 @@ export const H_FREE_HEADS = 96 // FL_COUNT × SL_COUNT words (8-byte-unit block 
 export const HEADER_WORDS = 96 + 26 * 16 // 512 words
 export const HEADER_BYTES = HEADER_WORDS * 4
 
-// ---- thread slots (64 words = 256 bytes, own cache lines, so a thread's stores never false-share) ----
+// ---- thread slots (128 words = 512 bytes, own cache lines, so a thread's stores never false-share) ----
 export const T_STATE = 0 // FREE | ALIVE | DEAD | REAPING
 export const T_THREAD_ID = 1
 export const T_EPOCH = 2 // bumped on every claim; part of the owner token
@@ -98,23 +98,24 @@ export const T_FENCE = 12 // a word only this thread touches: its atomic RMW is 
 export const T_REAPER = 13 // REAPING: the token of the reaper (if it dies, another reap takes the slot over)
 export const T_DEFERRED_B8 = 14 // bytes (/8) of retired blocks this thread still has to free (deferred frees, PENDING)
 export const T_WLOCK = 15 // = the slot's token once its thread holds its Web Lock (liveness-weblocks.ts); stale otherwise
-export const T_UNDO_SNAP = 16 // the scope record's 32 words as they were when the window opened
-// words 48..49: the ts (µs) of the latest write a thread in this slot made; only that thread
+export const T_UNDO_SNAP = 16 // the scope record's SCOPE_WORDS (48) words as they were when the window opened: words 16..63
+// words 64..65: the ts (µs) of the latest write a thread in this slot made; only that thread
 // stores it, stats() takes the max over every slot (it survives the slot's reuse: a past write's ts)
-export const T_LAST_WRITE_TS_F = 24 // f64 slot 24 of the thread slot = words 48..49
-export const THREAD_WORDS = 64
+export const T_LAST_WRITE_TS_F = 32 // f64 slot 32 of the thread slot = words 64..65
+// words 66..79: reserved for the thread's process (pid, start time: processes sharing a store)
+export const THREAD_WORDS = 128 // 512 bytes
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
 export const UNDO_TRIM = 2 // roll forward: remove the first A entries
 export const UNDO_DELETE = 3 // roll forward: remove entry A (item B)
 export const UNDO_DROP = 4 // roll forward: the scopes this thread holds locked are being dropped
-export const UNDO_BULK = 5 // roll back a warm/rebuild swap: A = a PENDING block of [count, (rec, 32 words) × count]
+export const UNDO_BULK = 5 // roll back a warm/rebuild swap: A = a PENDING block of [count, (rec, SCOPE_WORDS words) × count]
 export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
 export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper
 export const THREAD_REAPING = 3 // a reaper is recovering what it held
 export const THREAD_CLAIMING = 4 // being claimed: its fields are not the new thread's yet
 
-// ---- scope record (32 words = 128 bytes, 2 cache lines) -------------------------------------
+// ---- scope record (48 words = 192 bytes, 3 cache lines) -------------------------------------
 // line 1: read by every reader, written only by the scope's writer
 export const S_VER = 0 // seqlock: odd while a writer publishes; never reset, survives slot reuse
 export const S_GEN = 1 // bumped each time the slot is given to a scope or freed
@@ -143,7 +144,10 @@ export const S_READS_HI = 27
 export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
 export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
 export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
-export const SCOPE_WORDS = 32
+// line 3 (words 32..47): the policies beyond ScopeCache
+// words 32..39: reserved for expiry (per-scope TTL, items with an expiry)
+// words 40..47: reserved for the capacity policy (access bit, item limit)
+export const SCOPE_WORDS = 48
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0
 export const SCOPE_LIVE = 1
