@@ -6,7 +6,6 @@
  */
 import { PENDING } from './alloc.js'
 import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
-import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { raiseFloor, startFence } from './fences.js'
@@ -76,7 +75,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
   const old: number[] = []
   let spareNames: number[] = []
   try {
-    let ts = nowMicros()
+    let ts = st.now()
     try {
       for (const g of groups) buildGroup(t, batch, g, pending, built, replaceAll, ts)
     } catch (e) {
@@ -149,7 +148,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         for (let i = 0; i < groups.length; i++) {
           if (existing[i] >= 0 && f64[(dir.rec(existing[i]) >> 1) + S_LAST_WRITE_TS_F] > ts) late = true
         }
-        if (late) ts = Math.max(nowMicros(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
+        if (late) ts = Math.max(st.now(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
         groups.forEach((g, i) => {
           const lastSeq = existing[i] >= 0 ? f64[(dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
           if (late || lastSeq !== g.lastSeq) reseqGroup(i32, g, lastSeq, ts)
