@@ -135,6 +135,27 @@ export function reclaimLocked(t: Txn, rec: number, now: number, maxDeletes: numb
   return removed
 }
 
+/**
+ * Scope lock held: removes `item` if it has expired (one delete window, counted as expired); true
+ * when it did. A write whose reclaim stopped at its bound calls it on the item it addresses, so no
+ * write ever acts on an expired item.
+ */
+export function dropIfExpiredLocked(t: Txn, rec: number, item: number): boolean {
+  const s = t.s
+  if (!expiredAt(s, item, s.now())) return false
+  const pos = s.idx.findSeq(rec, s.idx.seqOf(item))
+  s.heap.retire([item])
+  t.undo(rec, UNDO_DELETE, pos, item)
+  t.publish(rec, () => {
+    removeAtLocked(s, rec, pos, item)
+    Atomics.sub(s.i32, H_ITEMS, 1)
+  }, false)
+  fault('write:published')
+  t.freeRetired([item])
+  Atomics.add(s.i32, H_EXPIRED, 1)
+  return true
+}
+
 /** The write path's reclaim (writeScope): a lock_timeout on the allocator leaves the rest for later. */
 export function reclaimBeforeWrite(t: Txn, rec: number): void {
   const now = t.s.now()

@@ -9,11 +9,11 @@ import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge }
 import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
-import { expiryOf, noteExpiryLocked } from './expiry.js'
+import { dropIfExpiredLocked, expiryOf, noteExpiryLocked } from './expiry.js'
 import {
   EXPIRY_BYTES, H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
-  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+  S_EXP_ITEMS, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
 import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
@@ -51,7 +51,7 @@ function withExpiry(s: Store, size: number, expires: number): number {
 /** append: a new item (`id` with hash `h`, or none). A full scope is reported before a duplicate id, as the reference does. */
 export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number, ttl = 0): ItemMeta {
   checkRoom(t.s, scope, rec)
-  const free = id === null ? -1 : t.s.ids.probe(rec, id, h)
+  const free = id === null ? -1 : liveProbe(t, rec, id, h)
   if (free >= 0) throw duplicateId()
   return insertLocked(t, scope, rec, id, h, free, p, size, true, ttl)
 }
@@ -60,7 +60,7 @@ export function appendLocked(t: Txn, scope: string, rec: number, id: string | nu
 export function upsertLocked(
   t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number, ttl = 0,
 ): { created: boolean; item: ItemMeta } {
-  const at = t.s.ids.probe(rec, id, h)
+  const at = liveProbe(t, rec, id, h)
   if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size, true, ttl) }
   return { created: false, item: replaceLocked(t, scope, rec, t.s.ids.refOf(t.s.i32[at]), id, at, p, size, true, ttl) }
 }
@@ -69,7 +69,7 @@ export function upsertLocked(
 export function updateLocked(t: Txn, scope: string, rec: number, by: string | number, p: Prepared, ttl = 0): 0 | 1 {
   const s = t.s
   if (rec < 0) return 0
-  const old = findLocked(s, rec, by)
+  const old = findLive(t, rec, by)
   if (old < 0) return 0
   const id = readId(s, old)
   const size = checkSize(s, id, p, ttl)
@@ -81,7 +81,7 @@ export function updateLocked(t: Txn, scope: string, rec: number, by: string | nu
 /** counter: adds `by` to the integer item with this id, or creates it as `by`. */
 export function counterLocked(t: Txn, scope: string, rec: number, id: string, h: number, by: number): { created: boolean; value: number } {
   const s = t.s
-  const at = s.ids.probe(rec, id, h)
+  const at = liveProbe(t, rec, id, h)
   if (at < 0) {
     const p = preparePayload(by)
     insertLocked(t, scope, rec, id, h, at, p, checkSize(s, id, p), false)
@@ -102,7 +102,7 @@ export function counterLocked(t: Txn, scope: string, rec: number, id: string, h:
 export function deleteLocked(t: Txn, rec: number, by: string | number): 0 | 1 {
   const s = t.s
   if (rec < 0) return 0
-  const item = findLocked(s, rec, by)
+  const item = findLive(t, rec, by)
   if (item < 0) return 0
   const pos = s.idx.findSeq(rec, s.idx.seqOf(item))
   s.heap.retire([item]) // the last wait: after the publish nothing may fail
@@ -386,6 +386,22 @@ function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: nu
   } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
   const flags = (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)
   writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, flags, expires, s.f64)
+}
+
+/**
+ * IdTable.probe (the id's slot, or -1 − the free slot it would take) that sees an expired item as
+ * absent: one the write's reclaim left (it stops at its bound) is removed first.
+ */
+function liveProbe(t: Txn, rec: number, id: string, h: number): number {
+  const at = t.s.ids.probe(rec, id, h)
+  if (at < 0 || t.s.i32[rec + S_EXP_ITEMS] === 0 || !dropIfExpiredLocked(t, rec, t.s.ids.refOf(t.s.i32[at]))) return at
+  return t.s.ids.probe(rec, id, h)
+}
+
+/** findLocked that sees an expired item as absent (and removes it). */
+function findLive(t: Txn, rec: number, by: string | number): number {
+  const item = findLocked(t.s, rec, by)
+  return item < 0 || t.s.i32[rec + S_EXP_ITEMS] === 0 || !dropIfExpiredLocked(t, rec, item) ? item : -1
 }
 
 /** The live item with this id or seq in a locked scope, or -1. */

@@ -126,6 +126,23 @@ describe('expiry: the API', () => {
     expect(c.stats().expiredItems).toBe(2)
   })
 
+  it('a write acts on no expired item even when its reclaim stops at its bound (32 deletes)', () => {
+    const { c, clock } = clocked()
+    c.append('s', 'live') // no trim of an oldest run: every expired item below is deleted on its own
+    c.append('s', 5, { id: 'k0', ttlMs: 1 })
+    for (let i = 1; i < 80; i++) c.append('s', i, { id: `k${i}`, ttlMs: 1 })
+    clock.ms = 1
+    expect(c.counterAdd('s', 'k0')).toBe(1) // the reclaim took k79…k48; k0 is dropped as the counter finds it
+    expect(c.stats().expiredItems).toBe(33)
+    expect(c.update('s', { id: 'k1' }, 'x')).toBe(0)
+    expect(c.delete('s', { id: 'k2' })).toBe(0)
+    expect(c.append('s', 'again', { id: 'k3' }).seq).toBe(83)
+    expect(c.upsert('s', 'k4', 'fresh').created).toBe(true)
+    expect(c.tail('s').items.map((i) => i.payload)).toEqual(['live', 1, 'again', 'fresh'])
+    expect(c.sweepExpired() + c.stats().expiredItems).toBe(80)
+    expect(c.stats().items).toBe(4)
+  })
+
   it('sweepExpired reclaims every scope: the oldest run in one trim, the others one by one', () => {
     const { c, clock } = clocked()
     for (let i = 0; i < 50; i++) c.append('a', i, { ttlMs: 10 })
