@@ -22,7 +22,7 @@ import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
 import { checkFence, ifVersionOpt } from './fences.js'
-import { setScopeTtlLocked, sweepExpired, sweepMsOption, touchLocked, ttlArg, ttlOption } from './expiry.js'
+import { dueScopes, setScopeTtlLocked, sweepExpired, sweepMsOption, touchLocked, ttlArg, ttlOption } from './expiry.js'
 import { checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked } from './item-write.js'
 import { H_REAPS, H_SCOPES_LOST, T_FENCE } from './layout.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
@@ -273,7 +273,10 @@ export class ScopeCache {
   sweepExpired(): number {
     this.open()
     const t = this.t
-    return t.busy(() => sweepExpired(t, (scope, fn) => writeScope(t, scope, false, (_slot, rec) => fn(rec), false)))
+    const now = this.s.now()
+    const due = dueScopes(this.s, now)
+    if (due.length === 0) return 0 // (the timer's usual tick: no write entered, no lock taken)
+    return t.busy(() => sweepExpired(t, due, now, (scope, fn) => writeScope(t, scope, false, (_slot, rec) => fn(rec), false)))
   }
 
   /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */

@@ -213,23 +213,30 @@ export function setScopeTtlLocked(t: Txn, rec: number, ttl: number): void {
 export const scopeTtlOf = (s: Store, rec: number): number => s.f64[(rec >> 1) + S_TTL_F]
 
 /**
- * sweepExpired: reclaims the expired items of every scope whose bound has passed. The bound is read
- * without a lock (a hint: the scope's writer lock is taken before anything is removed).
+ * The scopes whose earliest-expiry bound has passed by `now`, found without any lock or write (the
+ * bound is a hint: the scope's writer lock is taken before anything is removed). A sweep of a store
+ * with nothing to reclaim ends here, having entered no write.
  */
-export function sweepExpired(t: Txn, write: <T>(scope: string, fn: (rec: number) => T) => T): number {
-  const s = t.s
+export function dueScopes(s: Store, now: number): string[] {
   const { i32, f64, dir } = s
-  const now = s.now()
-  let total = 0
+  const names: string[] = []
   for (const slot of dir.liveSlots()) {
     const rec = dir.rec(slot)
     if (Atomics.load(i32, rec + S_EXP_ITEMS) === 0 || !(f64[(rec >> 1) + S_EXP_MIN_F] <= now)) continue
-    let name: string
     try {
-      name = nameOf(s, slot)
+      names.push(nameOf(s, slot))
     } catch {
-      continue // the slot changed hands under us: its next sweep
+      // the slot changed hands under us: its next sweep
     }
+  }
+  return names
+}
+
+/** sweepExpired (the transaction entered): reclaims the expired items of the `due` scopes. */
+export function sweepExpired(t: Txn, due: string[], now: number, write: <T>(scope: string, fn: (rec: number) => T) => T): number {
+  const s = t.s
+  let total = 0
+  for (const name of due) {
     for (let round = 0; round < 1000; round++) {
       const n = write(name, (r) => (r < 0 || !reclaimDue(s, r, now) ? -1 : reclaimLocked(t, r, now, SWEEP_RECLAIM_DELETES)))
       if (n < 0) break
