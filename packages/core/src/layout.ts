@@ -14,7 +14,7 @@
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
  * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
- *   align8(24 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
+ *   align8(24 + id bytes + payload bytes [+ 8: an expiry])  +  4 / fill (entry)  +  4 / load (id slot)
  *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
