@@ -161,3 +161,105 @@ describe('named locks over HTTP: a full table', () => {
     }
   })
 })
+
+describe.each(['handler', 'cli'] as const)('expiry over HTTP (%s)', (via) => {
+  const { target, post } = serve(via)
+  const get = (path: string): ReturnType<Target['request']> => target().request('GET', path)
+  let n = 0
+  const fresh = (): string => `ttl-${via}-${++n}`
+  const MAX = 10 * 365 * 24 * 3600 * 1000
+
+  it('ttl_ms on append/upsert/update/warm: expires_ts = ts + ttl_ms × 1000 in every read, absent when the item has none', async () => {
+    const s = fresh()
+    const a = json(await post('/append', { scope: s, id: 'a', payload: 1, ttl_ms: 60_000 }))
+    expect(a).toMatchObject({ ok: true, created: true }) // the acknowledgement is ScopeCache's (no expires_ts)
+    await post('/append', { scope: s, id: 'b', payload: 2 })
+    const ts = (a.item as { ts: number }).ts
+    const env = json(await get(`/get?scope=${s}&id=a&envelope=true`))
+    expect(env.item).toEqual({ scope: s, id: 'a', seq: 1, ts, expires_ts: ts + 60_000_000, payload: 1 })
+    const tail = json(await get(`/tail?scope=${s}`)).items as Record<string, unknown>[]
+    expect(tail.map((i) => 'expires_ts' in i)).toEqual([true, false])
+    expect((await get(`/head?scope=${s}`)).bodyText).toContain(`"ts":${ts},"expires_ts":${ts + 60_000_000},"payload":1`)
+    const many = json(await post('/get_many?envelope=true', { targets: [{ scope: s, id: 'a' }, { scope: s, id: 'b' }] }))
+    expect((many.results as { item: Record<string, unknown> }[]).map((r) => r.item.expires_ts)).toEqual([ts + 60_000_000, undefined])
+    expect(json(await post('/upsert', { scope: s, id: 'b', payload: 3, ttl_ms: 1000 })).created).toBe(false)
+    expect(json(await post('/update', { scope: s, seq: 1, payload: 4, ttl_ms: 2000 })).count).toBe(1)
+    const after = json(await get(`/tail?scope=${s}`)).items as { ts: number; expires_ts: number }[]
+    expect(after.map((i) => i.expires_ts - i.ts)).toEqual([2_000_000, 1_000_000])
+    expect(json(await post('/warm', { items: [{ scope: s, id: 'w', payload: 5, ttl_ms: 3000 }, { scope: s, payload: 6 }] }))).toEqual({ ok: true, scopes: 1 })
+    const warmed = json(await get(`/tail?scope=${s}`)).items as { ts: number; expires_ts?: number }[]
+    expect(warmed.map((i) => (i.expires_ts === undefined ? null : i.expires_ts - i.ts))).toEqual([3_000_000, null])
+  })
+
+  it('an expired item is gone from every read; /metrics counts it once a write reclaims it', async () => {
+    const s = fresh()
+    await post('/append', { scope: s, id: 'short', payload: 1, ttl_ms: 30 })
+    await post('/append', { scope: s, id: 'long', payload: 2 })
+    const deadline = Date.now() + 5000
+    while ((await get(`/get?scope=${s}&id=short`)).status === 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect((await get(`/get?scope=${s}&id=short`)).status).toBe(404)
+    expect((await get(`/render?scope=${s}&seq=1`)).status).toBe(404)
+    expect((json(await get(`/head?scope=${s}`)).items as { id: string }[]).map((i) => i.id)).toEqual(['long'])
+    const metric = async (): Promise<number> => Number(/^scopecache_expired_items_total (\d+)$/m.exec((await get('/metrics')).bodyText)?.[1] ?? NaN)
+    const before = await metric()
+    expect(Number.isInteger(before)).toBe(true)
+    await post('/append', { scope: s, id: 'short', payload: 3 }) // the id is free again; the write reclaims the expired item first
+    expect(await metric()).toBe(before + 1)
+  })
+
+  it('/touch moves a live item\'s expiry to ttl_ms from now: {"touched":1}, 0 for a missing one', async () => {
+    const s = fresh()
+    await post('/append', { scope: s, id: 'a', payload: 1, ttl_ms: 1000 })
+    await post('/append', { scope: s, id: 'b', payload: 2 })
+    expect(json(await post('/touch', { scope: s, id: 'a', ttl_ms: 600_000 }))).toEqual({ ok: true, touched: 1 })
+    expect(json(await post('/touch', { scope: s, seq: 2, ttl_ms: 600_000 }))).toEqual({ ok: true, touched: 1 })
+    expect(json(await post('/touch', { scope: s, id: 'none', ttl_ms: 600_000 }))).toEqual({ ok: true, touched: 0 })
+    expect(json(await post('/touch', { scope: 'no-such-scope', seq: 1, ttl_ms: 1 }))).toEqual({ ok: true, touched: 0 })
+    const items = json(await get(`/tail?scope=${s}`)).items as { expires_ts: number }[]
+    for (const it of items) expect(it.expires_ts).toBeGreaterThan(Date.now() * 1000 + 500_000_000)
+  })
+
+  it('/scope_ttl sets the default TTL (item_ttl_ms in /scopelist), null clears it', async () => {
+    const s = fresh()
+    expect(json(await post('/scope_ttl', { scope: s, ttl_ms: 60_000 }))).toEqual({ ok: true, item_ttl_ms: 60_000 })
+    const row = (): Promise<Record<string, unknown>> => get(`/scopelist?prefix=${s}`).then((r) => (json(r).scopes as Record<string, unknown>[])[0])
+    expect((await row()).item_ttl_ms).toBe(60_000)
+    await post('/append', { scope: s, id: 'd', payload: 1 })
+    const it = json(await get(`/get?scope=${s}&id=d&envelope=true`)).item as { ts: number; expires_ts: number }
+    expect(it.expires_ts - it.ts).toBe(60_000_000)
+    expect(json(await post('/scope_ttl', { scope: s, ttl_ms: null }))).toEqual({ ok: true, item_ttl_ms: null })
+    expect('item_ttl_ms' in (await row())).toBe(false)
+  })
+
+  it('a bad ttl_ms is a 400 naming the rule, after the reference\'s fields, and stores nothing', async () => {
+    const s = fresh()
+    await post('/append', { scope: s, id: 'a', payload: 1 })
+    const bad = ['0', '-5', '1.5', '"5"', '1e3', String(MAX + 1), '99999999999999999999', 'true', '{}']
+    const rule = /the 'ttl_ms' field must be an integer number of milliseconds from 1 to 315360000000/
+    for (const v of bad) {
+      const cases: [string, string][] = [
+        ['/append', `{"scope":"${s}","id":"b","payload":1,"ttl_ms":${v}}`],
+        ['/upsert', `{"scope":"${s}","id":"b","payload":1,"ttl_ms":${v}}`],
+        ['/update', `{"scope":"${s}","id":"a","payload":9,"ttl_ms":${v}}`],
+        ['/touch', `{"scope":"${s}","id":"a","ttl_ms":${v}}`],
+        ['/warm', `{"items":[{"scope":"${s}","id":"w","payload":1,"ttl_ms":${v}}]}`],
+        ['/rebuild', `{"items":[{"scope":"${s}","id":"w","payload":1,"ttl_ms":${v}}]}`],
+      ]
+      cases.push(['/scope_ttl', `{"scope":"${s}","ttl_ms":${v}}`])
+      for (const [path, body] of cases) {
+        const r = await post(path, body)
+        expect(r.status, `${path} ${v}`).toBe(400)
+        expect(json(r).error, `${path} ${v}`).toMatch(rule)
+      }
+    }
+    // null is absent, as for every optional field; the reference's own fields are checked first
+    expect(json(await post('/update', `{"scope":"${s}","id":"a","payload":1,"ttl_ms":null}`)).count).toBe(1)
+    expect(json(await post('/append', `{"scope":"","payload":1,"ttl_ms":-1}`)).error).toMatch(/the 'scope' field is required/)
+    expect(json(await post('/append', `{"scope":"${s}","ttl_ms":-1}`)).error).toMatch(/the 'payload' field is required/)
+    expect(json(await post('/touch', `{"scope":"${s}","id":"a"}`)).error).toMatch(/the 'ttl_ms' field is required for the '\/touch' endpoint/)
+    expect(json(await post('/scope_ttl', `{"scope":"${s}"}`)).error).toMatch(/the 'ttl_ms' field is required/)
+    expect(json(await get(`/tail?scope=${s}`)).items).toEqual([{ scope: s, id: 'a', seq: 1, ts: expect.any(Number), payload: 1 }])
+    expect((json(await get(`/scopelist?prefix=${s}`)).scopes as Record<string, unknown>[])[0]).toMatchObject({ item_count: 1, last_seq: 1 })
+    expect((await get('/help')).bodyText).toMatch(/^POST +\/touch /m)
+  })
+})

@@ -71,8 +71,28 @@ const CASES: Case[] = [
   { point: 'lease:claiming', op: 'tryLock', modes: ALL },
   { point: 'lease:claiming', op: 'tryLockLapsed', modes: ALL },
 ]
+const TTL_CASES: Case[] = [
+  // writes that carry a TTL, on 'exp' (prefill): every write there first reclaims 'gone' (a trim:
+  // publish window 1) and 'mid' (a delete: window 2), so hit 3 is the write's own window
+  { point: 'publish:open', op: 'appendTtl', modes: ALL },
+  { point: 'publish:open', op: 'appendTtl', hit: 2, modes: KILL },
+  { point: 'publish:open', op: 'appendTtl', hit: 3, modes: ALL },
+  { point: 'write:published', op: 'appendTtl', hit: 3, modes: KILL },
+  { point: 'insert:allocated', op: 'upsertTtl', modes: KILL },
+  { point: 'publish:open', op: 'upsertTtl', hit: 3, modes: ALL },
+  { point: 'publish:open', op: 'touchInPlace', hit: 3, modes: ALL },
+  { point: 'publish:open', op: 'touchCopy', hit: 3, modes: KILL },
+  { point: 'publish:open', op: 'scopeTtl', hit: 3, modes: KILL },
+  { point: 'publish:open', op: 'sweep', modes: KILL },
+  { point: 'publish:open', op: 'sweep', hit: 2, modes: ALL },
+  { point: 'write:published', op: 'sweep', hit: 2, modes: KILL },
+  { point: 'bulk:built', op: 'warmTtl', modes: KILL },
+  { point: 'bulk:swapping', op: 'warmTtl', modes: KILL },
+]
 
-const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300 }
+const TTL_OPS = new Set(['appendTtl', 'upsertTtl', 'touchInPlace', 'touchCopy', 'scopeTtl', 'sweep', 'warmTtl'])
+
+const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300, expirySweepMs: 0 }
 
 /** The same starting state in every store: the twin that computes "after" and the victim's. */
 function prefill(cache: ScopeCache): void {
@@ -82,6 +102,11 @@ function prefill(cache: ScopeCache): void {
   cache.append('other', { n: 'o1' }, { id: 'o1' })
   cache.counterAdd('counters', 'c', 10)
   cache.tryLock('lapsed', { leaseMs: 1 }) // lapsed by the time a worker takes it over
+  // expiry: 'gone' (the oldest) and 'mid' expire at once (callers wait 20 ms), 'keep' in 10 minutes
+  cache.append('exp', { n: 'gone' }, { id: 'gone', ttlMs: 1 })
+  cache.append('exp', { n: 'keep' }, { id: 'keep', ttlMs: 600_000 })
+  cache.append('exp', { n: 'mid' }, { id: 'mid', ttlMs: 1 })
+  cache.append('exp', { n: 'plain' }, { id: 'plain' })
 }
 
 /**
@@ -122,16 +147,25 @@ const TWIN: Record<string, (c: ScopeCache, step: () => void) => unknown> = {
   invalidateScope: (c) => c.invalidate('victim'),
   tryLock: (c) => c.tryLock('job'),
   tryLockLapsed: (c) => c.tryLock('lapsed'),
+  appendTtl: (c) => c.append('exp', { n: 'new' }, { id: 'new', ttlMs: 60_000 }),
+  upsertTtl: (c) => c.upsert('exp', 'plain', { n: 'replaced' }, { ttlMs: 60_000 }),
+  touchInPlace: (c) => c.touch('exp', { id: 'keep' }, { ttlMs: 60_000 }),
+  touchCopy: (c) => c.touch('exp', { id: 'plain' }, { ttlMs: 60_000 }),
+  scopeTtl: (c) => c.setScopeTtl('exp', 60_000),
+  sweep: (c) => c.sweepExpired(),
+  warmTtl: (c) => c.warm([{ scope: 'exp', id: 'w1', payload: { w: 1 }, ttlMs: 60_000 }, { scope: 'exp', id: 'w2', payload: { w: 2 } }]),
 }
 
-interface ScopeState { lastSeq: number; items: [number, string | null, string][] }
+/** An item: seq, id, payload, and its TTL in whole seconds from its ts (twin and victim write at different instants). */
+interface ScopeState { lastSeq: number; itemTtlMs: number | null; items: [number, string | null, string, number | null][] }
 type Snapshot = Map<string, ScopeState>
 
 function snapshot(cache: ScopeCache): Snapshot {
   const out: Snapshot = new Map()
   for (const info of cache.scopeList({ limit: 10_000 }).scopes) {
-    const items = cache.head(info.scope, { limit: 10_000, raw: true }).items.map((it) => [it.seq, it.id, it.payload as string] as [number, string | null, string])
-    out.set(info.scope, { lastSeq: info.lastSeq, items })
+    const items = cache.head(info.scope, { limit: 10_000, raw: true }).items.map((it) =>
+      [it.seq, it.id, it.payload as string, it.expiresTs === null ? null : Math.round((it.expiresTs - it.ts) / 1e6)] as [number, string | null, string, number | null])
+    out.set(info.scope, { lastSeq: info.lastSeq, itemTtlMs: info.itemTtlMs, items })
   }
   return out
 }
@@ -194,8 +228,14 @@ async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached:
 
 describe('a thread that dies inside the core', () => {
   const cases = CASES.flatMap((c) => c.modes.map((mode) => ({ ...c, mode })))
+  const ttlCases = TTL_CASES.flatMap((c) => c.modes.map((mode) => ({ ...c, mode })))
 
-  it(`leaves the store whole: ${cases.length} crash points × modes`, async () => {
+  it(`leaves the store whole: ${cases.length} crash points × modes`, () => crashEach(cases))
+  it(`leaves the store whole when the write carries a TTL: ${ttlCases.length} crash points × modes`, () => crashEach(ttlCases))
+})
+
+async function crashEach(cases: (Case & { mode: Mode })[]): Promise<void> {
+  {
     const lostTotal = new Map<string, number>()
     for (const c of cases) {
       const label = `${c.point} during ${c.op} (${c.mode})`
@@ -203,8 +243,11 @@ describe('a thread that dies inside the core', () => {
       const twin = ScopeCache.create(OPTIONS)
       prefill(cache)
       prefill(twin)
+      await sleep(20) // 'gone' and 'mid' expire (also by the worker's clock: threads' clocks may differ by a fraction of a ms)
       const before = snapshot(cache)
-      const versionBefore = cache.version('victim')
+      // the TTL cases write 'exp': its fence is the one to watch
+      const fenced = TTL_OPS.has(c.op) ? 'exp' : 'victim'
+      const versionBefore = cache.version(fenced)
       const afters: Snapshot[] = []
       TWIN[c.op](twin, () => afters.push(snapshot(twin)))
       afters.push(snapshot(twin))
@@ -219,9 +262,10 @@ describe('a thread that dies inside the core', () => {
       expect(judge(snapshot(cache), before, afters, lost), label).toBeNull()
       expect(lost, `${label}: every write is all-or-nothing, so no scope may be lost`).toEqual([])
       // the version fence never goes back, and moved if the scope did
-      const versionAfter = cache.version('victim')
+      const versionAfter = cache.version(fenced)
       expect(versionAfter, `${label}: version went back`).toBeGreaterThanOrEqual(versionBefore)
-      if (show(snapshot(cache)) !== show(before)) expect(versionAfter, `${label}: the scope changed, its version did not`).toBeGreaterThan(versionBefore)
+      const changed = fenced === 'victim' ? show(snapshot(cache)) !== show(before) : JSON.stringify(snapshot(cache).get('exp')) !== JSON.stringify(before.get('exp'))
+      if (changed) expect(versionAfter, `${label}: the scope changed, its version did not`).toBeGreaterThan(versionBefore)
 
       // the store goes on: the same scopes take writes and reads from this thread
       const dropped = !cache.scopeList({ limit: 10_000 }).scopes.some((sc) => sc.scope === 'victim')
@@ -240,8 +284,8 @@ describe('a thread that dies inside the core', () => {
       twin.close()
     }
     console.log(`crash points: ${cases.length} cases; scopes reported lost in: ${[...lostTotal].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}`)
-  })
-})
+  }
+}
 
 describe('a reap that must wait', () => {
   it('gives stolen locks back when a live holder outlasts the lease, and repairs the torn scope on the retry', async () => {

@@ -98,7 +98,7 @@ describe('threads share one store', () => {
     expect(b.signalled).toBe(true)
     expect(a.meta).toMatchObject({ scope: 'thread:1', id: 'm1', seq: 1 })
     expect(b.seq).toBe(a.meta.seq)
-    const item = { ...a.meta, payload }
+    const item = { ...a.meta, expiresTs: null, payload }
     expect(b.byId).toEqual(item)
     expect(b.bySeq).toEqual(item)
     expect(b.rawById).toBe(JSON.stringify(payload))

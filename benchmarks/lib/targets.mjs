@@ -10,7 +10,7 @@ const usOf = (v) => (typeof v === 'number' ? f1(v) : '?')
 
 const ISSUE11 = 'Issue 11: the shared store at the speed of a private Map (ratios measured in this run)'
 const EARLIER = 'Earlier targets (the benchmarks issue; issues 3 and 6)'
-const ISSUE12 = 'Issue 12: beyond ScopeCache (named locks, read-through)'
+const ISSUE12 = 'Issue 12: beyond ScopeCache (expiry, named locks, read-through)'
 const READER = [['readRatios.coresUsed', 1]]
 const WRITER = [['writeRatios.coresUsed', 1]]
 const pointRead = (set, label, figure, want, ok, ns) => ({
@@ -51,6 +51,11 @@ export const TARGETS = [
   { group: 'Issue 15: a first-class npm library', what: 'HTTP `GET /get`: server CPU per request with the OpenTelemetry span code and no SDK ÷ the same handler with `tracing: false`', figure: 'http.traceOverhead', want: '≤ 1.02×', ok: (v) => v <= 1.02, show: (v, f) => `${times(v)} (${usOf(f['http.cpuUsPerReq.handler'])} vs ${usOf(f['http.cpuUsPerReq.handlerNoTrace'])} µs)` },
   { group: ISSUE12, what: '`await getOrLoad` on a hit ÷ `get` of the same items (main thread, 512 items)', figure: 'readThrough.hit.vsGet', want: '≤ 1.1×', ok: (v) => v <= 1.1,
     show: (v, f) => `${times(v)} (${nsOf(f['readThrough.hit.ns'])} ns; ÷ an awaited \`get\`: ${times(f['readThrough.hit.vsAwaitedGet'] ?? NaN)})` },
+  ...['hot', 'cold'].map((set) => ({
+    group: ISSUE12, what: `\`getRaw\` of items with a TTL ÷ \`getRaw\` of the same items without, worker thread, ${set === 'hot' ? 'hot (512 items)' : 'cold (50 000 random)'}`,
+    figure: `readRatios.${set}.getRawTtl.vsGetRaw`, cores: READER, want: 'reported (unused: getRaw ÷ Map.get above, vs a run before expiry)', ok: () => true, reportOnly: true,
+    show: (v, f) => `${times(v)} (${nsOf(f[`readRatios.${set}.getRawTtl.ns`])} vs ${nsOf(f[`readRatios.${set}.getRaw.ns`])} ns)`,
+  })),
   { group: ISSUE12, what: '`tryLock` + `unlock`, uncontended, and between 2 threads', figure: 'locks.pair.ns', want: 'reported (no target set)', ok: () => true, reportOnly: true,
     show: (v, f) => `${nsOf(v)} ns a pair (${f1(f['locks.pair.vsCas'] ?? NaN)}× a bare compareExchange + store); 2 threads on one name: ${num(f['locks.2threads.sameName.pairs_per_s'])} pairs/s` },
   { group: EARLIER, what: '`getRaw` by id, random over 50k, in a worker thread', figure: 'point.worker.scopecache.getRaw.id.ns', cores: [['point.worker.coresUsed', 1]], ok: (v) => v <= 200, stretch: (v) => v <= 150, want: '≤ 200 ns (stretch 150)', show: (v) => `${f0(v)} ns` },

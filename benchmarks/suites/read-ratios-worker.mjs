@@ -26,6 +26,8 @@ function readTasks(S, set) {
   for (let i = 0; i < n; i++) { map.set(P + i, texts[i]); lru.set(P + i, texts[i]) }
   verify('Map.get', (i) => map.get(P + i), set)
   verify('getRaw', (i) => cache.getRaw(S, { id: P + i }), set)
+  const ST = S + '-ttl' // the same items, each with a TTL (read-ratios.mjs)
+  verify('getRaw (TTL)', (i) => cache.getRaw(ST, { id: P + i }), set)
   verify('get', (i) => JSON.stringify(cache.get(S, { id: P + i }).payload), set)
   verify('getBytes', (i) => Buffer.from(cache.getBytes(S, { id: P + i })).toString(), set)
   verify('lru-cache', (i) => lru.get(P + i), set)
@@ -41,6 +43,11 @@ function readTasks(S, set) {
     { key: 'getRaw', name: 'scopecache getRaw by id', fn: () => {
       let p = pos, x = 0
       for (let i = 0; i < BATCH; i++) { x += cache.getRaw(S, { id: P + stream[p] }).length; p = (p + 1) & MASK }
+      pos = p; sink += x
+    } },
+    { key: 'getRawTtl', name: 'scopecache getRaw by id, every item with a TTL', fn: () => {
+      let p = pos, x = 0
+      for (let i = 0; i < BATCH; i++) { x += cache.getRaw(ST, { id: P + stream[p] }).length; p = (p + 1) & MASK }
       pos = p; sink += x
     } },
     { key: 'getRawParse', name: 'scopecache getRaw + JSON.parse', fn: () => {

@@ -54,10 +54,10 @@ export function checkLimit(limit: number | undefined): number {
  * naming it, instead of being silently ignored.
  */
 export const OPTION_KEYS = {
-  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks'],
-  append: ['id', 'ifVersion'],
-  upsert: ['ifVersion'],
-  update: ['ifVersion'],
+  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'expirySweepMs'],
+  append: ['id', 'ifVersion', 'ttlMs'],
+  upsert: ['ifVersion', 'ttlMs'],
+  update: ['ifVersion', 'ttlMs'],
   delete: ['ifVersion'],
   get: ['raw'],
   getMany: ['raw'],
@@ -68,7 +68,8 @@ export const OPTION_KEYS = {
   tryLock: ['leaseMs'],
   lock: ['leaseMs', 'waitMs'],
   renew: ['leaseMs'],
-  getOrLoad: ['leaseMs', 'waitMs'],
+  getOrLoad: ['leaseMs', 'waitMs', 'ttlMs'],
+  touch: ['ttlMs'],
 } as const satisfies Record<string, readonly string[]>
 
 export type OptionsCall = keyof typeof OPTION_KEYS

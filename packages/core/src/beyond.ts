@@ -6,6 +6,7 @@
 import { checkKey, checkOptions, checkRef, checkScope } from './args.js'
 import { nowMicros } from './clock.js'
 import { invalid } from './errors.js'
+import { scopeTtlOf, ttlOption } from './expiry.js'
 import { fenceFloor, fenceOf } from './fences.js'
 import { invalidateItem, invalidateScope } from './invalidate.js'
 import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
@@ -18,7 +19,7 @@ import type { Item, ItemMeta, ItemRef, JsonPayload } from './types.js'
 /** The facade's own calls that read-through builds on. */
 export interface FacadeCalls {
   get<P>(scope: string, ref: ItemRef): Item<P> | undefined
-  upsert(scope: string, id: string, payload: JsonPayload, opts: { ifVersion: number }): { created: boolean; item: ItemMeta }
+  upsert(scope: string, id: string, payload: JsonPayload, opts: { ifVersion: number; ttlMs?: number }): { created: boolean; item: ItemMeta }
 }
 
 export class Beyond {
@@ -36,6 +37,7 @@ export class Beyond {
     this.readThrough = {
       get: (scope, ref) => cache.get(scope, ref),
       version: (scope) => this.version(scope),
+      scopeTtl: (scope) => (this.reader.validated(scope, this.ttlVisit) === NO_SCOPE ? 0 : this.ttlSeen),
       upsert: (scope, id, payload, opts) => cache.upsert(scope, id, payload as JsonPayload, opts), // the loader's value: checked at run time
       tryLoader: (name, leaseMs) => leases.tryLock(name, leaseMs, true)?.token ?? 0,
       waitLoader: (name, deadline) => leases.waitFor(name, deadline),
@@ -70,6 +72,12 @@ export class Beyond {
     return r === NO_SCOPE ? fenceFloor(this.s.f64) : this.fenceSeen
   }
 
+  private ttlSeen = 0
+  private readonly ttlVisit = (rec: number): number => {
+    this.ttlSeen = scopeTtlOf(this.s, rec)
+    return MISS // not a read of the scope
+  }
+
   private readonly fenceVisit = (rec: number): number => {
     this.fenceSeen = fenceOf(this.s.f64, rec)
     return MISS // done, and not counted as a read of the scope
@@ -93,11 +101,12 @@ export class Beyond {
     if (opts != null) checkOptions(opts, 'getOrLoad')
     const leaseMs = msOption('leaseMs', opts?.leaseMs, DEFAULT_LEASE_MS, 1)
     const waitMs = msOption('waitMs', opts?.waitMs, 2 * DEFAULT_LEASE_MS, 0)
+    const ttlMs = opts == null ? 0 : ttlOption(opts.ttlMs)
     // a hit is the facade's get (which checks nothing: an invalid name simply misses, and so comes here)
     const item = this.cache.get<P>(scope, ref)
     if (item !== undefined) return Promise.resolve(item)
     checkScope(scope)
     checkKey(id, 'id')
-    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs)
+    return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs, ttlMs)
   }
 }

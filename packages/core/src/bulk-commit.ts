@@ -6,12 +6,11 @@
  */
 import { PENDING } from './alloc.js'
 import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
-import { nowMicros } from './clock.js'
-import { ScopeCacheError, storeFull } from './errors.js'
+import { ScopeCacheError, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { raiseFloor, startFence } from './fences.js'
 import {
-  B_TAG, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_HOLES, S_ID_CAP,
+  B_TAG, EXPIRY_BYTES, H_ITEMS, H_SCOPES, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F, S_BYTES_B8, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_HOLES, S_ID_CAP,
   S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, T_UNDO_A, T_UNDO_OP, T_UNDO_REC, TAG_ENTRIES, TAG_IDTAB, TAG_NAME, TAG_PENDING,
   TAG_UNDO, UNDO_BULK,
@@ -25,10 +24,36 @@ import { utf8Length } from './validate.js'
 
 export function prepareBulk(s: Store, items: readonly WarmItem[], op: 'warm' | 'rebuild'): BulkBatch {
   const { cfg, heap } = s
-  return prepareBatch(items, op, {
+  const batch = prepareBatch(items, op, {
     maxItemBytes: cfg.maxItemBytes, scopeMaxItems: cfg.scopeMaxItems, maxScopes: cfg.maxScopes, maxStoreBytes: cfg.maxStoreBytes,
     chargedBytes: () => heap.chargedBytes(),
   })
+  if (op === 'warm') applyScopeTtls(s, batch)
+  return batch
+}
+
+/**
+ * warm keeps its scopes: an item without ttlMs gets its scope's default TTL (setScopeTtl) as read
+ * now, without the scope's lock (a setScopeTtl racing the warm may or may not apply to it).
+ * rebuild makes every scope new, defaults included.
+ */
+function applyScopeTtls(s: Store, b: BulkBatch): void {
+  const { dir, f64 } = s
+  const dflt = b.groups.map((g) => {
+    const slot = dir.resolve(g.scope)
+    const ttl = slot >= 0 ? f64[(dir.rec(slot) >> 1) + S_TTL_F] : 0
+    return Number.isSafeInteger(ttl) && ttl > 0 ? ttl : 0
+  })
+  if (!dflt.some((d) => d > 0)) return
+  const ttl = (b.ttl ??= new Float64Array(b.size.length))
+  for (let i = 0; i < b.size.length; i++) {
+    const g = b.grp[i]
+    if (g < 0 || ttl[i] > 0 || dflt[g] === 0) continue
+    ttl[i] = dflt[g]
+    b.size[i] += EXPIRY_BYTES
+    b.groups[g].itemBytes += EXPIRY_BYTES
+    if (b.size[i] > s.cfg.maxItemBytes) throw tooLarge(b.size[i], s.cfg.maxItemBytes)
+  }
 }
 
 /**
@@ -50,7 +75,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
   const old: number[] = []
   let spareNames: number[] = []
   try {
-    let ts = nowMicros()
+    let ts = st.now()
     try {
       for (const g of groups) buildGroup(t, batch, g, pending, built, replaceAll, ts)
     } catch (e) {
@@ -123,7 +148,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         for (let i = 0; i < groups.length; i++) {
           if (existing[i] >= 0 && f64[(dir.rec(existing[i]) >> 1) + S_LAST_WRITE_TS_F] > ts) late = true
         }
-        if (late) ts = Math.max(nowMicros(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
+        if (late) ts = Math.max(st.now(), ...existing.map((s) => (s >= 0 ? f64[(dir.rec(s) >> 1) + S_LAST_WRITE_TS_F] : 0)))
         groups.forEach((g, i) => {
           const lastSeq = existing[i] >= 0 ? f64[(dir.rec(existing[i]) >> 1) + S_LAST_SEQ_F] : 0
           if (late || lastSeq !== g.lastSeq) reseqGroup(i32, g, lastSeq, ts)
@@ -298,7 +323,7 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
     g.lastSeq = slot >= 0 ? f64[(dir.rec(slot) >> 1) + S_LAST_SEQ_F] : 0 // a guess: no lock held
     if (!Number.isSafeInteger(g.lastSeq) || g.lastSeq < 0) g.lastSeq = 0
   }
-  const itemBlocks = carveGroup({ i32, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
+  const itemBlocks = carveGroup({ i32, f64, u8: st.v.u8, buf: st.v.buf, heap }, batch, g, ts, built)
   if (itemBlocks < 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, st.cfg.maxStoreBytes)
   if (g.idCount > 0) {
     g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))
@@ -329,4 +354,6 @@ function installGroup(s: Store, rec: number, g: BulkGroup, ts: number, lastSeq: 
   i32[rec + S_COUNT] = n
   f64[r2 + S_LAST_SEQ_F] = lastSeq + n
   f64[r2 + S_LAST_WRITE_TS_F] = ts
+  i32[rec + S_EXP_ITEMS] = g.expCount
+  f64[r2 + S_EXP_MIN_F] = g.expMin
 }

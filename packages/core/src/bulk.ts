@@ -20,6 +20,7 @@ import {
   B_TAG, BLOCK_HEADER_BYTES, F_PREV_FREE, IF_ASCII, IF_STRING, ITEM_HEADER_BYTES,
   itemBytes, TAG_ITEM,
 } from './layout.js'
+import { ttlArg } from './expiry.js'
 import { setItemSeqTs, writeItemHeader } from './item-record.js'
 import { preparePayload } from './payload.js'
 import type { WarmItem } from './types.js'
@@ -47,6 +48,9 @@ export interface BulkGroup {
   tabCap: number
   /** the scope's lastSeq the items were numbered after (read before the build; checked under its lock) */
   lastSeq: number
+  /** items built with an expiry, and the earliest (µs; the record's S_EXP_ITEMS and S_EXP_MIN_F) */
+  expCount: number
+  expMin: number
 }
 
 export interface BulkBatch {
@@ -57,6 +61,8 @@ export interface BulkBatch {
   pStart: Int32Array | null
   plen: Int32Array
   size: Int32Array
+  /** per item: its TTL in ms (0: none), when any item has one */
+  ttl: Float64Array | null
   grp: Int32Array
   /** input indexes grouped by scope (group order, input order within a group) */
   order: Int32Array
@@ -79,7 +85,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   const byScope = new Map<string, number>()
   const b: BulkBatch = {
     groups, ids: new Array<string | null>(n), pay: new Array<string | Uint8Array>(n), pStart: null,
-    plen: new Int32Array(n), size: new Int32Array(n), grp: new Int32Array(n).fill(-1), order: new Int32Array(0),
+    plen: new Int32Array(n), size: new Int32Array(n), ttl: null, grp: new Int32Array(n).fill(-1), order: new Int32Array(0),
   }
   let lastScope: unknown
   let gi = -1
@@ -97,7 +103,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
       if (g === undefined) {
         g = groups.length
         byScope.set(s, g)
-        groups.push({ scope: s, count: 0, first: 0, idCount: 0, itemBytes: 0, bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, lastSeq: 0 })
+        groups.push({ scope: s, count: 0, first: 0, idCount: 0, itemBytes: 0, bytes: 0, name: 0, nameSize: 0, ent: 0, entCap: 0, tab: 0, tabCap: 0, lastSeq: 0, expCount: 0, expMin: 0 })
       }
       gi = g
       lastScope = scope
@@ -116,7 +122,16 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
     } catch (e) {
       throw itemError(scope, k, (e as Error).message.replace('scopecache: invalid input: ', ''))
     }
-    const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength)
+    let ttl = 0
+    if (it.ttlMs !== undefined) {
+      try {
+        ttl = ttlArg(it.ttlMs)
+      } catch (e) {
+        throw itemError(scope, k, (e as Error).message.replace('scopecache: invalid input: ', ''))
+      }
+      ;(b.ttl ??= new Float64Array(n))[i] = ttl
+    }
+    const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength, ttl > 0)
     if (size > lim.maxItemBytes) throw itemError(scope, k, tooLarge(size, lim.maxItemBytes).message.replace('scopecache: invalid input: ', ''), 'too_large')
     b.ids[i] = id as string | null
     if (p.text !== null) b.pay[i] = p.text
@@ -189,6 +204,7 @@ export interface Built {
 
 export interface BuildViews {
   i32: Int32Array
+  f64: Float64Array
   u8: Uint8Array
   buf: Buffer
   heap: Heap
@@ -205,8 +221,10 @@ export interface BuildViews {
  * walk it if this thread dies mid-way) and the PENDING bytes do not change.
  */
 export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number, built: Built): number {
-  const { i32, u8, buf, heap } = v
-  const { order, size, ids, pay, plen, pStart } = b
+  const { i32, f64, u8, buf, heap } = v
+  const { order, size, ids, pay, plen, pStart, ttl } = b
+  g.expCount = 0
+  g.expMin = 0
   const ew = g.ent * 2 + 2
   const n = g.count
   const first = g.first
@@ -257,7 +275,10 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
         const st = (pStart as Int32Array)[i]
         u8.set(p.subarray(st, st + len), off + idBytes)
       }
-      writeItemHeader(i32, at, s, g.lastSeq + 1 + k, ts, idBytes, len, flags)
+      // the expiry counts from the build's ts (a warm that commits late keeps it: reseqGroup moves only seq and ts)
+      const expires = ttl !== null && ttl[i] > 0 ? ts + ttl[i] * 1000 : 0
+      if (expires > 0 && (g.expCount++ === 0 || expires < g.expMin)) g.expMin = expires
+      writeItemHeader(i32, at, s, g.lastSeq + 1 + k, ts, idBytes, len, flags, expires, f64)
       i32[ew + k] = at
       built.refs[r++] = at
       at += s >> 3

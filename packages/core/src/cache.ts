@@ -22,6 +22,7 @@ import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
 import { checkFence, ifVersionOpt } from './fences.js'
+import { dueScopes, setScopeTtlLocked, sweepExpired, sweepMsOption, touchLocked, ttlArg, ttlOption } from './expiry.js'
 import { checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked } from './item-write.js'
 import { H_REAPS, H_SCOPES_LOST, T_FENCE } from './layout.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
@@ -38,7 +39,7 @@ import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
 import { WriteArgs } from './write-args.js'
 import type {
-  AppendOptions, FenceOptions, GetTarget, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
+  AppendOptions, FenceOptions, GetTarget, WriteOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
   ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
 } from './types.js'
 import { freeSlots, reapLater } from './watch.js'
@@ -64,6 +65,8 @@ export class ScopeCache {
   /** Locks, fences and read-through (beyond.ts). */
   private readonly x: Beyond
   private closed = false
+  /** The expiry sweep's timer (the creating handle only). */
+  private sweepTimer: ReturnType<typeof setInterval> | null = null
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
 
@@ -71,8 +74,11 @@ export class ScopeCache {
   static create(options?: ScopeCacheOptions | null): ScopeCache {
     checkOptions(options, 'create')
     const cfg = resolveConfig(options ?? undefined)
+    const sweepMs = sweepMsOption(options?.expirySweepMs)
     const v = createBuffer(cfg)
-    return new ScopeCache(v, cfg)
+    const cache = new ScopeCache(v, cfg)
+    if (sweepMs > 0) cache.startSweep(sweepMs)
+    return cache
   }
 
   /** Attaches this thread to a store created elsewhere: the same memory, no copies. */
@@ -97,7 +103,7 @@ export class ScopeCache {
     const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots))
     this.reader = new Reader({
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
-      fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(),
+      fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(), clock: s,
     })
     this.x = new Beyond(s, t, this.reader, this)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)
@@ -132,6 +138,7 @@ export class ScopeCache {
   /** Detaches this thread: flushes its read tallies and frees its thread slot. */
   close(): void {
     if (this.closed) return
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer)
     this.tally.flush()
     this.t.settle()
     this.closed = true
@@ -205,33 +212,71 @@ export class ScopeCache {
     this.w.checkScope(scope)
     if (opts != null) checkOptions(opts, 'append')
     const id = optionalId(opts?.id)
+    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
     const p = preparePayload(payload)
-    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion).append)
+    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p, ttl), opts?.ifVersion, ttl).append)
   }
 
-  upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: FenceOptions | null): { created: boolean; item: ItemMeta } {
+  upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: WriteOptions | null): { created: boolean; item: ItemMeta } {
     this.open()
     this.w.checkScope(scope)
     if (opts != null) checkOptions(opts, 'upsert')
     if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
     checkKey(id, 'id')
+    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
     const p = preparePayload(payload)
-    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p), opts?.ifVersion).upsert)
+    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p, ttl), opts?.ifVersion, ttl).upsert)
   }
 
-  update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>, opts?: FenceOptions | null): 0 | 1 {
+  update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>, opts?: WriteOptions | null): 0 | 1 {
     this.open()
     if (opts != null) checkOptions(opts, 'update')
     checkScope(scope)
     const by = checkRef(ref)
     if (typeof by === 'string') checkKey(by, 'id')
     const ifv = ifVersionOpt(opts?.ifVersion)
+    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
     const p = preparePayload(payload)
-    checkSize(this.s, typeof by === 'string' ? by : null, p)
+    checkSize(this.s, typeof by === 'string' ? by : null, p, ttl)
     return writeScope(this.t, scope, false, (_slot, rec) => {
       checkFence(this.t, rec, ifv)
-      return updateLocked(this.t, scope, rec, by, p)
+      return updateLocked(this.t, scope, rec, by, p, ttl)
     })
+  }
+
+  /** A new expiry `ttlMs` from now for a live item; 0 when there is none (or it has expired). */
+  touch(scope: string, ref: ItemRef, opts: { ttlMs: number }): 0 | 1 {
+    this.open()
+    checkScope(scope)
+    const by = checkRef(ref)
+    if (typeof by === 'string') checkKey(by, 'id')
+    if (opts === null || typeof opts !== 'object') throw invalid('touch needs { ttlMs }')
+    checkOptions(opts, 'touch')
+    const ttl = ttlArg(opts.ttlMs)
+    return writeScope(this.t, scope, false, (_slot, rec) => touchLocked(this.t, scope, rec, by, ttl))
+  }
+
+  /** The scope's default TTL for items written without ttlMs (null: none); items already stored keep theirs. */
+  setScopeTtl(scope: string, ttlMs: number | null): void {
+    this.open()
+    checkScope(scope)
+    const ttl = ttlMs === null ? 0 : ttlArg(ttlMs)
+    writeScope(this.t, scope, ttl > 0, (_slot, rec) => {
+      if (rec >= 0) setScopeTtlLocked(this.t, rec, ttl)
+    })
+  }
+
+  /**
+   * Reclaims every expired item now; returns how many. The handle that created the store runs it
+   * every `expirySweepMs` on an unref'd timer; writes reclaim their scope's expired items too.
+   */
+  sweepExpired(): number {
+    this.open()
+    const t = this.t
+    const now = this.s.now()
+    const due = dueScopes(this.s, now)
+    if (due.length === 0) return 0 // (the timer's usual tick: no write entered, no lock taken)
+    return t.busy(() => sweepExpired(t, due, now, (scope, fn) => writeScope(t, scope, false, (_slot, rec) => fn(rec), false)))
   }
 
   /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */
@@ -387,7 +432,19 @@ export class ScopeCache {
 
   private itemFromOut(scope: string, format: Format): Item {
     const o = this.reader.out
-    return { scope, id: o.id, seq: o.seq, ts: o.ts, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
+    return { scope, id: o.id, seq: o.seq, ts: o.ts, expiresTs: o.expires === 0 ? null : o.expires, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
+  }
+
+  /** Sweeps on an unref'd timer (it keeps no process alive); a sweep that finds a lock busy tries at the next tick. */
+  private startSweep(ms: number): void {
+    this.sweepTimer = setInterval(() => {
+      try {
+        this.sweepExpired()
+      } catch (e) {
+        if (!(e instanceof ScopeCacheError)) throw e
+      }
+    }, ms)
+    this.sweepTimer.unref()
   }
 
   private open(): void {

@@ -22,11 +22,13 @@ import {
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes,
+  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
+  S_EXP_MIN_F, S_TTL_F,
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_TOKEN_F, L_HASH, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F,
   LEASE_FREE, LEASE_HELD, LEASE_WORDS,
 } from './layout.js'
 import { MAX_PROBE } from './id-table.js'
+import { itemExpiry } from './item-record.js'
 import { hashKey } from './keys.js'
 import { LEASE_SEED } from './leases.js'
 import { holesOf } from './scope-index.js'
@@ -172,6 +174,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     }
     const withId = new Set<number>()
     let prev = 0
+    let expiring = 0
+    let earliest = Infinity
     for (let k = 0; k < count; k++) {
       const ref = idx.refAt(rec, k)
       const seq = idx.seqOf(ref)
@@ -181,7 +185,13 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
       const size = own(ref, TAG_ITEM, `${where} item ${seq}`)
       // the payload length is derived from the block size and the pad (item-record.ts): check what it gives
       const plen = idx.payloadLen(ref)
-      const want = itemBytes(idx.idLen(ref), plen)
+      const exp = itemExpiry(i32, f64, ref)
+      if ((i32[ref * 2 + I_TS_HI] & I_EXPIRES) !== 0) {
+        expiring++
+        if (!Number.isSafeInteger(exp) || exp <= 0) fail(`${where}: item ${seq} has expiry ${exp}`)
+        earliest = Math.min(earliest, exp)
+      }
+      const want = itemBytes(idx.idLen(ref), plen, exp > 0)
       if (plen < 1 || (size !== want && size !== want + 8)) fail(`${where}: item ${seq} block size ${size} disagrees with its lengths`)
       if (!Number.isSafeInteger(idx.tsOf(ref)) || idx.tsOf(ref) <= 0) fail(`${where}: item ${seq} has ts ${idx.tsOf(ref)}`)
       if ((idx.flags(ref) & IF_ASCII) !== 0) {
@@ -200,6 +210,11 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
         if (at < 0 || ids.refOf(i32[at]) !== ref) fail(`${where}: id '${id}' (seq ${seq}) is not found through the id table`)
       }
     }
+    // expiry (expiry.ts): the count readers and writers go by, and a bound no later than the earliest
+    if (i32[rec + S_EXP_ITEMS] !== expiring) fail(`${where}: ${i32[rec + S_EXP_ITEMS]} items with an expiry recorded, ${expiring} found`)
+    if (expiring > 0 && !(f64[(rec >> 1) + S_EXP_MIN_F] <= earliest)) fail(`${where}: earliest-expiry bound ${f64[(rec >> 1) + S_EXP_MIN_F]} after the earliest expiry ${earliest}`)
+    const ttl = f64[(rec >> 1) + S_TTL_F]
+    if (!(Number.isSafeInteger(ttl) && ttl >= 0 && ttl <= MAX_TTL_MS)) fail(`${where}: default TTL ${ttl}`)
     if (i32[rec + S_ID_REF] !== 0) bytes += checkIdTable(x, rec, where, withId, own)
     else if (withId.size > 0) fail(`${where}: items with ids but no id table`)
     if (i32[rec + S_BYTES_B8] * 8 !== bytes) fail(`${where}: byte count ${i32[rec + S_BYTES_B8] * 8} but blocks add up to ${bytes}`)

@@ -8,7 +8,7 @@
  * the callers' range checks and the seqlock turn into a retry.
  */
 import {
-  I_FLAGS_SHIFT, I_HI_MASK, I_ID_LEN_MASK, I_ID_LEN_SHIFT, I_PAD_MASK, I_PAD_SHIFT, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO,
+  I_EXPIRES, I_EXPIRES_BYTES_SHIFT, I_FLAGS_SHIFT, I_HI_MASK, I_ID_LEN_MASK, I_ID_LEN_SHIFT, I_PAD_MASK, I_PAD_SHIFT, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO,
   ITEM_HEADER_BYTES, SIZE_MASK,
 } from './layout.js'
 
@@ -19,31 +19,41 @@ const TWO32 = 4294967296
 export const join53 = (lo: number, hi: number): number => (lo >>> 0) + (hi & I_HI_MASK) * TWO32
 export const idLenOf = (seqHi: number): number => (seqHi >>> I_ID_LEN_SHIFT) & I_ID_LEN_MASK
 export const flagsOf = (seqHi: number): number => seqHi >>> I_FLAGS_SHIFT
-/** Payload bytes of a block of `size` word `sizeWord` with this id length and ts high word. */
+/**
+ * Payload bytes of a block of `size` word `sizeWord` with this id length and ts high word (less
+ * the 8 bytes of an expiry: `(tsHi >>> 22) & 8` is 8 exactly when I_EXPIRES, bit 25, is set).
+ */
 export const payloadLenOf = (sizeWord: number, idLen: number, tsHi: number): number =>
-  (sizeWord & SIZE_MASK) - ITEM_HEADER_BYTES - idLen - ((tsHi >>> I_PAD_SHIFT) & I_PAD_MASK)
+  (sizeWord & SIZE_MASK) - ITEM_HEADER_BYTES - idLen - ((tsHi >>> I_PAD_SHIFT) & I_PAD_MASK) - ((tsHi >>> I_EXPIRES_BYTES_SHIFT) & 8)
+/** The Float64 index of the expiry of the block at `ref` (8-byte units) whose size word is `sizeWord`: its last 8 bytes. */
+export const expiryIndex = (ref: number, sizeWord: number): number => ref + ((sizeWord & SIZE_MASK) >>> 3) - 1
 
 export const itemSeq = (i32: Int32Array, ref: number): number => join53(i32[ref * 2 + I_SEQ_LO], i32[ref * 2 + I_SEQ_HI])
 export const itemTs = (i32: Int32Array, ref: number): number => join53(i32[ref * 2 + I_TS_LO], i32[ref * 2 + I_TS_HI])
 export const itemIdLen = (i32: Int32Array, ref: number): number => idLenOf(i32[ref * 2 + I_SEQ_HI])
 export const itemFlags = (i32: Int32Array, ref: number): number => flagsOf(i32[ref * 2 + I_SEQ_HI])
+/** The item's expiry (µs since the epoch), or 0 when it has none. */
+export const itemExpiry = (i32: Int32Array, f64: Float64Array, ref: number): number =>
+  (i32[ref * 2 + I_TS_HI] & I_EXPIRES) === 0 ? 0 : f64[expiryIndex(ref, i32[ref * 2])]
 export const itemPayloadLen = (i32: Int32Array, ref: number): number =>
   payloadLenOf(i32[ref * 2], itemIdLen(i32, ref), i32[ref * 2 + I_TS_HI])
 
 /**
  * Writes an item's header for a block of `blockBytes` (its size word, which the caller has or will
- * have set) holding `idBytes` + `payloadBytes`.
+ * have set) holding `idBytes` + `payloadBytes`, and with `expires` > 0 that expiry (µs) in its last 8 bytes.
  */
 export function writeItemHeader(
   i32: Int32Array, ref: number, blockBytes: number, seq: number, ts: number, idBytes: number, payloadBytes: number, flags: number,
+  expires = 0, f64?: Float64Array,
 ): void {
   const w = ref * 2
-  const pad = blockBytes - ITEM_HEADER_BYTES - idBytes - payloadBytes
+  const pad = blockBytes - ITEM_HEADER_BYTES - idBytes - payloadBytes - (expires > 0 ? 8 : 0)
   if (pad < 0 || pad > I_PAD_MASK) throw new Error(`scopecache: an item block of ${blockBytes} bytes for ${idBytes} + ${payloadBytes} (internal bug)`)
   i32[w + I_SEQ_LO] = seq >>> 0
   i32[w + I_SEQ_HI] = Math.floor(seq / TWO32) | (idBytes << I_ID_LEN_SHIFT) | (flags << I_FLAGS_SHIFT)
   i32[w + I_TS_LO] = ts >>> 0
-  i32[w + I_TS_HI] = Math.floor(ts / TWO32) | (pad << I_PAD_SHIFT)
+  i32[w + I_TS_HI] = Math.floor(ts / TWO32) | (pad << I_PAD_SHIFT) | (expires > 0 ? I_EXPIRES : 0)
+  if (expires > 0) (f64 as Float64Array)[ref + (blockBytes >>> 3) - 1] = expires
 }
 
 /** Rewrites an item's seq and ts, keeping its id length, flags and pad. */

@@ -5,15 +5,15 @@
  * (scope-life.ts writeScope) holds the scope lock and the transaction (txn.ts) is entered.
  */
 import { ALLOC_OVER_BUDGET, CHARGED } from './alloc.js'
-import { nowMicros } from './clock.js'
 import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
+import { dropIfExpiredLocked, expiryOf, noteExpiryLocked } from './expiry.js'
 import {
-  H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
+  EXPIRY_BYTES, H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
-  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+  S_EXP_ITEMS, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
 } from './layout.js'
 import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
@@ -27,49 +27,61 @@ import { utf8Length } from './validate.js'
 /** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
 const JS_COPY_MAX = 32
 
-/** The block bytes of an item, or throws too_large. */
-export function checkSize(s: Store, id: string | null, p: Prepared): number {
+/**
+ * The block bytes of an item without an expiry (insert and replace add the 8 bytes of one, and
+ * check the sum again when it comes from the scope's default), or throws too_large; `ttl` > 0
+ * counts them here already.
+ */
+export function checkSize(s: Store, id: string | null, p: Prepared, ttl = 0): number {
   const size = itemBytes(id === null ? 0 : utf8Length(id), p.byteLength)
-  if (size > s.cfg.maxItemBytes) throw tooLarge(size, s.cfg.maxItemBytes)
+  const counted = ttl > 0 ? size + EXPIRY_BYTES : size
+  if (counted > s.cfg.maxItemBytes) throw tooLarge(counted, s.cfg.maxItemBytes)
   return size
+}
+
+/** The block size of an item of `size` bytes (checkSize) with expiry `expires` (0: none); too_large past maxItemBytes. */
+function withExpiry(s: Store, size: number, expires: number): number {
+  if (expires === 0) return size
+  if (size + EXPIRY_BYTES > s.cfg.maxItemBytes) throw tooLarge(size + EXPIRY_BYTES, s.cfg.maxItemBytes)
+  return size + EXPIRY_BYTES
 }
 
 // ------------------------------------------------------------------- write bodies ----
 
 /** append: a new item (`id` with hash `h`, or none). A full scope is reported before a duplicate id, as the reference does. */
-export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number): ItemMeta {
+export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number, ttl = 0): ItemMeta {
   checkRoom(t.s, scope, rec)
-  const free = id === null ? -1 : t.s.ids.probe(rec, id, h)
+  const free = id === null ? -1 : liveProbe(t, rec, id, h)
   if (free >= 0) throw duplicateId()
-  return insertLocked(t, scope, rec, id, h, free, p, size)
+  return insertLocked(t, scope, rec, id, h, free, p, size, true, ttl)
 }
 
 /** upsert: replaces the item with this id, or appends it. */
 export function upsertLocked(
-  t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number,
+  t: Txn, scope: string, rec: number, id: string, h: number, p: Prepared, size: number, ttl = 0,
 ): { created: boolean; item: ItemMeta } {
-  const at = t.s.ids.probe(rec, id, h)
-  if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size) }
-  return { created: false, item: replaceLocked(t, scope, rec, t.s.ids.refOf(t.s.i32[at]), id, at, p, size) }
+  const at = liveProbe(t, rec, id, h)
+  if (at < 0) return { created: true, item: insertLocked(t, scope, rec, id, h, at, p, size, true, ttl) }
+  return { created: false, item: replaceLocked(t, scope, rec, t.s.ids.refOf(t.s.i32[at]), id, at, p, size, true, ttl) }
 }
 
 /** update: replaces the item with this id or seq (rec -1: no scope); 0 when there is none. */
-export function updateLocked(t: Txn, scope: string, rec: number, by: string | number, p: Prepared): 0 | 1 {
+export function updateLocked(t: Txn, scope: string, rec: number, by: string | number, p: Prepared, ttl = 0): 0 | 1 {
   const s = t.s
   if (rec < 0) return 0
-  const old = findLocked(s, rec, by)
+  const old = findLive(t, rec, by)
   if (old < 0) return 0
   const id = readId(s, old)
-  const size = checkSize(s, id, p)
+  const size = checkSize(s, id, p, ttl)
   const idWord = id === null ? -1 : s.ids.probe(rec, id, s.hashId(id))
-  replaceLocked(t, scope, rec, old, id, idWord, p, size)
+  replaceLocked(t, scope, rec, old, id, idWord, p, size, true, ttl)
   return 1
 }
 
 /** counter: adds `by` to the integer item with this id, or creates it as `by`. */
 export function counterLocked(t: Txn, scope: string, rec: number, id: string, h: number, by: number): { created: boolean; value: number } {
   const s = t.s
-  const at = s.ids.probe(rec, id, h)
+  const at = liveProbe(t, rec, id, h)
   if (at < 0) {
     const p = preparePayload(by)
     insertLocked(t, scope, rec, id, h, at, p, checkSize(s, id, p), false)
@@ -81,7 +93,8 @@ export function counterLocked(t: Txn, scope: string, rec: number, id: string, h:
   const next = current + by
   if (!Number.isSafeInteger(next)) throw invalid('the counter would leave the range ±(2^53−1)')
   const p = preparePayload(next)
-  replaceLocked(t, scope, rec, old, id, at, p, checkSize(s, id, p), false)
+  // a counter keeps its expiry (a new one gets the scope's default)
+  replaceLocked(t, scope, rec, old, id, at, p, checkSize(s, id, p), false, 0, expiryOf(s, old) || -1)
   return { created: false, value: next }
 }
 
@@ -89,7 +102,7 @@ export function counterLocked(t: Txn, scope: string, rec: number, id: string, h:
 export function deleteLocked(t: Txn, rec: number, by: string | number): 0 | 1 {
   const s = t.s
   if (rec < 0) return 0
-  const item = findLocked(s, rec, by)
+  const item = findLive(t, rec, by)
   if (item < 0) return 0
   const pos = s.idx.findSeq(rec, s.idx.seqOf(item))
   s.heap.retire([item]) // the last wait: after the publish nothing may fail
@@ -135,7 +148,8 @@ function checkRoom(s: Store, scope: string, rec: number): void {
 
 /** Appends a new item to a locked scope; returns its meta. */
 export function insertLocked(
-  t: Txn, scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size: number, bumpScopeWrite = true,
+  t: Txn, scope: string, rec: number, id: string | null, h: number, free: number, p: Prepared, size0: number, bumpScopeWrite = true,
+  ttl = 0,
 ): ItemMeta {
   const s = t.s
   const { i32, f64, idx, heap } = s
@@ -143,7 +157,9 @@ export function insertLocked(
   const count = i32[rec + S_COUNT]
   checkRoom(s, scope, rec)
   const seq = f64[r2 + S_LAST_SEQ_F] + 1
-  const ts = nowMicros()
+  const ts = s.now()
+  const expires = expiresAt(s, rec, ts, ttl)
+  const size = withExpiry(s, size0, expires)
   // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
   // trip, which also frees this thread's spare block)
   t.lockHeap()
@@ -154,7 +170,7 @@ export function insertLocked(
     heap.unlock()
   }
   if (item <= 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, s.cfg.maxStoreBytes)
-  fillItem(s, item, id, p, seq, ts)
+  fillItem(s, item, id, p, seq, ts, expires)
   let added = heap.sizeOf(item) // may exceed `size` by a remainder too small to split
   fault('insert:allocated')
   // index arrays allocated for this append (0: none), and the ones they replace
@@ -235,6 +251,7 @@ export function insertLocked(
       i32[rec + S_COUNT] = count + 1
       f64[r2 + S_LAST_SEQ_F] = seq
       if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
+      if (expires > 0) noteExpiryLocked(s, rec, expires, 1)
       chargeScope(s, rec, added)
       Atomics.add(i32, H_ITEMS, 1)
     } catch (e) {
@@ -258,14 +275,29 @@ export function insertLocked(
   t.bumpLastWrite(ts)
   return { scope, id, seq, ts }
 }
-/** Replaces a live item's payload in place: same seq, new ts. */
+
+/** The expiry (µs) a write at `ts` gives its item: `ttl` ms (> 0), else the scope's default, else none (0). */
+function expiresAt(s: Store, rec: number, ts: number, ttl: number): number {
+  if (ttl > 0) return ts + ttl * 1000
+  const dflt = s.f64[(rec >> 1) + S_TTL_F]
+  return dflt > 0 ? ts + dflt * 1000 : 0
+}
+
+/**
+ * Replaces a live item's payload in place: same seq, new ts (`keepTs` > 0: that one). Its expiry:
+ * `keepExpires` (> 0, or -1 for none), else `ttl` ms from now, else the scope's default.
+ */
 export function replaceLocked(
-  t: Txn, scope: string, rec: number, old: number, id: string | null, idWord: number, p: Prepared, size: number, bumpScopeWrite = true,
+  t: Txn, scope: string, rec: number, old: number, id: string | null, idWord: number, p: Prepared, size0: number, bumpScopeWrite = true,
+  ttl = 0, keepExpires = 0, keepTs = 0,
 ): ItemMeta {
   const s = t.s
   const { i32, f64, heap } = s
   const seq = s.idx.seqOf(old)
-  const ts = nowMicros()
+  const ts = keepTs > 0 ? keepTs : s.now()
+  const expires = keepExpires !== 0 ? Math.max(0, keepExpires) : expiresAt(s, rec, ts, ttl)
+  const size = withExpiry(s, size0, expires)
+  const expDelta = (expires > 0 ? 1 : 0) - (expiryOf(s, old) > 0 ? 1 : 0)
   const oldSize = heap.sizeOf(old)
   const spare = t.spare
   let item: number
@@ -289,7 +321,7 @@ export function replaceLocked(
   }
   let published = false
   try {
-    fillItem(s, item, id, p, seq, ts)
+    fillItem(s, item, id, p, seq, ts, expires)
     fault('insert:allocated')
     const pos = s.idx.findSeq(rec, seq)
     const entWord = s.idx.entW(rec) + i32[rec + S_ENT_START] + pos
@@ -303,6 +335,7 @@ export function replaceLocked(
       i32[entWord] = item
       if (idWord >= 0) i32[idWord] = s.ids.slotOf(i32[idWord], item) // same id: same tag
       if (bumpScopeWrite) f64[(rec >> 1) + S_LAST_WRITE_TS_F] = ts
+      if (expires > 0 || expDelta !== 0) noteExpiryLocked(s, rec, expires, expDelta)
       chargeScope(s, rec, heap.sizeOf(item) - oldSize)
     } catch (e) {
       t.tornWindow(rec)
@@ -328,7 +361,7 @@ export function replaceLocked(
   return { scope, id, seq, ts }
 }
 
-function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number): void {
+function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number, expires: number): void {
   const u8 = s.v.u8
   const start = ref * 8 + ITEM_HEADER_BYTES
   let idBytes = 0
@@ -351,11 +384,28 @@ function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: nu
     if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
     else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
   } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
-  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0))
+  const flags = (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)
+  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, flags, expires, s.f64)
+}
+
+/**
+ * IdTable.probe (the id's slot, or -1 − the free slot it would take) that sees an expired item as
+ * absent: one the write's reclaim left (it stops at its bound) is removed first.
+ */
+function liveProbe(t: Txn, rec: number, id: string, h: number): number {
+  const at = t.s.ids.probe(rec, id, h)
+  if (at < 0 || t.s.i32[rec + S_EXP_ITEMS] === 0 || !dropIfExpiredLocked(t, rec, t.s.ids.refOf(t.s.i32[at]))) return at
+  return t.s.ids.probe(rec, id, h)
+}
+
+/** findLocked that sees an expired item as absent (and removes it). */
+function findLive(t: Txn, rec: number, by: string | number): number {
+  const item = findLocked(t.s, rec, by)
+  return item < 0 || t.s.i32[rec + S_EXP_ITEMS] === 0 || !dropIfExpiredLocked(t, rec, item) ? item : -1
 }
 
 /** The live item with this id or seq in a locked scope, or -1. */
-function findLocked(s: Store, rec: number, by: string | number): number {
+export function findLocked(s: Store, rec: number, by: string | number): number {
   if (typeof by === 'string') {
     const at = s.ids.find(rec, by, s.hashId(by))
     return at < 0 ? -1 : s.ids.refOf(s.i32[at])
@@ -364,7 +414,7 @@ function findLocked(s: Store, rec: number, by: string | number): number {
   return pos < 0 ? -1 : s.idx.refAt(rec, pos)
 }
 
-function readPayloadText(s: Store, item: number): string {
+export function readPayloadText(s: Store, item: number): string {
   const a = s.idx.idStart(item) + s.idx.idLen(item)
   return s.buf.utf8Slice(a, a + s.idx.payloadLen(item))
 }

@@ -14,7 +14,7 @@
  *   heap            2 × maxStoreBytes + 1 MiB              TLSF blocks: items, names, index arrays
  *
  * Per item: an item block, one entry (in an array 0.5–1 full) and one id table slot (load 0.4–0.8):
- *   align8(24 + id bytes + payload bytes)  +  4 / fill (entry)  +  4 / load (id slot)
+ *   align8(24 + id bytes + payload bytes [+ 8: an expiry])  +  4 / fill (entry)  +  4 / load (id slot)
  *
  * Why 2× for the heap and the scope table: warm and rebuild build the new content beside the
  * old one and swap it in with one publish, so readers never see a half-built scope and a failed
@@ -26,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 7
+export const LAYOUT_VERSION = 8
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -53,6 +53,8 @@ export const H_FL_BITMAP = 20 // TLSF first-level bitmap
 export const H_SCOPE_FREE = 21 // free scope slot stack head (slot+1, 0 = empty)
 export const H_SCOPE_HWM = 22 // scope slots ever used
 export const H_DIR_USED = 23 // directory entries used (live + tombstones)
+export const H_EXPIRED = 24 // items reclaimed because they expired (stats().expiredItems; expiry.ts)
+// words 25..27: reserved for expiry
 // line 2: directory lock and versions, recovery counters
 export const H_DIR_LOCK = 32
 export const H_DIR_WAITERS = 33
@@ -145,7 +147,15 @@ export const S_NEXT_FREE = 28 // free slot stack link (slot+1)
 export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
 export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
 // line 3 (words 32..47): the policies beyond ScopeCache
-// words 32..39: reserved for expiry (per-scope TTL, items with an expiry)
+// words 32..39: expiry (expiry.ts). Written by the scope's writer inside its publish windows (so the
+// undo snapshot restores them); readers load S_EXP_ITEMS only to pick a page's path (read.ts).
+export const S_EXP_ITEMS = 32 // live items that carry an expiry (0: no read of this scope looks at one)
+// word 33: reserved for expiry
+export const S_EXP_MIN_F = 17 // f64 slot 17 = words 34..35: ≤ the earliest expiry (µs) of a live item while S_EXP_ITEMS > 0
+export const S_TTL_F = 18 // f64 slot 18 = words 36..37: the scope's default TTL (ms) for items written without ttlMs (0: none)
+// words 38..39: reserved for expiry
+/** The record words expiry keeps (the reaper restores them with the rest of a torn window's record). */
+export const S_EXPIRY_WORDS: [number, number] = [32, 38]
 // words 40..47: reserved for the capacity policy (access bit, item limit)
 export const SCOPE_WORDS = 48
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
@@ -209,11 +219,14 @@ export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the 
 // ---- item block (24-byte header; words from the block start) --------------------------------
 //   word 0  block size | flags          word 1  tag word (above)
 //   word 2  seq, low 32 bits            word 3  seq, high 21 bits | id length (9 bits) << 21 | IF_* flags << 30
-//   word 4  ts (µs), low 32 bits        word 5  ts, high 21 bits | pad (4 bits) << 21
+//   word 4  ts (µs), low 32 bits        word 5  ts, high 21 bits | pad (4 bits) << 21 | I_EXPIRES (bit 25)
 //   byte 24 id bytes, then payload bytes
-// The payload length is not stored: it is the block size − 24 − id length − pad, where pad (0–15)
-// counts the bytes the block has past the payload (8-alignment, and a remainder too small to split
-// off). An item block's size word never changes while it is allocated. (item-record.ts)
+//   with I_EXPIRES: the block's last 8 bytes hold the expiry (f64, µs since the epoch; expiry.ts)
+// The payload length is not stored: it is the block size − 24 − id length − pad − (8 if I_EXPIRES),
+// where pad (0–15) counts the bytes between the payload and the block end or the expiry
+// (8-alignment, and a remainder too small to split off). An item block's size word never changes
+// while it is allocated, nor do its payload and flags; only touch rewrites the expiry, inside a
+// publish window of the item's scope. (item-record.ts)
 export const I_SEQ_LO = 2
 export const I_SEQ_HI = 3
 export const I_TS_LO = 4
@@ -224,6 +237,10 @@ export const I_ID_LEN_MASK = 0x1ff
 export const I_FLAGS_SHIFT = 30
 export const I_PAD_SHIFT = 21
 export const I_PAD_MASK = 15
+/** Set in the ts-hi word when the block ends with an 8-byte expiry. At bit 25, `(tsHi >>> 22) & 8` is its 8 bytes. */
+export const I_EXPIRES = 1 << 25
+export const I_EXPIRES_BYTES_SHIFT = 22
+export const EXPIRY_BYTES = 8
 export const ITEM_HEADER_BYTES = 24
 export const IF_ASCII = 1 // payload bytes are all ASCII (decode with latin1Slice)
 export const IF_STRING = 2 // payload is a JSON string
@@ -243,9 +260,12 @@ export const idRefMask = (heapEndB8: number): number => 2 ** (32 - Math.clz32(he
 
 export const align8 = (n: number): number => (n + 7) & ~7
 
-/** Bytes one item occupies in its heap block: what `maxItemBytes` and the byte budget count. */
-export const itemBytes = (idBytes: number, payloadBytes: number): number =>
-  align8(ITEM_HEADER_BYTES + idBytes + payloadBytes)
+/**
+ * Bytes one item occupies in its heap block: what `maxItemBytes` and the byte budget count
+ * (`expires`: it carries an expiry, 8 bytes more).
+ */
+export const itemBytes = (idBytes: number, payloadBytes: number, expires = false): number =>
+  align8(ITEM_HEADER_BYTES + idBytes + payloadBytes + (expires ? EXPIRY_BYTES : 0))
 
 /** Heap block size for a request of `n` bytes of content (header included, 8-aligned). */
 export const blockBytes = (n: number): number => Math.max(MIN_BLOCK_BYTES, align8(n + BLOCK_HEADER_BYTES))
@@ -257,7 +277,11 @@ export const DEFAULTS = {
   maxThreads: 256,
   lockLeaseMs: 1000,
   maxLocks: 1024,
+  expirySweepMs: 1000,
 } as const
+
+/** The largest TTL (ms) a write, touch or setScopeTtl takes: ten years; more is a mistake, not a cache. */
+export const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000
 
 /**
  * The largest budget: every byte offset of the buffer must fit a signed 32-bit int (the core

@@ -19,7 +19,9 @@ import type { Item } from './types.js'
 export interface ReadThroughStore {
   get<P>(scope: string, ref: { id: string }): Item<P> | undefined
   version(scope: string): number
-  upsert(scope: string, id: string, payload: unknown, opts: { ifVersion: number }): { item: { seq: number; ts: number } }
+  /** The scope's default TTL in ms (0: none), read as a version is: not counted as a read. */
+  scopeTtl(scope: string): number
+  upsert(scope: string, id: string, payload: unknown, opts: { ifVersion: number; ttlMs?: number }): { item: { seq: number; ts: number } }
   /** The item's loader lock: taken (its token) or not (0). */
   tryLoader(name: string, leaseMs: number): number
   /** Waits until the loader lock may have changed hands (a release, its lease end) or `deadline`. */
@@ -34,6 +36,8 @@ export interface GetOrLoadOptions {
   leaseMs?: number
   /** How long a caller waits for another thread's loader before `lock_timeout` (ms). Default 10 000. */
   waitMs?: number
+  /** The loaded item expires this many ms after it is stored (default: the scope's `setScopeTtl`, else never). */
+  ttlMs?: number
 }
 
 /**
@@ -43,11 +47,12 @@ export interface GetOrLoadOptions {
  */
 export async function getOrLoad<P>(
   store: ReadThroughStore, name: string, scope: string, id: string, loader: () => P | Promise<P>, leaseMs: number, waitMs: number,
+  ttlMs = 0,
 ): Promise<Item<P>> {
   const deadline = store.now() + waitMs
   for (;;) {
     const token = store.tryLoader(name, leaseMs)
-    if (token > 0) return load(store, name, token, scope, id, loader)
+    if (token > 0) return load(store, name, token, scope, id, loader, ttlMs)
     if (store.now() >= deadline) {
       throw new ScopeCacheError('lock_timeout', `scopecache: getOrLoad waited ${waitMs} ms for another thread's loader of '${id}' in '${scope}'`)
     }
@@ -58,18 +63,23 @@ export async function getOrLoad<P>(
 }
 
 /** Holding the loader lock: look again, read the version, load, store fenced on it, release. */
-async function load<P>(store: ReadThroughStore, name: string, token: number, scope: string, id: string, loader: () => P | Promise<P>): Promise<Item<P>> {
+async function load<P>(
+  store: ReadThroughStore, name: string, token: number, scope: string, id: string, loader: () => P | Promise<P>, ttlMs: number,
+): Promise<Item<P>> {
   try {
     const stored = store.get<P>(scope, { id })
     if (stored !== undefined) return stored
     const version = store.version(scope)
     const payload = await loader()
     try {
-      const { item } = store.upsert(scope, id, payload, { ifVersion: version })
-      return { scope, id, seq: item.seq, ts: item.ts, payload }
+      const { item } = store.upsert(scope, id, payload, ttlMs > 0 ? { ifVersion: version, ttlMs } : { ifVersion: version })
+      // its expiry as the write set it: ttlMs, else the scope's default, from the write's ts
+      const ttl = ttlMs > 0 ? ttlMs : store.scopeTtl(scope)
+      const expiresTs = ttl > 0 ? item.ts + ttl * 1000 : null
+      return { scope, id, seq: item.seq, ts: item.ts, expiresTs, payload }
     } catch (e) {
       if (!(e instanceof ScopeCacheError && e.code === 'conflict')) throw e
-      return { scope, id, seq: 0, ts: 0, payload } // overtaken by a change: returned, not stored
+      return { scope, id, seq: 0, ts: 0, expiresTs: null, payload } // overtaken by a change: returned, not stored
     }
   } finally {
     store.unlockLoader(name, token)

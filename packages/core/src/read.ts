@@ -21,10 +21,10 @@ import { CLOSED } from './directory.js'
 import { invalid } from './errors.js'
 import { fault } from './fault.js'
 import { MAX_PROBE } from './id-table.js'
-import { flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
+import { expiryIndex, flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
-  B_TAG, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_GEN,
+  B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_EXP_ITEMS, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
@@ -62,6 +62,8 @@ export type Format = 'parsed' | 'raw' | 'bytes'
 export class ItemOut {
   seq = 0
   ts = 0
+  /** µs since the epoch; 0: none */
+  expires = 0
   id: string | null = null
   text = ''
   bytes: Uint8Array | null = null
@@ -91,11 +93,14 @@ export interface ReaderDeps {
   locked: (scope: string, visit: (rec: number) => number) => number
   /** Throws `closed` when the handle was closed. */
   checkOpen: () => void
+  /** The handle's clock (µs), asked only about items that carry an expiry (expiry.ts). */
+  clock: { now(): number }
 }
 
 export class Reader {
   readonly out = new ItemOut()
   private readonly i32: Int32Array
+  private readonly f64: Float64Array
   private readonly u8: Uint8Array
   private readonly buf: SliceBuffer
   private readonly lo8: number
@@ -122,6 +127,7 @@ export class Reader {
 
   constructor(private readonly d: ReaderDeps) {
     this.i32 = d.v.i32
+    this.f64 = d.v.f64
     this.u8 = d.v.u8
     this.buf = d.v.buf as SliceBuffer
     this.lo8 = d.idx.lo8
@@ -237,20 +243,35 @@ export class Reader {
     return this.locked(scope, visit)
   }
 
-  /** Items [from, to) of a scope's seq order, as `window` picks them; parsed unless `raw`. */
-  page(scope: string, raw: boolean, window: (rec: number) => [number, number, boolean]): Page {
+  /**
+   * The items of a scope's seq order that `window` picks; parsed unless `raw`. A scope with items
+   * that carry an expiry takes the window's `live` path: expired items are skipped, as if gone.
+   */
+  page(scope: string, raw: boolean, window: PageWindow): Page {
     const { idx } = this.d
     const { out } = this
     let items: Item[] = []
     let truncated = false
+    const picked: number[] = []
     const r = this.validated(scope, (rec) => {
       if (!idx.entriesSane(rec)) return RETRY
-      const [from, to, more] = window(rec)
       items = []
-      truncated = more
-      for (let k = from; k < to; k++) {
-        if (this.copyOne(idx.refAt(rec, k), 'raw', undefined) !== HIT) return RETRY
-        items.push({ scope, id: out.id, seq: out.seq, ts: out.ts, payload: out.text })
+      if (this.i32[rec + S_EXP_ITEMS] === 0) {
+        const [from, to, more] = window.range(rec)
+        truncated = more
+        for (let k = from; k < to; k++) {
+          if (this.copyOne(idx.refAt(rec, k), 'raw', undefined) !== HIT) return RETRY
+          items.push({ scope, id: out.id, seq: out.seq, ts: out.ts, expiresTs: null, payload: out.text })
+        }
+        return items.length > 0 ? HIT : MISS
+      }
+      // one instant for the whole page: an item the window counts as live is copied as live
+      const now = this.d.clock.now()
+      picked.length = 0
+      truncated = window.live(rec, (k) => this.liveAt(idx.refAt(rec, k), now), picked)
+      for (const k of picked) {
+        if (this.copyOne(idx.refAt(rec, k), 'raw', undefined, now) !== HIT) return RETRY
+        items.push({ scope, id: out.id, seq: out.seq, ts: out.ts, expiresTs: out.expires === 0 ? null : out.expires, payload: out.text })
       }
       return items.length > 0 ? HIT : MISS
     })
@@ -296,16 +317,37 @@ export class Reader {
     return pos < 0 ? 0 : idx.refAt(rec, pos)
   }
 
-  /** Copies an item into `out`: HIT, or RETRY when its record is not sane (a racing writer). */
-  private copyOne(item: number, format: Format, knownId: string | undefined): number {
+  /** False when the item at `ref` carries an expiry that `now` has reached (garbage throws: a retry). */
+  private liveAt(ref: number, now: number): boolean {
+    if (ref < this.lo8 || ref >= this.hi8) throw new RangeError('torn')
+    if ((this.i32[ref * 2 + I_TS_HI] & I_EXPIRES) === 0) return true
+    const at = expiryIndex(ref, this.i32[ref * 2])
+    if (at >= this.hi8) throw new RangeError('torn')
+    return this.f64[at] > now
+  }
+
+  /**
+   * Copies an item into `out`: HIT, MISS when it has expired (at `now`, µs; 0: ask the clock), or
+   * RETRY when its record is not sane (a racing writer).
+   */
+  private copyOne(item: number, format: Format, knownId: string | undefined, now = 0): number {
     const { i32, out, buf } = this
     if (item < this.lo8 || item >= this.hi8) return RETRY
     // the 24-byte header (item-record.ts), each word loaded once
     const w = item * 2
+    const sizeWord = i32[w]
     const seqHi = i32[w + I_SEQ_HI]
     const tsHi = i32[w + I_TS_HI]
+    // an item without an expiry (every item of a store that uses none) pays this one test
+    if ((tsHi & I_EXPIRES) !== 0) {
+      const at = expiryIndex(item, sizeWord)
+      if (at >= this.hi8) return RETRY
+      const expires = this.f64[at]
+      if (expires <= (now === 0 ? this.d.clock.now() : now)) return MISS
+      out.expires = expires
+    } else out.expires = 0
     const idLen = idLenOf(seqHi)
-    const len = payloadLenOf(i32[w], idLen, tsHi)
+    const len = payloadLenOf(sizeWord, idLen, tsHi)
     const a = item * 8 + ITEM_HEADER_BYTES + idLen
     const b = a + len
     if (len < 0 || b > this.hi8 * 8) return RETRY
@@ -375,28 +417,57 @@ function idEquals(u8: Uint8Array, off: number, len: number, s: string): boolean 
   return true
 }
 
+/** Which positions of a scope's seq order a page holds. */
+export interface PageWindow {
+  /** When no item can have expired: positions [from, to), and whether the page is truncated. */
+  range(rec: number): [number, number, boolean]
+  /** Otherwise: the live positions (`live(k)`), oldest first, into `out`; whether the page is truncated. */
+  live(rec: number, live: (k: number) => boolean, out: number[]): boolean
+}
+
 /** head's page: items with seq > afterSeq, oldest first, at most `limit` (arguments checked here). */
-export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): (rec: number) => [number, number, boolean] {
+export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): PageWindow {
   const after = afterSeq ?? 0
   if (!Number.isSafeInteger(after) || after < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
   const n = checkLimit(limit)
-  return (rec) => {
-    const count = i32[rec + S_COUNT]
-    const from = idx.firstAfter(rec, after)
-    const to = Math.min(count, from + n)
-    return [from, to, to < count]
+  return {
+    range(rec) {
+      const count = i32[rec + S_COUNT]
+      const from = idx.firstAfter(rec, after)
+      const to = Math.min(count, from + n)
+      return [from, to, to < count]
+    },
+    live(rec, live, out) {
+      const count = i32[rec + S_COUNT]
+      for (let k = idx.firstAfter(rec, after); k < count; k++) {
+        if (!live(k)) continue
+        if (out.length === n) return true
+        out.push(k)
+      }
+      return false
+    },
   }
 }
 
 /** tail's page: the newest `limit` items after skipping `offset` newest (arguments checked here). */
-export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): (rec: number) => [number, number, boolean] {
+export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): PageWindow {
   const skip = offset ?? 0
   if (!Number.isSafeInteger(skip) || skip < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
   const n = checkLimit(limit)
-  return (rec) => {
-    const count = i32[rec + S_COUNT]
-    const to = Math.max(0, count - skip)
-    const from = Math.max(0, to - n)
-    return [from, to, from > 0]
+  return {
+    range(rec) {
+      const count = i32[rec + S_COUNT]
+      const to = Math.max(0, count - skip)
+      const from = Math.max(0, to - n)
+      return [from, to, from > 0]
+    },
+    live(rec, live, out) {
+      let k = i32[rec + S_COUNT] - 1
+      for (let skipped = 0; k >= 0 && skipped < skip; k--) if (live(k)) skipped++
+      for (; k >= 0 && out.length < n; k--) if (live(k)) out.push(k)
+      out.reverse()
+      for (; k >= 0; k--) if (live(k)) return true
+      return false
+    },
   }
 }

@@ -38,7 +38,7 @@ import { bumpFence } from './fences.js'
 import { recoverLeaseLock } from './leases.js'
 import { acquire, release, steal } from './lock.js'
 import {
-  B_TAG, F_FREE, S_FENCE_F, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
+  B_TAG, F_FREE, S_EXPIRY_WORDS, S_FENCE_F, H_ALLOC_LOCK, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ITEMS, H_PENDING_B8, H_REAPS, H_SCOPE_HWM,
   H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_REF, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_ID_USED, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
@@ -242,11 +242,17 @@ export function repairTorn(x: Internals, rec: number, holderSlot: number): boole
   return false
 }
 
-/** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs, S_ID_USED, the fence). */
-const RESTORED: [number, number][] = [[S_COUNT, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_WRITE_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2]]
+/** Record words a publish window may change (S_COUNT … S_BYTES_B8, lastSeq … lastWriteTs, S_ID_USED, the fence, the expiry words). */
+const RESTORED: [number, number][] = [
+  [S_COUNT, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_WRITE_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2],
+  S_EXPIRY_WORDS, // items with an expiry, the earliest, the scope's default TTL (expiry.ts)
+]
 
-/** Record words a bulk swap may change: S_GEN … S_BYTES_B8, lastSeq … lastAccessTs, S_ID_USED and the fence. */
-const RESTORED_BULK: [number, number][] = [[S_GEN, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_ACCESS_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2]]
+/** Record words a bulk swap may change: S_GEN … S_BYTES_B8, lastSeq … lastAccessTs, S_ID_USED, the fence and the expiry words. */
+const RESTORED_BULK: [number, number][] = [
+  [S_GEN, S_BYTES_B8 + 1], [S_LAST_SEQ_F * 2, S_LAST_ACCESS_TS_F * 2 + 2], [S_ID_USED, S_ID_USED + 1], [S_FENCE_F * 2, S_FENCE_F * 2 + 2],
+  S_EXPIRY_WORDS,
+]
 
 /** Puts a record back from a bulk swap's undo block; false when the record is not in it. */
 function restoreFromBulk(x: Internals, rec: number, undoRef: number): boolean {

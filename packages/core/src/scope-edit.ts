@@ -8,7 +8,7 @@
 import type { Heap } from './alloc.js'
 import { startFence } from './fences.js'
 import {
-  S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
+  I_EXPIRES, I_TS_HI, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
   SCOPE_LIVE, SCOPE_RECORD_BYTES,
 } from './layout.js'
@@ -35,7 +35,10 @@ export function idHashes(s: Store, refs: number[]): number[] {
 
 /** Removes the oldest `refs.length` entries (inside a publish window, or rolling a torn trim forward). */
 export function trimLocked(s: Store, rec: number, refs: number[], hashes: number[], bytes: number): void {
-  for (let k = 0; k < refs.length; k++) if (s.idx.idLen(refs[k]) > 0) s.ids.untable(rec, refs[k], hashes[k])
+  for (let k = 0; k < refs.length; k++) {
+    if (s.idx.idLen(refs[k]) > 0) s.ids.untable(rec, refs[k], hashes[k])
+    if ((s.i32[refs[k] * 2 + I_TS_HI] & I_EXPIRES) !== 0) s.i32[rec + S_EXP_ITEMS]--
+  }
   s.i32[rec + S_ENT_START] += refs.length
   s.i32[rec + S_COUNT] -= refs.length
   ScopeIndex.setBounds(s.i32, s.f64, rec)
@@ -63,6 +66,7 @@ export function removeAtLocked(s: Store, rec: number, pos: number, item: number,
   if (count - 1 === 0) i32[rec + S_ENT_START] = 0
   ScopeIndex.setBounds(i32, s.f64, rec) // a hole, unless the oldest or newest went
   if (s.idx.idLen(item) > 0) s.ids.untable(rec, item, s.ids.hashItem(item))
+  if ((i32[item * 2 + I_TS_HI] & I_EXPIRES) !== 0) i32[rec + S_EXP_ITEMS]--
   chargeScope(s, rec, -s.heap.sizeOf(item))
 }
 
@@ -86,6 +90,8 @@ export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: nu
   f64[r2 + S_CREATED_TS_F] = ts
   f64[r2 + S_LAST_WRITE_TS_F] = ts
   f64[r2 + S_LAST_ACCESS_TS_F] = 0
+  f64[r2 + S_EXP_MIN_F] = 0 // (S_EXP_ITEMS: ScopeIndex.clear)
+  f64[r2 + S_TTL_F] = 0
   startFence(f64, rec)
   Atomics.store(i32, rec + S_READS_LO, 0)
   Atomics.store(i32, rec + S_READS_HI, 0)

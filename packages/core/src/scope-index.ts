@@ -22,7 +22,7 @@
  */
 import {
   HOLES_MAX, ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF,
-  S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F,
+  S_ENT_START, S_EXP_ITEMS, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F,
 } from './layout.js'
 import { itemFlags, itemIdLen, itemPayloadLen, itemSeq, itemTs } from './item-record.js'
 
@@ -164,6 +164,7 @@ export class ScopeIndex {
     i32[rec + S_ID_REF] = 0
     i32[rec + S_ID_CAP] = 0
     i32[rec + S_ID_USED] = 0
+    i32[rec + S_EXP_ITEMS] = 0
   }
 }
 

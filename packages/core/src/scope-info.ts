@@ -4,8 +4,8 @@
  * and stats()' totals.
  */
 import {
-  H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
-  S_STATE, S_VER, SCOPE_LIVE, T_FENCE,
+  H_EXPIRED, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
+  S_STATE, S_TTL_F, S_VER, SCOPE_LIVE, T_FENCE,
 } from './layout.js'
 import { WEAK_ORDER } from './memory.js'
 import { MAX_OPTIMISTIC, readBackoff } from './read.js'
@@ -38,6 +38,7 @@ export function storeStats(s: Store, lastWriteTs: number): StoreStats {
     bytes: s.heap.chargedBytes(),
     maxStoreBytes: s.cfg.maxStoreBytes,
     lastWriteTs,
+    expiredItems: Atomics.load(s.i32, H_EXPIRED),
   }
 }
 
@@ -66,6 +67,7 @@ export function scopeInfo(s: Store, slot: number): ScopeInfo | null {
       lastWriteTs: f64[r2 + S_LAST_WRITE_TS_F],
       lastAccessTs: f64[r2 + S_LAST_ACCESS_TS_F],
       readCountTotal: (Atomics.load(i32, rec + S_READS_HI) >>> 0) * 2 ** 32 + (Atomics.load(i32, rec + S_READS_LO) >>> 0),
+      itemTtlMs: f64[r2 + S_TTL_F] > 0 ? f64[r2 + S_TTL_F] : null,
     }
     if (WEAK_ORDER) Atomics.add(i32, s.slotW + T_FENCE, 0) // a fence
     if (Atomics.load(i32, rec + S_VER) === v) return row

@@ -7,10 +7,11 @@
 import { CHARGED } from './alloc.js'
 import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull } from './errors.js'
+import { reclaimBeforeWrite } from './expiry.js'
 import { fault } from './fault.js'
 import { raiseFloor } from './fences.js'
 import {
-  H_ITEMS, H_SCOPES, S_COUNT, S_ENT_REF, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
+  H_ITEMS, H_SCOPES, S_COUNT, S_ENT_REF, S_EXP_ITEMS, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, T_UNDO_OP, T_UNDO_REC, TAG_NAME, UNDO_DROP, blockBytes,
 } from './layout.js'
 import { release } from './lock.js'
@@ -33,10 +34,10 @@ export interface Dropped {
  * (and removed again if `fn` throws before anything was written to it); without, `fn` gets
  * rec = -1 for a missing scope.
  */
-export function writeScope<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+export function writeScope<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T, reclaim = true): T {
   t.enter(true) // not via busy(): no closure on the hot path
   try {
-    return writeBusy(t, scope, create, fn)
+    return writeBusy(t, scope, create, fn, reclaim)
   } catch (e) {
     t.noteFailure(e)
     throw e
@@ -45,7 +46,7 @@ export function writeScope<T>(t: Txn, scope: string, create: boolean, fn: (slot:
   }
 }
 
-function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T): T {
+function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T, reclaim: boolean): T {
   const { i32, dir, token } = t.s
   for (;;) {
     let slot = dir.resolve(scope)
@@ -72,6 +73,8 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
     t.created = created
     let result: T
     try {
+      // expired items go first, in this lock hold: the write then sees only live ones (expiry.ts)
+      if (reclaim && i32[rec + S_EXP_ITEMS] !== 0) reclaimBeforeWrite(t, rec)
       result = fn(slot, rec)
     } catch (e) {
       release(i32, rec + S_LOCK, token)
@@ -90,7 +93,7 @@ export function lockedRead(t: Txn, tally: ReadTally, scope: string, visit: (rec:
     const r = visit(rec)
     if (r === HIT) tally.count(slot, t.s.i32[rec + S_GEN])
     return r
-  })
+  }, false) // a read removes nothing, not even expired items
 }
 
 /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */

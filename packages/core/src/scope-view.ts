@@ -10,6 +10,7 @@ import type { ScopeCache } from './cache.js'
 import type { RawJson } from './payload.js'
 import type {
   AppendOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadOf, RawReadOptions, ReadOptions, TailOptions, TrimOptions,
+  WriteOptions,
 } from './types.js'
 
 export class ScopeView<P = JsonPayload> {
@@ -23,12 +24,17 @@ export class ScopeView<P = JsonPayload> {
     return this.cache.append(this.name, payload as JsonPayload, opts)
   }
 
-  upsert(id: string, payload: (P & PayloadOf<P>) | RawJson): { created: boolean; item: ItemMeta } {
-    return this.cache.upsert(this.name, id, payload as JsonPayload)
+  upsert(id: string, payload: (P & PayloadOf<P>) | RawJson, opts?: WriteOptions | null): { created: boolean; item: ItemMeta } {
+    return this.cache.upsert(this.name, id, payload as JsonPayload, opts)
   }
 
-  update(ref: ItemRef, payload: (P & PayloadOf<P>) | RawJson): 0 | 1 {
-    return this.cache.update(this.name, ref, payload as JsonPayload)
+  update(ref: ItemRef, payload: (P & PayloadOf<P>) | RawJson, opts?: WriteOptions | null): 0 | 1 {
+    return this.cache.update(this.name, ref, payload as JsonPayload, opts)
+  }
+
+  /** A new expiry `ttlMs` from now for a live item (`cache.touch`). */
+  touch(ref: ItemRef, opts: { ttlMs: number }): 0 | 1 {
+    return this.cache.touch(this.name, ref, opts)
   }
 
   get(ref: ItemRef, opts: RawReadOptions): Item<string> | undefined

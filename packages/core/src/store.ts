@@ -6,6 +6,7 @@
  */
 import { threadId as currentThreadId } from 'node:worker_threads'
 import { Heap } from './alloc.js'
+import { nowMicros } from './clock.js'
 import { Directory } from './directory.js'
 import { IdTable } from './id-table.js'
 import { hashKey } from './keys.js'
@@ -41,6 +42,11 @@ export class Store {
   readonly idx: ScopeIndex
   readonly ids: IdTable
   private readonly idSeed: number
+  /**
+   * This handle's clock (µs since the epoch): item ts, expiries and the expiry checks of reads.
+   * Tests replace it through `[INTERNALS]()` to move time by exact milliseconds.
+   */
+  now: () => number = nowMicros
 
   /** Claims a thread slot in the store behind `v` (throws when none is free). */
   constructor(v: Views, cfg: Config) {

@@ -214,8 +214,8 @@ export class Txn {
    * unreachable is freed under the same scope lock, or marked PENDING and adopted first
    * (replace, drop, bulk), so the reaper can tell garbage from work in flight (reaper.ts).
    */
-  publish(rec: number, fn: () => void): void {
-    this.openWindow(rec)
+  publish(rec: number, fn: () => void, fence = true): void {
+    this.openWindow(rec, fence)
     try {
       fault('publish:open')
       fn()
@@ -228,13 +228,15 @@ export class Txn {
   }
 
   /** Opens a publish window (see publish; insertLocked inlines one to spare a closure). */
-  openWindow(rec: number): void {
+  openWindow(rec: number, fence = true): void {
     // The undo record (see undo()) is now valid. Plain stores, like the snapshot itself: the
     // S_VER increment below is a seq-cst RMW after them, so a reaper that finds S_VER odd (an
     // atomic load) sees the record; while S_VER is even nobody reads it.
     this.s.i32[this.s.slotW + T_UNDO_REC] = rec + 1
     Atomics.add(this.s.i32, rec + S_VER, 1)
-    bumpFence(this.s.f64, rec) // inside the window: an undo puts the old fence back with the record
+    // inside the window: an undo puts the old fence back with the record. Not for reclaiming
+    // expired items (expiry.ts): they were invisible already, nothing a reader knew changed.
+    if (fence) bumpFence(this.s.f64, rec)
   }
 
   closeWindow(rec: number): void {

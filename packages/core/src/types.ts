@@ -64,6 +64,11 @@ export interface ScopeCacheOptions {
   lockLeaseMs?: number
   /** Named locks (`tryLock`/`lock`) that may be held at once. Default 1024. */
   maxLocks?: number
+  /**
+   * How often (ms) the creating handle reclaims expired items on an unref'd timer; 0: never (writes
+   * and `sweepExpired()` still do). Default 1000.
+   */
+  expirySweepMs?: number
 }
 
 /** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */
@@ -112,7 +117,12 @@ export interface FenceOptions {
   ifVersion?: number
 }
 
-export interface AppendOptions extends FenceOptions {
+export interface WriteOptions extends FenceOptions {
+  /** The item expires this many ms after the write (1 … 10 years); default: the scope's `setScopeTtl`, else never. */
+  ttlMs?: number
+}
+
+export interface AppendOptions extends WriteOptions {
   id?: string | null
 }
 
@@ -134,6 +144,8 @@ export interface ItemMeta {
 }
 
 export interface Item<P = unknown> extends ItemMeta {
+  /** Microseconds since the Unix epoch when the item expires (no read returns it from then on); null: never. */
+  expiresTs: number | null
   payload: P
 }
 
@@ -150,6 +162,8 @@ export interface WarmItem<P = JsonPayload> {
   scope: string
   id?: string | null
   payload: (P & PayloadOf<P>) | RawJson
+  /** The item expires this many ms after the warm/rebuild; default: the scope's `setScopeTtl`, else never. */
+  ttlMs?: number
 }
 
 export interface ScopeInfo {
@@ -162,6 +176,8 @@ export interface ScopeInfo {
   lastWriteTs: number
   lastAccessTs: number
   readCountTotal: number
+  /** The scope's default TTL (ms) for items written without ttlMs (`setScopeTtl`); null: none. */
+  itemTtlMs: number | null
 }
 
 export interface StoreStats {
@@ -171,6 +187,8 @@ export interface StoreStats {
   bytes: number
   maxStoreBytes: number
   lastWriteTs: number
+  /** Items reclaimed because they expired (by writes to their scope and the sweep), since the store was created. */
+  expiredItems: number
 }
 
 /** What a thread needs to attach: structured-cloneable, send it in `workerData` or `postMessage`. */

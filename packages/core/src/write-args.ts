@@ -18,6 +18,8 @@ export class WriteArgs {
   private p: Prepared | null = null
   private size = 0
   private ifVersion: number | undefined = undefined
+  /** ttlMs (0: the scope's default) */
+  private ttl = 0
   /** The scope name the last write validated: a writer usually writes one scope many times. */
   private okScope: string | null = null
 
@@ -29,8 +31,9 @@ export class WriteArgs {
     this.okScope = scope
   }
 
-  set(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown): this {
+  set(scope: string, id: string | null, p: Prepared, size: number, ifVersion: unknown, ttl: number): this {
     this.ifVersion = ifVersion === undefined ? undefined : ifVersionOpt(ifVersion)
+    this.ttl = ttl
     this.scope = scope
     this.id = id
     this.h = id === null ? 0 : this.t.s.hashId(id)
@@ -43,13 +46,13 @@ export class WriteArgs {
     const p = this.p as Prepared
     this.p = null
     checkFence(this.t, rec, this.ifVersion)
-    return appendLocked(this.t, this.scope, rec, this.id, this.h, p, this.size)
+    return appendLocked(this.t, this.scope, rec, this.id, this.h, p, this.size, this.ttl)
   }
 
   readonly upsert = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
     const p = this.p as Prepared
     this.p = null
     checkFence(this.t, rec, this.ifVersion)
-    return upsertLocked(this.t, this.scope, rec, this.id as string, this.h, p, this.size)
+    return upsertLocked(this.t, this.scope, rec, this.id as string, this.h, p, this.size, this.ttl)
   }
 }

@@ -41,6 +41,9 @@ const CALLS: Record<string, (c: ScopeCache) => unknown> = {
   getMany: (c) => c.getMany([{ scope: 's', id: 'a' }]),
   head: (c) => c.head('s'),
   tail: (c) => c.tail('s'),
+  touch: (c) => c.touch('s', { id: 'a' }, { ttlMs: 60_000 }),
+  setScopeTtl: (c) => c.setScopeTtl('s2', null),
+  sweepExpired: (c) => c.sweepExpired(),
   stats: (c) => c.stats(),
   recoveryStats: (c) => c.recoveryStats(),
   scopeList: (c) => c.scopeList(),
@@ -60,7 +63,7 @@ const NOT_CALLS = new Set(['constructor', 'close', 'maxThreads'])
 describe('after close()', () => {
   it('lists every public method', () => {
     const methods = Object.getOwnPropertyNames(ScopeCache.prototype).filter((n) => !NOT_CALLS.has(n))
-    const priv = new Set(['open', 'itemFromOut'])
+    const priv = new Set(['open', 'itemFromOut', 'startSweep'])
     expect(methods.filter((n) => !priv.has(n)).sort()).toEqual(Object.keys(CALLS).sort())
   })
 
@@ -126,6 +129,8 @@ describe('options objects', () => {
       ['lock', () => c.lock('n', { wait: 5 } as never), "lock has no option 'wait'"],
       ['renew', () => c.renew('n', 1, { leaseMS: 5 } as never), "renew has no option 'leaseMS'"],
       ['getOrLoad', () => c.getOrLoad('s', { id: 'a' }, () => 1, { ttl: 5 } as never), "getOrLoad has no option 'ttl'"],
+      ['touch', () => c.touch('s', { id: 'a' }, { ttl: 5 } as never), "touch has no option 'ttl'"],
+      ['create expirySweep', () => ScopeCache.create({ expirySweep: 5 } as never), "create has no option 'expirySweep'"],
     ]
     for (const [what, call, msg] of cases) {
       const f = fails(call)
@@ -151,8 +156,13 @@ describe('options objects', () => {
     c.upsert('s', 'u', 1, { ifVersion: v })
     expect(c.update('s', { id: 'u' }, 2, { ifVersion: c.version('s') })).toBe(1)
     expect(c.delete('s', { id: 'u' }, { ifVersion: c.version('s') })).toBe(1)
+    c.append('s', 4, { id: 't', ttlMs: 60_000 })
+    c.upsert('s', 't', 5, { ttlMs: 60_000 })
+    expect(c.update('s', { id: 't' }, 6, { ttlMs: 60_000 })).toBe(1)
+    expect(c.touch('s', { id: 't' }, { ttlMs: 60_000 })).toBe(1)
+    make({ expirySweepMs: 0 }).append('x', 1)
     expect(Object.keys(OPTION_KEYS).sort()).toEqual([
-      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'trim', 'tryLock', 'update', 'upsert',
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'touch', 'trim', 'tryLock', 'update', 'upsert',
     ])
   })
 })
@@ -206,6 +216,11 @@ describe('scope views', () => {
     expect(room.delete({ id: 'm1' })).toBe(1)
     expect(room.trim({ keep: 1 })).toBe(1)
     expect(c.tail('room:a').items.map((i) => i.seq)).toEqual([3])
+    const timed = c.scope<Message>('room:ttl')
+    expect(timed.upsert('m9', { text: 'ttl', n: 9 }, { ttlMs: 60_000 }).created).toBe(true)
+    expect(timed.touch({ id: 'm9' }, { ttlMs: 120_000 })).toBe(1)
+    expect(timed.update({ id: 'm9' }, { text: 'ttl2', n: 9 }, { ttlMs: 1000 })).toBe(1)
+    expect(timed.get({ id: 'm9' })?.expiresTs).toBeGreaterThan(0)
     expect(room.drop()).toEqual({ found: true, items: 1 })
     expect(room.tail().items).toEqual([])
   })

@@ -22,7 +22,7 @@ describe('append and get', () => {
     expect(a).toMatchObject({ scope: 's', id: 'a', seq: 1 })
     expect(Number.isSafeInteger(a.ts) && a.ts > 1.7e15).toBe(true)
     expect(c.append('s', 2)).toMatchObject({ id: null, seq: 2 })
-    expect(c.get('s', { id: 'a' })).toEqual({ scope: 's', id: 'a', seq: 1, ts: a.ts, payload: { v: 1 } })
+    expect(c.get('s', { id: 'a' })).toEqual({ scope: 's', id: 'a', seq: 1, ts: a.ts, expiresTs: null, payload: { v: 1 } })
     expect(c.get('s', { seq: 2 })?.payload).toBe(2)
     expect(c.get('s', { seq: 3 })).toBeUndefined()
     expect(c.get('nope', { id: 'a' })).toBeUndefined()
@@ -172,7 +172,7 @@ describe('raw reads and counter details', () => {
     const c = make()
     const m = c.append('s', rawJson('{ "b":1,  "a":2 }'), { id: 'x' })
     c.append('s', 'str')
-    expect(c.get('s', { id: 'x' }, { raw: true })).toEqual({ scope: 's', id: 'x', seq: 1, ts: m.ts, payload: '{ "b":1,  "a":2 }' })
+    expect(c.get('s', { id: 'x' }, { raw: true })).toEqual({ scope: 's', id: 'x', seq: 1, ts: m.ts, expiresTs: null, payload: '{ "b":1,  "a":2 }' })
     expect(c.get('s', { seq: 2 }, { raw: true })?.payload).toBe('"str"')
     expect(c.get('s', { seq: 9 }, { raw: true })).toBeUndefined()
     expect(c.getMany([{ scope: 's', id: 'x' }, { scope: 'nope', seq: 1 }, { scope: 's', seq: 2 }], { raw: true }).map((it) => it?.payload)).toEqual([

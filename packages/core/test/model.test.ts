@@ -140,7 +140,7 @@ describe('model sanity (hand-written sequences)', () => {
     expect(code(() => m.get(' bad', {}))).toBe('invalid_input')
     expect(m.get(' bad', { seq: 1 })).toBeUndefined()
     expect(m.get('s', { id: ' k1' })).toBeUndefined()
-    expect(m.get('s', { id: 'k2' })).toEqual({ scope: 's', id: 'k2', seq: 2, ts: 0, payload: 2 })
+    expect(m.get('s', { id: 'k2' })).toEqual({ scope: 's', id: 'k2', seq: 2, ts: 0, expiresTs: null, payload: 2 })
     expect(m.getBytes('s', { seq: 3 })).toEqual(new Uint8Array([0x33]))
     expect(m.head('s', { afterSeq: 1, limit: 2 }).items.map((i) => i.seq)).toEqual([2, 3])
     expect(m.head('s', { afterSeq: 1, limit: 2 }).truncated).toBe(true)

@@ -143,6 +143,7 @@ export interface MItemMeta {
 }
 
 export interface MItemOut extends MItemMeta {
+  expiresTs: number | null
   payload: unknown
 }
 
@@ -215,7 +216,7 @@ export class Model {
 
   /** `raw`: the payload as its stored JSON text (head/tail `raw: true`), else parsed. */
   private out(scope: string, it: MItem, raw = false): MItemOut {
-    return { scope, id: it.id, seq: it.seq, ts: TS, payload: raw ? it.text : JSON.parse(it.text) }
+    return { scope, id: it.id, seq: it.seq, ts: TS, expiresTs: null, payload: raw ? it.text : JSON.parse(it.text) }
   }
 
   private hit(scope: string): void {
@@ -455,10 +456,10 @@ export class Model {
     return { items: page.map((i) => this.out(scope, i, opts.raw === true)), truncated: start > 0 }
   }
 
-  stats(): { scopes: number; items: number; bytes: number; maxStoreBytes: number; lastWriteTs: number } {
+  stats(): { scopes: number; items: number; bytes: number; maxStoreBytes: number; lastWriteTs: number; expiredItems: number } {
     let items = 0
     for (const s of this.scopes.values()) items += s.items.length
-    return { scopes: this.scopes.size, items, bytes: 0, maxStoreBytes: this.opts.maxStoreBytes, lastWriteTs: 0 }
+    return { scopes: this.scopes.size, items, bytes: 0, maxStoreBytes: this.opts.maxStoreBytes, lastWriteTs: 0, expiredItems: 0 }
   }
 
   scopeList(opts: { prefix?: string; after?: string; limit?: number } = {}): {
@@ -487,7 +488,7 @@ export class Model {
     return {
       scopes: page.map((scope) => {
         const s = this.scopes.get(scope)!
-        return { scope, itemCount: s.items.length, lastSeq: s.lastSeq, bytes: 0, createdTs: 0, lastWriteTs: 0, lastAccessTs: 0, readCountTotal: s.reads }
+        return { scope, itemCount: s.items.length, lastSeq: s.lastSeq, bytes: 0, createdTs: 0, lastWriteTs: 0, lastAccessTs: 0, readCountTotal: s.reads, itemTtlMs: null }
       }),
       truncated: names.length > page.length,
     }

@@ -65,7 +65,7 @@ describe('getOrLoad', () => {
     source = 'new'
     cache.invalidate('v', { id: 'x' })
     const got = await slow
-    expect(got).toEqual({ scope: 'v', id: 'x', seq: 0, ts: 0, payload: 'old' })
+    expect(got).toEqual({ scope: 'v', id: 'x', seq: 0, ts: 0, expiresTs: null, payload: 'old' })
     expect(cache.get('v', { id: 'x' })).toBeUndefined()
     expect((await cache.getOrLoad('v', { id: 'x' }, () => source)).payload).toBe('new')
     checkInvariants(cache)

@@ -6,10 +6,10 @@
  *                single-item writes (409 when the version moved).
  * The core checks names and scopes; the numbers are checked here with messages that say the range.
  */
-import type { ScopeCache } from '@scopecache/core'
+import { MAX_TTL_MS, type ScopeCache } from '@scopecache/core'
 import { badField } from './errors.js'
 import { queryScope } from './fields.js'
-import { getRaw, getString, has, type JsonObject } from './json-body.js'
+import { getRaw, getString, has, Kind, type JsonObject } from './json-body.js'
 import type { Query } from './query.js'
 import { requiredMessage, SPEC, writeFields } from './write-fields.js'
 
@@ -42,6 +42,42 @@ export function invalidate(cache: ScopeCache, path: string, b: JsonObject): stri
   if (ref !== undefined && 'seq' in ref && ref.seq > Number.MAX_SAFE_INTEGER) ref = { seq: Number.MAX_SAFE_INTEGER } // no item has it
   const count = cache.invalidate(scope, ref)
   return '{"ok":true,"count":' + count + ',"version":' + cache.version(scope) + '}\n'
+}
+
+/**
+ * An optional `ttl_ms` (append, upsert, update, warm/rebuild items, /touch): an integer number of
+ * ms from 1 to MAX_TTL_MS (ten years); anything else — negative, fractional, a string, an exponent —
+ * is a 400 and nothing is stored. `null` is absent, as for every optional field.
+ */
+export function ttlMs(b: JsonObject): number | undefined {
+  const text = getRaw(b, 'ttl_ms')
+  return text === undefined ? undefined : ttlText(text)
+}
+
+export function ttlText(text: string): number {
+  const v = DIGITS.test(text) ? Number(text) : NaN
+  if (!(v >= 1 && v <= MAX_TTL_MS)) throw badField(`the 'ttl_ms' field must be an integer number of milliseconds from 1 to ${MAX_TTL_MS}`)
+  return v
+}
+
+/** `{"scope","id"|"seq","ttl_ms"}` (the address checked as `/delete` checks it): `{"ok":true,"touched":0|1}`. */
+export function touch(cache: ScopeCache, path: string, b: JsonObject): string {
+  const { scope, ref } = writeFields(b, path, SPEC.delete)
+  const ttl = ttlMs(b)
+  if (ttl === undefined) throw required('ttl_ms', path)
+  const to = ref as { id: string } | { seq: number }
+  const n = 'seq' in to && to.seq > Number.MAX_SAFE_INTEGER ? 0 : cache.touch(scope, to, { ttlMs: ttl })
+  return '{"ok":true,"touched":' + n + '}\n'
+}
+
+/** `{"scope","ttl_ms"}` sets the scope's default TTL, `"ttl_ms":null` clears it: `{"ok":true,"item_ttl_ms":…}`. */
+export function scopeTtl(cache: ScopeCache, path: string, b: JsonObject): string {
+  const { scope } = writeFields(b, path, SPEC.scopeOnly)
+  const v = b.members.get('ttl_ms')
+  if (v === undefined) throw badField(`the 'ttl_ms' field is required for the '${path}' endpoint (null clears the scope's TTL)`)
+  const ttl = v.kind === Kind.Null ? null : ttlText(b.bytes.toString('utf8', v.start, v.end))
+  cache.setScopeTtl(scope, ttl)
+  return '{"ok":true,"item_ttl_ms":' + ttl + '}\n'
 }
 
 function name(b: JsonObject, path: string): string {

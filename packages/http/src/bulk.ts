@@ -17,6 +17,7 @@
 import { itemBytes, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
 import { badField, badJson, HttpError, INVALID } from './errors.js'
 import { forEachElement, forEachMember, getArray, keyIs, Kind, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
+import { ttlText } from './beyond.js'
 import { bodyKeyProblem, itemProblem, requiredMessage } from './write-fields.js'
 
 // Field slots of one element: kind (0 = absent or null), value start, value end; the last one wins.
@@ -25,14 +26,15 @@ const ID = 3
 const SEQ = 6
 const TS = 9
 const PAYLOAD = 12
-const f = new Float64Array(15)
+const TTL = 15 // ttl_ms (beyond ScopeCache)
+const f = new Float64Array(18)
 
 /** Reads the members of the element s[start, end) the batch cares about into `f`. */
 function fields(s: Bytes, start: number, end: number): void {
   f.fill(0)
   forEachMember(s, start, end, (ks, ke, kind, vs, ve) => {
     const at = keyIs(s, ks, ke, 'scope') ? SCOPE : keyIs(s, ks, ke, 'id') ? ID : keyIs(s, ks, ke, 'seq') ? SEQ
-      : keyIs(s, ks, ke, 'ts') ? TS : keyIs(s, ks, ke, 'payload') ? PAYLOAD : -1
+      : keyIs(s, ks, ke, 'ts') ? TS : keyIs(s, ks, ke, 'payload') ? PAYLOAD : keyIs(s, ks, ke, 'ttl_ms') ? TTL : -1
     if (at < 0) return
     f[at] = kind === Kind.Null ? 0 : kind
     f[at + 1] = vs
@@ -107,9 +109,19 @@ export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): Wa
     const problem = itemProblem(b, path, raw, f[ID + 1], f[ID + 2], f[PAYLOAD] as Kind | 0, f[PAYLOAD + 1], f[PAYLOAD + 2], int(s, SEQ, true), int(s, TS, false))
     if (problem !== null) throw itemError(scope, k, problem)
     const id = raw === undefined || raw === '' ? null : raw
-    const size = itemBytes(id === null ? 0 : Buffer.byteLength(id), f[PAYLOAD + 2] - f[PAYLOAD + 1])
+    // the new field after the reference's: its rule, then the size with its 8 bytes
+    let ttlMs = 0
+    if (f[TTL] !== 0) {
+      try {
+        ttlMs = ttlText(s.toString('latin1', f[TTL + 1], f[TTL + 2]))
+      } catch (e) {
+        throw itemError(scope, k, (e as Error).message.replace(INVALID, ''))
+      }
+    }
+    const size = itemBytes(id === null ? 0 : Buffer.byteLength(id), f[PAYLOAD + 2] - f[PAYLOAD + 1], ttlMs > 0)
     if (size > maxItemBytes) throw itemError(scope, k, `the item's approximate size (${size} bytes) exceeds the maximum of ${maxItemBytes} bytes`, 'too_large')
-    out.push({ scope, id, payload: payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2]) })
+    const payload = payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2])
+    out.push(ttlMs > 0 ? { scope, id, payload, ttlMs } : { scope, id, payload })
   })
   return out
 }

@@ -9,7 +9,7 @@ import type { RawJson, ScopeCache } from '@scopecache/core' // payload as RawJso
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
-import { ifVersion, invalidate, lock, renew, unlock, version } from './beyond.js'
+import { ifVersion, invalidate, lock, renew, scopeTtl, touch, ttlMs, unlock, version } from './beyond.js'
 import { getInt, getObjects, getString, getUint, type JsonObject, type Span } from './json-body.js'
 import { checkKey } from './keys.js'
 import type { Limits } from './limits.js'
@@ -89,7 +89,7 @@ function get(ctx: Ctx, path: string, url: string, qs: number, envelopes: boolean
     return '{"ok":true,"hit":false,"count":0,"item":null,"approx_response_mb":' + approxResponseMb(80) + OK_NL
   }
   ctx.tally.hit()
-  const head = '{"ok":true,"hit":true,"count":1,"item":' + itemJson(scope, it.id, it.seq, it.ts, it.text)
+  const head = '{"ok":true,"hit":true,"count":1,"item":' + itemJson(scope, it.id, it.seq, it.ts, it.text, it.expiresTs)
   return head + ',"approx_response_mb":' + approxResponseMb(head.length) + OK_NL
 }
 
@@ -125,7 +125,7 @@ function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
     let part: string
     if (envelope) {
       const it = reachable ? readItem(ctx.cache, r.scope, ref) : undefined
-      part = it === undefined ? '{"hit":false,"item":null}' : '{"hit":true,"item":' + itemJson(r.scope, it.id, it.seq, it.ts, it.text) + '}'
+      part = it === undefined ? '{"hit":false,"item":null}' : '{"hit":true,"item":' + itemJson(r.scope, it.id, it.seq, it.ts, it.text, it.expiresTs) + '}'
       if (it === undefined) ctx.tally.miss()
       else ctx.tally.hit()
     } else {
@@ -144,7 +144,7 @@ function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
 }
 
 /** `{"ok":true,"hit":…,"count":…[,"offset":…],"truncated":…,"items":[…],"approx_response_mb":…}` */
-function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; ts: number; payload: string }[], truncated: boolean, offset: string | null): string {
+function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; ts: number; expiresTs: number | null; payload: string }[], truncated: boolean, offset: string | null): string {
   const cap = ctx.limits.responseBytes
   const n = items.length
   if (n > 0) ctx.tally.hit()
@@ -153,7 +153,7 @@ function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; 
   const q = quote(scope)
   for (let k = 0; k < n; k++) {
     const it = items[k]
-    body += (k === 0 ? '' : ',') + itemJsonQuoted(q, it.id, it.seq, it.ts, it.payload)
+    body += (k === 0 ? '' : ',') + itemJsonQuoted(q, it.id, it.seq, it.ts, it.payload, it.expiresTs)
     if (body.length > cap) throw responseTooLarge(body.length, cap)
   }
   body += ']'
@@ -203,14 +203,14 @@ function scopeList(ctx: Ctx, _path: string, q: Query): string {
 
 function append(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.append)
-  const meta = ctx.cache.append(scope, payload as RawJson, { id: ref === undefined ? undefined : (ref as { id: string }).id, ifVersion: ifVersion(b) })
+  const meta = ctx.cache.append(scope, payload as RawJson, { id: ref === undefined ? undefined : (ref as { id: string }).id, ifVersion: ifVersion(b), ttlMs: ttlMs(b) })
   ctx.tally.write()
   return '{"ok":true,"created":true,"item":' + metaJson(meta) + OK_NL
 }
 
 function upsert(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.upsert)
-  const r = ctx.cache.upsert(scope, (ref as { id: string }).id, payload as RawJson, { ifVersion: ifVersion(b) })
+  const r = ctx.cache.upsert(scope, (ref as { id: string }).id, payload as RawJson, { ifVersion: ifVersion(b), ttlMs: ttlMs(b) })
   ctx.tally.write()
   return '{"ok":true,"created":' + r.created + ',"item":' + metaJson(r.item) + OK_NL
 }
@@ -224,7 +224,8 @@ function update(ctx: Ctx, path: string, b: JsonObject): string {
   const { scope, ref, payload } = writeFields(b, path, SPEC.update)
   const to = ref as { id: string } | { seq: number }
   const fence = ifVersion(b)
-  const n = reachable(to) || fence !== undefined ? ctx.cache.update(scope, reachableRef(to), payload as RawJson, { ifVersion: fence }) : 0
+  const ttl = ttlMs(b)
+  const n = reachable(to) || fence !== undefined ? ctx.cache.update(scope, reachableRef(to), payload as RawJson, { ifVersion: fence, ttlMs: ttl }) : 0
   if (n > 0) ctx.tally.write()
   return '{"ok":true,"created":false,"count":' + n + OK_NL
 }
@@ -313,7 +314,7 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
   '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
-  '/version', '/invalidate', 'unknown',
+  '/version', '/invalidate', '/touch', '/scope_ttl', 'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -353,6 +354,16 @@ const INVALIDATE = ep('/invalidate', 'POST', 'single', write((ctx, path, b) => {
   ctx.tally.write()
   return answer
 }))
+const TOUCH = ep('/touch', 'POST', 'single', write((ctx, path, b) => {
+  const answer = touch(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
+const SCOPE_TTL = ep('/scope_ttl', 'POST', 'single', write((ctx, path, b) => {
+  const answer = scopeTtl(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -385,6 +396,8 @@ export function route(path: string): Endpoint | undefined {
     case '/unlock': return UNLOCK
     case '/version': return VERSION
     case '/invalidate': return INVALIDATE
+    case '/touch': return TOUCH
+    case '/scope_ttl': return SCOPE_TTL
     default: return undefined
   }
 }
@@ -396,11 +409,11 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/get_many', 'POST', '{"targets":[{"scope","id"|"seq"},...]} [?envelope=true] up to 1000 items: array of payloads (null on miss)'],
   ['/head', 'GET', '?scope=[&after_seq=][&limit=] oldest first after a seq (cursor read)'],
   ['/tail', 'GET', '?scope=[&limit=][&offset=] newest window, returned oldest first'],
-  ['/append', 'POST', '{"scope","id"?,"payload"} a new item'],
-  ['/upsert', 'POST', '{"scope","id","payload"} create or replace by id'],
-  ['/update', 'POST', '{"scope","id"|"seq","payload"} replace an existing payload'],
+  ['/append', 'POST', '{"scope","id"?,"payload","ttl_ms"?,"if_version"?} a new item'],
+  ['/upsert', 'POST', '{"scope","id","payload","ttl_ms"?,"if_version"?} create or replace by id'],
+  ['/update', 'POST', '{"scope","id"|"seq","payload","ttl_ms"?,"if_version"?} replace an existing payload'],
   ['/counter_add', 'POST', '{"scope","id","by"?} add to an integer counter (created at 0+by)'],
-  ['/warm', 'POST', '{"items":[{"scope","id"?,"payload"},...]} replace the listed scopes'],
+  ['/warm', 'POST', '{"items":[{"scope","id"?,"payload","ttl_ms"?},...]} replace the listed scopes'],
   ['/rebuild', 'POST', '{"items":[...]} replace the whole store'],
   ['/delete', 'POST', '{"scope","id"|"seq"} one item'],
   ['/trim', 'POST', '{"scope","max_seq"} or {"scope","keep"} remove old items'],
@@ -418,5 +431,7 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/unlock', 'POST', '{"name","token"} release a lock held under token'],
   ['/version', 'GET', '?scope= the scope\'s version fence (moves with every change, never back)'],
   ['/invalidate', 'POST', '{"scope","id"|"seq"?} delete the item (or drop the scope) and move its version'],
+  ['/touch', 'POST', '{"scope","id"|"seq","ttl_ms"} a live item expires ttl_ms from now: {"touched":0|1}'],
+  ['/scope_ttl', 'POST', '{"scope","ttl_ms"} the TTL of items written to the scope without ttl_ms (null: none)'],
 ]
 

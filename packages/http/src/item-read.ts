@@ -8,11 +8,13 @@ export interface RawItem {
   id: string | null
   seq: number
   ts: number
+  /** µs since the epoch when it expires; null: never (expires_ts is left out) */
+  expiresTs: number | null
   /** The payload's JSON text, as stored. */
   text: string
 }
 
 export function readItem(cache: ScopeCache, scope: string, ref: { id: string } | { seq: number }): RawItem | undefined {
   const it = cache.get<string>(scope, ref, { raw: true })
-  return it === undefined ? undefined : { id: it.id, seq: it.seq, ts: it.ts, text: it.payload }
+  return it === undefined ? undefined : { id: it.id, seq: it.seq, ts: it.ts, expiresTs: it.expiresTs, text: it.payload }
 }

@@ -76,6 +76,13 @@ export class Metrics {
     gauge('scopecache_scopes', 'Scopes in the store.', (s) => s.scopes)
     gauge('scopecache_bytes', 'Bytes charged against the store budget.', (s) => s.bytes)
     gauge('scopecache_max_store_bytes', 'The store byte budget.', (s) => s.maxStoreBytes)
+    new Counter({
+      name: 'scopecache_expired_items_total', help: 'Items reclaimed because they expired (by writes to their scope and the sweep).', registers,
+      collect() {
+        this.reset()
+        this.inc(cache.stats().expiredItems)
+      },
+    })
     this.registry.registerMetric(new DurationHistogram(read) as never)
   }
 

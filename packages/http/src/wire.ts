@@ -44,17 +44,18 @@ export const metaJson = (m: ItemMeta): string =>
   '{"scope":' + quote(m.scope) + ',"id":' + (m.id === null ? 'null' : quote(m.id)) + ',"seq":' + m.seq + ',"ts":' + intText(m.ts) + '}'
 
 /** A full item with its payload text spliced in. */
-export const itemJson = (scope: string, id: string | null, seq: number, ts: number, payload: string): string =>
-  itemJsonQuoted(quote(scope), id, seq, ts, payload)
+export const itemJson = (scope: string, id: string | null, seq: number, ts: number, payload: string, expiresTs: number | null = null): string =>
+  itemJsonQuoted(quote(scope), id, seq, ts, payload, expiresTs)
 
 /** The same with the scope already quoted (a page quotes its scope once). */
-export const itemJsonQuoted = (quotedScope: string, id: string | null, seq: number, ts: number, payload: string): string =>
-  '{"scope":' + quotedScope + ',"id":' + (id === null ? 'null' : quote(id)) + ',"seq":' + seq + ',"ts":' + intText(ts) + ',"payload":' + payload + '}'
+export const itemJsonQuoted = (quotedScope: string, id: string | null, seq: number, ts: number, payload: string, expiresTs: number | null = null): string =>
+  '{"scope":' + quotedScope + ',"id":' + (id === null ? 'null' : quote(id)) + ',"seq":' + seq + ',"ts":' + intText(ts) +
+  (expiresTs === null ? '' : ',"expires_ts":' + intText(expiresTs)) + ',"payload":' + payload + '}'
 
 export const scopeRowJson = (r: ScopeInfo): string =>
   '{"scope":' + quote(r.scope) + ',"item_count":' + r.itemCount + ',"last_seq":' + r.lastSeq + ',"approx_scope_mb":' +
   mb(r.bytes) + ',"created_ts":' + r.createdTs + ',"last_write_ts":' + r.lastWriteTs + ',"last_access_ts":' +
-  r.lastAccessTs + ',"read_count_total":' + r.readCountTotal + '}'
+  r.lastAccessTs + ',"read_count_total":' + r.readCountTotal + (r.itemTtlMs === null ? '' : ',"item_ttl_ms":' + r.itemTtlMs) + '}'
 
 /** The plain error envelope (without the trailing newline). */
 export const errorJson = (message: string): string => '{"ok":false,"error":' + quote(message) + '}'

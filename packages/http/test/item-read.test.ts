@@ -8,7 +8,7 @@ it('reads meta and exact payload text by id and by seq in one read', () => {
   cache.append('s', 0, { id: 'x' })
   cache.upsert('s', 'a', JSON.parse('{"v":1}'))
   const meta = cache.get('s', { id: 'a' })!
-  expect(readItem(cache, 's', { id: 'a' })).toEqual({ id: 'a', seq: meta.seq, ts: meta.ts, text: '{"v":1}' })
+  expect(readItem(cache, 's', { id: 'a' })).toEqual({ id: 'a', seq: meta.seq, ts: meta.ts, expiresTs: null, text: '{"v":1}' })
   expect(readItem(cache, 's', { seq: 2 })).toMatchObject({ id: 'x', seq: 2, text: '0' })
   expect(readItem(cache, 's', { id: 'zz' })).toBeUndefined()
   expect(readItem(cache, 's', { seq: 9 })).toBeUndefined()

@@ -5,7 +5,8 @@
 //   inbox:<user>  one entry per message addressed to <user> (tail = the inbox view)
 //   events        the write buffer: one event per write, drained in batches by drain.mjs
 //   profile:<user> a read-through view: getOrLoad fills it from the (slow, pretend) user database,
-//                 one load for every worker that asks at once; renaming invalidates it
+//                 one load for every worker that asks at once; renaming invalidates it, and it
+//                 expires a minute after its load (a change the app does not hear about is seen then)
 import { threadId } from 'node:worker_threads'
 import { ownerControl, workerCache } from '@scopecache/pool/worker'
 
@@ -61,11 +62,14 @@ async function loadProfile(user) {
   return { user, name: renamed ?? user.toUpperCase(), loadedBy: threadId }
 }
 
+const PROFILE_TTL_MS = 60_000
+
 async function profile(user) {
   if (!SCOPE_KEY.test(user ?? '')) return { status: 400, body: { error: 'invalid_input', message: 'bad user' } }
   // A hit reads shared memory; a miss runs loadProfile in exactly one worker while the others wait
   // and read what it stored. The store is fenced: a rename during the load is never overwritten.
-  const item = await cache.getOrLoad(`profile:${user}`, { id: 'card' }, () => loadProfile(user), { leaseMs: 2000 })
+  // ttlMs: the card is loaded again a minute later even if no rename says it changed.
+  const item = await cache.getOrLoad(`profile:${user}`, { id: 'card' }, () => loadProfile(user), { leaseMs: 2000, ttlMs: PROFILE_TTL_MS })
   return { status: 200, body: { ...item.payload, stored: item.seq > 0 } }
 }
 
