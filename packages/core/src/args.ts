@@ -54,7 +54,7 @@ export function checkLimit(limit: number | undefined): number {
  * naming it, instead of being silently ignored.
  */
 export const OPTION_KEYS = {
-  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks'],
+  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'whenFull'],
   append: ['id', 'ifVersion'],
   upsert: ['ifVersion'],
   update: ['ifVersion'],
@@ -69,6 +69,7 @@ export const OPTION_KEYS = {
   lock: ['leaseMs', 'waitMs'],
   renew: ['leaseMs'],
   getOrLoad: ['leaseMs', 'waitMs'],
+  setScopeLimit: ['maxItems', 'whenFull'],
 } as const satisfies Record<string, readonly string[]>
 
 export type OptionsCall = keyof typeof OPTION_KEYS

@@ -13,8 +13,10 @@ import { idCapRoomy, idTableFull } from './id-table.js'
 import {
   H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
-  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LIMIT, S_LIMIT_MODE, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE,
+  UNDO_RESTORE, UNDO_RING, UNDO_TRIM, H_DROPPED_LO, LIMIT_DROP_OLDEST,
 } from './layout.js'
+import { add64 } from './counter64.js'
 import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { holesOf } from './scope-index.js'
@@ -127,10 +129,21 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
 
 // ------------------------------------------------------------------ insert, replace ----
 
-/** The scope holds scopeMaxItems items already: 507 scope_full. */
-function checkRoom(s: Store, scope: string, rec: number): void {
-  const count = s.i32[rec + S_COUNT]
-  if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+/**
+ * Room for one more item: 0, or how many of the oldest items an append to a drop-oldest scope at
+ * its limit drops (scope-limit.ts); a scope at scopeMaxItems, or at a 'reject' limit: 507 scope_full.
+ */
+function checkRoom(s: Store, scope: string, rec: number): number {
+  const { i32 } = s
+  const count = i32[rec + S_COUNT]
+  const limit = i32[rec + S_LIMIT]
+  if (limit === 0) {
+    if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+    return 0
+  }
+  if (count < limit) return 0
+  if (i32[rec + S_LIMIT_MODE] === LIMIT_DROP_OLDEST) return count - limit + 1
+  throw scopeFull([{ scope, count, cap: limit }])
 }
 
 /** Appends a new item to a locked scope; returns its meta. */
@@ -141,7 +154,8 @@ export function insertLocked(
   const { i32, f64, idx, heap } = s
   const r2 = rec >> 1
   const count = i32[rec + S_COUNT]
-  checkRoom(s, scope, rec)
+  // a drop-oldest scope at its limit: its oldest `drop` items go in this append's publish window
+  const drop = checkRoom(s, scope, rec)
   const seq = f64[r2 + S_LAST_SEQ_F] + 1
   const ts = nowMicros()
   // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
@@ -209,10 +223,21 @@ export function insertLocked(
       added -= sumSizes(heap, stale)
       if (stale.length > 0) heap.retire(stale) // the last wait: after the publish nothing may fail
     }
+    let dropped: number[] | null = null
+    let dropHashes: number[] = []
+    let dropBytes = 0
+    if (drop > 0) {
+      dropped = []
+      for (let k = 0; k < drop; k++) dropped.push(idx.refAt(rec, k))
+      dropHashes = idHashes(s, dropped)
+      dropBytes = sumSizes(heap, dropped)
+      heap.retire(dropped)
+    }
     fault('insert:indexed')
     // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
-    // word outside the record, so the undo record keeps its old value.
-    t.undo(rec, UNDO_RESTORE)
+    // word outside the record, so the undo record keeps its old value. A drop rolls forward:
+    // a reaper puts the append back and then removes the dropped items (UNDO_RING).
+    t.undo(rec, drop > 0 ? UNDO_RING : UNDO_RESTORE, drop, dropBytes >> 3)
     if (idSlot >= 0) t.patch(0, idSlot)
     published = true // from here on the blocks belong to the scope, even if the window throws
     // the publish window, inline (see publish)
@@ -237,6 +262,11 @@ export function insertLocked(
       if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
       chargeScope(s, rec, added)
       Atomics.add(i32, H_ITEMS, 1)
+      if (dropped !== null) {
+        // the tables in the record are the new ones by now: the dropped ids go from them
+        trimLocked(s, rec, dropped, dropHashes, dropBytes)
+        Atomics.sub(i32, H_ITEMS, drop)
+      }
     } catch (e) {
       t.tornWindow(rec)
       throw e
@@ -245,6 +275,10 @@ export function insertLocked(
     }
     fault('write:published')
     if (stale !== null && stale.length > 0) t.freeRetired(stale)
+    if (dropped !== null) {
+      t.freeRetired(dropped)
+      add64(i32, H_DROPPED_LO, drop)
+    }
   } catch (e) {
     if (!published) {
       const refs: number[] = []

@@ -26,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 7
+export const LAYOUT_VERSION = 9 // 8: expiry (a parallel branch); 9: the capacity policy
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -53,6 +53,11 @@ export const H_FL_BITMAP = 20 // TLSF first-level bitmap
 export const H_SCOPE_FREE = 21 // free scope slot stack head (slot+1, 0 = empty)
 export const H_SCOPE_HWM = 22 // scope slots ever used
 export const H_DIR_USED = 23 // directory entries used (live + tombstones)
+// words 24..27: reserved for expiry
+// the capacity policy (evict.ts): the store's whenFull, the CLOCK hand (directory lock), evictions
+export const H_WHEN_FULL = 28 // WHEN_FULL_REJECT | WHEN_FULL_EVICT (set at create)
+export const H_CLOCK_HAND = 29 // the scope slot the eviction hand looks at next (moved under the directory lock)
+export const H_EVICTED_LO = 30 // scopes evicted: a 64-bit count in two words (counter64.ts)
 // line 2: directory lock and versions, recovery counters
 export const H_DIR_LOCK = 32
 export const H_DIR_WAITERS = 33
@@ -74,6 +79,11 @@ export const H_LEASE_CAP = 47 // lease records (power of two)
 export const H_MAX_LOCKS = 52 // held leases allowed at once
 export const H_LEASE_TOKEN_F = 27 // f64 slot 27 = words 54..55: the last fencing token handed out
 export const H_FENCE_FLOOR_F = 28 // f64 slot 28 = words 56..57: ≥ the fence of every scope ever dropped (fences.ts)
+// 64-bit event counters for stats() and /metrics (counter64.ts: low word, high word): bumped on
+// rare paths only (a drop-oldest append, a lock that was busy, a loader run), never by a read
+export const H_DROPPED_LO = 58 // items dropped by drop-oldest scope limits (words 58..59)
+export const H_LOCK_WAITS_LO = 60 // tryLock/lock calls that found the lock held: waited or failed (words 60..61)
+export const H_LOADER_RUNS_LO = 62 // getOrLoad loaders run (words 62..63)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
@@ -109,6 +119,7 @@ export const UNDO_TRIM = 2 // roll forward: remove the first A entries
 export const UNDO_DELETE = 3 // roll forward: remove entry A (item B)
 export const UNDO_DROP = 4 // roll forward: the scopes this thread holds locked are being dropped
 export const UNDO_BULK = 5 // roll back a warm/rebuild swap: A = a PENDING block of [count, (rec, SCOPE_WORDS words) × count]
+export const UNDO_RING = 6 // an append to a drop-oldest scope: put the snapshot and patches back (the append), then roll the drop forward (remove the first A entries, B bytes / 8)
 export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
 export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper
@@ -146,11 +157,19 @@ export const S_ID_USED = 29 // id slots used: live + tombstones (writers only)
 export const S_FENCE_F = 15 // words 30..31: the scope's version fence, +1 in every publish window (fences.ts)
 // line 3 (words 32..47): the policies beyond ScopeCache
 // words 32..39: reserved for expiry (per-scope TTL, items with an expiry)
-// words 40..47: reserved for the capacity policy (access bit, item limit)
+// words 40..47: the capacity policy (evict.ts, scope-limit.ts)
+export const S_CLOCK = 40 // access bit ('evict' stores): 1 = read or written since the hand last passed; a read stores it only when it loads 0
+export const S_LIMIT = 41 // setScopeLimit's maxItems (0: none, the store's scopeMaxItems); written under the scope lock
+export const S_LIMIT_MODE = 42 // LIMIT_REJECT | LIMIT_DROP_OLDEST
+// words 43..47: free
 export const SCOPE_WORDS = 48
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0
 export const SCOPE_LIVE = 1
+export const LIMIT_REJECT = 0
+export const LIMIT_DROP_OLDEST = 1
+export const WHEN_FULL_REJECT = 0
+export const WHEN_FULL_EVICT = 1
 
 // ---- lease record (72 words = 288 bytes): one named lock, all fields written under H_LEASE_LOCK ----
 // A claim writes every field and then L_STATE, a free writes L_STATE alone: a thread that dies

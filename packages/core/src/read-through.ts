@@ -27,6 +27,8 @@ export interface ReadThroughStore {
   unlockLoader(name: string, token: number): void
   /** The store clock (ms). */
   now(): number
+  /** Counts a loader run (for /metrics: a header counter, summed over every thread). */
+  loaderRan(): void
 }
 
 export interface GetOrLoadOptions {
@@ -63,6 +65,7 @@ async function load<P>(store: ReadThroughStore, name: string, token: number, sco
     const stored = store.get<P>(scope, { id })
     if (stored !== undefined) return stored
     const version = store.version(scope)
+    store.loaderRan()
     const payload = await loader()
     try {
       const { item } = store.upsert(scope, id, payload, { ifVersion: version })

@@ -64,6 +64,19 @@ export interface ScopeCacheOptions {
   lockLeaseMs?: number
   /** Named locks (`tryLock`/`lock`) that may be held at once. Default 1024. */
   maxLocks?: number
+  /**
+   * What a write does when the store is full (`maxStoreBytes` or `maxScopes`): `'reject'` (default)
+   * throws `store_full`; `'evict'` evicts whole scopes, least recently read or written first
+   * (CLOCK), never one a writer holds, and retries.
+   */
+  whenFull?: 'reject' | 'evict'
+}
+
+/** `setScopeLimit`'s options: at most `maxItems` items (≤ scopeMaxItems); `null` removes the limit. */
+export interface ScopeLimitOptions {
+  maxItems: number | null
+  /** At the limit, an append is refused (`scope_full`, default) or drops the oldest items (a ring). */
+  whenFull?: 'reject' | 'drop-oldest'
 }
 
 /** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */
@@ -162,6 +175,10 @@ export interface ScopeInfo {
   lastWriteTs: number
   lastAccessTs: number
   readCountTotal: number
+  /** The scope's item limit (`setScopeLimit`), null when it has none (the store's `scopeMaxItems`). */
+  maxItems: number | null
+  /** What an append at `maxItems` does; null when the scope has no limit. */
+  whenFull: 'reject' | 'drop-oldest' | null
 }
 
 export interface StoreStats {
@@ -171,6 +188,14 @@ export interface StoreStats {
   bytes: number
   maxStoreBytes: number
   lastWriteTs: number
+  /** Scopes evicted by `whenFull: 'evict'` since the store was created. */
+  evictedScopes: number
+  /** Items dropped by drop-oldest scope limits since the store was created. */
+  droppedOldest: number
+  /** `tryLock`/`lock` calls that found the lock held (and waited, or failed), every thread's. */
+  lockWaits: number
+  /** `getOrLoad` loaders run, every thread's. */
+  loaderRuns: number
 }
 
 /** What a thread needs to attach: structured-cloneable, send it in `workerData` or `postMessage`. */
