@@ -119,7 +119,6 @@ export const UNDO_TRIM = 2 // roll forward: remove the first A entries
 export const UNDO_DELETE = 3 // roll forward: remove entry A (item B)
 export const UNDO_DROP = 4 // roll forward: the scopes this thread holds locked are being dropped
 export const UNDO_BULK = 5 // roll back a warm/rebuild swap: A = a PENDING block of [count, (rec, SCOPE_WORDS words) × count]
-export const UNDO_RING = 6 // an append to a drop-oldest scope: put the snapshot and patches back (the append), then roll the drop forward (remove the first A entries, B bytes / 8)
 export const THREAD_FREE = 0
 export const THREAD_ALIVE = 1
 export const THREAD_DEAD = 2 // its thread exited; waiting for the reaper

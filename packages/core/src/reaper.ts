@@ -23,8 +23,8 @@
  *   c. Take the directory lock (from a dead token, or by waiting), then every scope lock in slot
  *      order (same), then the allocator lock: the store is now quiescent for writers; readers go on.
  *   d. Torn scopes are repaired from the dead writer's undo record: put back (append, upsert,
- *      update, counter, warm/rebuild) or rolled forward (trim, delete, drop, an eviction); an
- *      append that was dropping a drop-oldest scope's oldest items is put back, the drop rolled forward. Only without a usable
+ *      update, counter, warm/rebuild, an append that drops a drop-oldest scope's oldest item) or
+ *      rolled forward (trim, delete, drop, an eviction). Only without a usable
  *      record (a bulk swap that found no heap room for its undo block) is a scope emptied, keeping
  *      its seq counter, and reported lost. A dead-held directory is rebuilt from the scope records.
  *   e. Mark every block reachable from a live scope (and clear its PENDING bit); free every other
@@ -43,7 +43,7 @@ import {
   H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_REF, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_ID_USED, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
-  TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_RING, UNDO_TRIM,
+  TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
 import { deleteForward, trimForward } from './scope-edit.js'
 import { ScopeIndex } from './scope-index.js'
@@ -224,11 +224,10 @@ export function repairTorn(x: Internals, rec: number, holderSlot: number): boole
         const at = i32[w + T_UNDO_PATCH + p * 2]
         if (at >= 0) i32[at] = i32[w + T_UNDO_PATCH + p * 2 + 1]
       }
-      // rolled forward, the write happened: its fence move with it (the snapshot put it back).
-      // A drop-oldest append (UNDO_RING) is put back, and the oldest items it was dropping go.
-      if (op === UNDO_TRIM || op === UNDO_RING) trimForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
+      // rolled forward, the write happened: its fence move with it (the snapshot put it back)
+      if (op === UNDO_TRIM) trimForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B] * 8)
       else if (op === UNDO_DELETE) deleteForward(x, rec, i32[w + T_UNDO_A], i32[w + T_UNDO_B])
-      if (op === UNDO_TRIM || op === UNDO_DELETE || op === UNDO_RING) bumpFence(x.v.f64, rec)
+      if (op === UNDO_TRIM || op === UNDO_DELETE) bumpFence(x.v.f64, rec)
       return true
     }
     if (logged !== 1) continue

@@ -54,6 +54,7 @@ const CALLS: Record<string, (c: ScopeCache) => unknown> = {
   version: (c) => c.version('s'),
   invalidate: (c) => c.invalidate('s', { id: 'none' }),
   getOrLoad: (c) => c.getOrLoad('s', { id: 'a' }, () => 1),
+  setScopeLimit: (c) => c.setScopeLimit('s', { maxItems: 5, whenFull: 'drop-oldest' }),
 }
 const NOT_CALLS = new Set(['constructor', 'close', 'maxThreads'])
 
@@ -151,8 +152,11 @@ describe('options objects', () => {
     c.upsert('s', 'u', 1, { ifVersion: v })
     expect(c.update('s', { id: 'u' }, 2, { ifVersion: c.version('s') })).toBe(1)
     expect(c.delete('s', { id: 'u' }, { ifVersion: c.version('s') })).toBe(1)
+    expect(c.setScopeLimit('s', { maxItems: 2, whenFull: 'reject' })).toEqual({ created: false })
+    make({ whenFull: 'evict' }).append('e', 1)
     expect(Object.keys(OPTION_KEYS).sort()).toEqual([
-      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'trim', 'tryLock', 'update', 'upsert',
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'setScopeLimit', 'tail', 'trim',
+      'tryLock', 'update', 'upsert',
     ])
   })
 })
