@@ -276,6 +276,7 @@ export function insertLocked(
         // the tables in the record are the new ones by now: the dropped ids go from them
         trimLocked(s, rec, dropped, dropHashes, dropBytes)
         Atomics.sub(i32, H_ITEMS, 1)
+        fault('ring:dropped')
       }
     } catch (e) {
       t.tornWindow(rec)
