@@ -2,9 +2,12 @@
  * whenFull: 'evict' — a write that finds the store full (maxStoreBytes, or maxScopes for a new
  * scope) evicts whole scopes, least recently accessed first, approximated by CLOCK:
  *
- *   S_CLOCK (scope record)   the access bit: set by every read hit and write of the scope. A read
- *                            loads it first and stores only when it is 0 (read-tally.ts), so in
- *                            steady state a read writes no shared cache line.
+ *   S_CLOCK (scope record)   the access bit: set by every read hit and write of the scope, but
+ *                            clear in a new scope (the write that creates it does not count), so a
+ *                            scope never used again goes at the hand's next pass (scan-resistant;
+ *                            on a Zipf trace this lands at, or slightly above, exact LRU's hit ratio:
+ *                            benchmarks/suites/eviction.mjs). A read loads it first and stores only
+ *                            when it is 0 (read-tally.ts), so in steady state it writes no shared line.
  *   H_CLOCK_HAND (header)    the slot the hand looks at next. A bit found set is cleared (a second
  *                            chance); a scope whose bit is clear is the next victim.
  *

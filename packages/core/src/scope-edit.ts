@@ -88,10 +88,10 @@ export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: nu
   f64[r2 + S_LAST_ACCESS_TS_F] = 0
   startFence(f64, rec)
   // a new scope has no item limit (a limit belongs to its record: it does not outlive a drop), and
-  // its access bit set: it is being written
+  // its access bit clear (evict.ts: its next read or write sets it)
   i32[rec + S_LIMIT] = 0
   i32[rec + S_LIMIT_MODE] = 0
-  Atomics.store(i32, rec + S_CLOCK, 1)
+  Atomics.store(i32, rec + S_CLOCK, 0)
   Atomics.store(i32, rec + S_READS_LO, 0)
   Atomics.store(i32, rec + S_READS_HI, 0)
   Atomics.add(i32, rec + S_GEN, 1)

@@ -79,8 +79,10 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
       continue
     }
     fault('write:locked')
-    if (cfg.evict && i32[rec + S_CLOCK] === 0) Atomics.store(i32, rec + S_CLOCK, 1) // a write is an access
     t.created = created || (slot === madeSlot && gen === madeGen)
+    // a write to a scope is an access (evict.ts); the write that creates one is not: a new scope
+    // starts with its bit clear, so one never used again goes at the hand's next pass
+    if (cfg.evict && !t.created && i32[rec + S_CLOCK] === 0) Atomics.store(i32, rec + S_CLOCK, 1)
     let result: T
     try {
       result = fn(slot, rec)

@@ -14,7 +14,7 @@ import { codeOf, storesClosedAfterEach } from './helpers.js'
 
 const make = storesClosedAfterEach()
 
-/** CLOCK as evict.ts runs it: slots in creation order, a LIFO free stack, a hand over [0, hwm). */
+/** CLOCK as evict.ts runs it: slots in creation order, a LIFO free stack, a hand over [0, hwm), new scopes' bits clear. */
 class ClockModel {
   slots: (string | null)[] = []
   bits: number[] = []
@@ -30,13 +30,15 @@ class ClockModel {
     if (i >= 0) this.bits[i] = 1
   }
   write(name: string): void {
-    let i = this.slots.indexOf(name)
-    if (i < 0) {
-      if (this.live().length >= this.maxScopes) this.evictOne()
-      i = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length
-      this.slots[i] = name
+    const i = this.slots.indexOf(name)
+    if (i >= 0) {
+      this.bits[i] = 1
+      return
     }
-    this.bits[i] = 1
+    if (this.live().length >= this.maxScopes) this.evictOne()
+    const at = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length
+    this.slots[at] = name
+    this.bits[at] = 0 // the creating write does not set it
   }
   private evictOne(): void {
     const hwm = this.slots.length

@@ -9,7 +9,7 @@ import type { RawJson, ScopeCache } from '@scopecache/core' // payload as RawJso
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
-import { ifVersion, invalidate, lock, renew, unlock, version } from './beyond.js'
+import { ifVersion, invalidate, lock, renew, scopeLimit, unlock, version } from './beyond.js'
 import { getInt, getObjects, getString, getUint, type JsonObject, type Span } from './json-body.js'
 import { checkKey } from './keys.js'
 import type { Limits } from './limits.js'
@@ -313,7 +313,7 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
   '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
-  '/version', '/invalidate', 'unknown',
+  '/version', '/invalidate', '/scope_limit', 'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -353,6 +353,11 @@ const INVALIDATE = ep('/invalidate', 'POST', 'single', write((ctx, path, b) => {
   ctx.tally.write()
   return answer
 }))
+const SCOPE_LIMIT = ep('/scope_limit', 'POST', 'single', write((ctx, path, b) => {
+  const answer = scopeLimit(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -385,6 +390,7 @@ export function route(path: string): Endpoint | undefined {
     case '/unlock': return UNLOCK
     case '/version': return VERSION
     case '/invalidate': return INVALIDATE
+    case '/scope_limit': return SCOPE_LIMIT
     default: return undefined
   }
 }
@@ -418,5 +424,6 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/unlock', 'POST', '{"name","token"} release a lock held under token'],
   ['/version', 'GET', '?scope= the scope\'s version fence (moves with every change, never back)'],
   ['/invalidate', 'POST', '{"scope","id"|"seq"?} delete the item (or drop the scope) and move its version'],
+  ['/scope_limit', 'POST', '{"scope","max_items"|null,"when_full"?:"reject"|"drop-oldest"} a per-scope item limit (drop-oldest: a ring of the newest)'],
 ]
 
