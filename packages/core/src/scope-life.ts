@@ -89,7 +89,14 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
     } catch (e) {
       release(i32, rec + S_LOCK, token)
       // full, and the store evicts: make room with no lock of ours held (evict.ts), and try again
-      if (cfg.evict && rounds++ < EVICT_ROUNDS && evictAfter(t, e, slot)) continue
+      let again = false
+      try {
+        again = cfg.evict && rounds++ < EVICT_ROUNDS && evictAfter(t, e, slot)
+      } catch (e2) {
+        if (madeSlot >= 0) rollbackCreated(t, madeSlot, madeGen) // (the eviction's lock wait ran out)
+        throw e2
+      }
+      if (again) continue
       if (madeSlot >= 0) rollbackCreated(t, madeSlot, madeGen)
       throw e
     }
