@@ -249,6 +249,8 @@ describe('scopecache usage errors (exit 2)', () => {
     [['serve', '--socket', '/tmp/x.sock', '--port', '1'], {}, /do not combine it with --port/],
     [['serve'], { SCOPECACHE_PORT: 'eighty' }, /SCOPECACHE_PORT: "eighty" is not a port number/],
     [['serve'], { SCOPECACHE_INIT_TIMEOUT_SEC: 'soon' }, /SCOPECACHE_INIT_TIMEOUT_SEC: "soon" is not a number of seconds/],
+    [['serve', '--when-full', 'lru'], {}, /--when-full: "lru" is not reject or evict/],
+    [['serve'], { SCOPECACHE_WHEN_FULL: 'drop' }, /SCOPECACHE_WHEN_FULL: "drop" is not reject or evict/],
     [['launch'], {}, /unknown command "launch"/],
   ]
   it.each(cases)('%j %j', async (args, env, message) => {
@@ -264,7 +266,7 @@ describe('scopecache usage errors (exit 2)', () => {
     const serve = runCli(['serve', '--help'])
     expect((await serve.exited).code).toBe(0)
     const text = serve.out.join('\n')
-    for (const flag of ['--port', '--host', '--allow-remote', '--socket', '--threads', '--scope-max-items', '--max-store-mb', '--max-item-mb', '--init-command', '--init-timeout', '--max-connections', '--log-level']) {
+    for (const flag of ['--port', '--host', '--allow-remote', '--socket', '--threads', '--scope-max-items', '--max-store-mb', '--max-item-mb', '--when-full', '--init-command', '--init-timeout', '--max-connections', '--log-level']) {
       expect(text).toContain(flag)
     }
   })

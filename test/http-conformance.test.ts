@@ -684,13 +684,13 @@ describe('protocol', () => {
     expect(r.headers['content-type']).toBe('text/plain; charset=utf-8')
     for (const path of ['/get', '/render', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
       '/delete', '/trim', '/delete_up_to', '/drop_scope', '/delete_scope', '/flush', '/wipe', '/stats', '/scopelist', '/help', '/metrics',
-      '/lock', '/renew', '/unlock', '/version', '/invalidate', '/touch', '/scope_ttl']) {
+      '/lock', '/renew', '/unlock', '/version', '/invalidate', '/touch', '/scope_ttl', '/scope_limit']) {
       expect(r.bodyText).toMatch(new RegExp(`^(GET|POST) +${path} `, 'm'))
     }
     // one line per path, then one `name: value` line per limit, nothing else
     const lines = r.bodyText.trimEnd().split('\n')
-    expect(lines.slice(0, 29).every((l) => /^(GET|POST) +\/[a-z_]+ /.test(l))).toBe(true)
-    expect(lines.slice(29).every((l) => /^[a-z_]+: \d+$/.test(l))).toBe(true)
+    expect(lines.slice(0, 30).every((l) => /^(GET|POST) +\/[a-z_]+ /.test(l))).toBe(true)
+    expect(lines.slice(30).every((l) => /^[a-z_]+: \d+$/.test(l))).toBe(true)
     expect(r.bodyText).toContain(`max_store_bytes: ${16 * 1024 * 1024}\n`)
     expect(r.bodyText).toContain('scope_max_items: 100000\n')
     expect(r.bodyText).toContain(`max_body_bytes_single: ${1024 * 1024 + 4096}\n`)

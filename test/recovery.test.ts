@@ -18,7 +18,7 @@
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { rawJson, ScopeCache } from '../packages/core/dist/index.js'
-import { checkInvariants } from '../packages/core/dist/internals.js'
+import { checkInvariants, setFaultHook } from '../packages/core/dist/internals.js'
 import type { ReapReport } from '../packages/core/dist/index.js'
 import { checkWhileParked, expectSurvivorWhole, sleep } from './helpers/kill-checks.js'
 
@@ -70,6 +70,15 @@ const CASES: Case[] = [
   { point: 'drop:unpublishing', op: 'invalidateScope', modes: KILL },
   { point: 'lease:claiming', op: 'tryLock', modes: ALL },
   { point: 'lease:claiming', op: 'tryLockLapsed', modes: ALL },
+  // the capacity policy: an append that drops a drop-oldest scope's oldest item, and one that evicts
+  { point: 'insert:indexed', op: 'appendRing', modes: KILL },
+  { point: 'publish:open', op: 'appendRing', modes: ALL },
+  { point: 'ring:dropped', op: 'appendRing', modes: ALL },
+  { point: 'write:published', op: 'appendRing', modes: KILL },
+  { point: 'evict:locked', op: 'appendEvict', modes: ALL },
+  { point: 'drop:unpublishing', op: 'appendEvict', modes: KILL },
+  { point: 'write:locked', op: 'appendEvict', hit: 2, modes: KILL },
+  { point: 'publish:open', op: 'appendEvict', modes: KILL },
 ]
 const TTL_CASES: Case[] = [
   // writes that carry a TTL, on 'exp' (prefill): every write there first reclaims 'gone' (a trim:
@@ -90,9 +99,13 @@ const TTL_CASES: Case[] = [
   { point: 'bulk:swapping', op: 'warmTtl', modes: KILL },
 ]
 
-const TTL_OPS = new Set(['appendTtl', 'upsertTtl', 'touchInPlace', 'touchCopy', 'scopeTtl', 'sweep', 'warmTtl'])
+// 'evict': nothing in these stores is full but appendEvict's big item, which evicts other scopes
+const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300, expirySweepMs: 0, whenFull: 'evict' as const }
+/** appendEvict's payload: with the prefill it passes maxStoreBytes by ~800 bytes (two scopes go). */
+const BIG = `"${'x'.repeat(256 * 1024 - 1000)}"`
 
-const OPTIONS = { maxStoreBytes: 256 * 1024, maxThreads: 8, lockLeaseMs: 300, expirySweepMs: 0 }
+/** Every scope name the cases touch: their version fences are checked. */
+const FENCED = ['victim', 'other', 'counters', 'ring', 'exp', 'fresh', 'warmed', 'rebuilt']
 
 /** The same starting state in every store: the twin that computes "after" and the victim's. */
 function prefill(cache: ScopeCache): void {
@@ -107,6 +120,9 @@ function prefill(cache: ScopeCache): void {
   cache.append('exp', { n: 'keep' }, { id: 'keep', ttlMs: 600_000 })
   cache.append('exp', { n: 'mid' }, { id: 'mid', ttlMs: 1 })
   cache.append('exp', { n: 'plain' }, { id: 'plain' })
+  cache.setScopeLimit('ring', { maxItems: 2, whenFull: 'drop-oldest' })
+  cache.append('ring', { n: 1 }, { id: 'r1' })
+  cache.append('ring', { n: 2 }, { id: 'r2' })
 }
 
 /**
@@ -154,6 +170,18 @@ const TWIN: Record<string, (c: ScopeCache, step: () => void) => unknown> = {
   scopeTtl: (c) => c.setScopeTtl('exp', 60_000),
   sweep: (c) => c.sweepExpired(),
   warmTtl: (c) => c.warm([{ scope: 'exp', id: 'w1', payload: { w: 1 }, ttlMs: 60_000 }, { scope: 'exp', id: 'w2', payload: { w: 2 } }]),
+  appendRing: (c) => c.append('ring', { n: 3 }, { id: 'r3' }),
+  appendEvict: (c, step) => {
+    // a step each time the write locks its scope: the second time, the eviction is done
+    setFaultHook((p) => {
+      if (p === 'write:locked') step()
+    })
+    try {
+      c.append('victim', rawJson(BIG), { id: 'big' })
+    } finally {
+      setFaultHook(null)
+    }
+  },
 }
 
 /** An item: seq, id, payload, and its TTL in whole seconds from its ts (twin and victim write at different instants). */
@@ -245,9 +273,7 @@ async function crashEach(cases: (Case & { mode: Mode })[]): Promise<void> {
       prefill(twin)
       await sleep(20) // 'gone' and 'mid' expire (also by the worker's clock: threads' clocks may differ by a fraction of a ms)
       const before = snapshot(cache)
-      // the TTL cases write 'exp': its fence is the one to watch
-      const fenced = TTL_OPS.has(c.op) ? 'exp' : 'victim'
-      const versionBefore = cache.version(fenced)
+      const versionsBefore = new Map(FENCED.map((n) => [n, cache.version(n)]))
       const afters: Snapshot[] = []
       TWIN[c.op](twin, () => afters.push(snapshot(twin)))
       afters.push(snapshot(twin))
@@ -261,11 +287,18 @@ async function crashEach(cases: (Case & { mode: Mode })[]): Promise<void> {
       if (lost.length > 0) lostTotal.set(label, lost.length)
       expect(judge(snapshot(cache), before, afters, lost), label).toBeNull()
       expect(lost, `${label}: every write is all-or-nothing, so no scope may be lost`).toEqual([])
-      // the version fence never goes back, and moved if the scope did
-      const versionAfter = cache.version(fenced)
-      expect(versionAfter, `${label}: version went back`).toBeGreaterThanOrEqual(versionBefore)
-      const changed = fenced === 'victim' ? show(snapshot(cache)) !== show(before) : JSON.stringify(snapshot(cache).get('exp')) !== JSON.stringify(before.get('exp'))
-      if (changed) expect(versionAfter, `${label}: the scope changed, its version did not`).toBeGreaterThan(versionBefore)
+      // the id tables agree with the entries: every item is found by its id (a torn id slot is not)
+      for (const [scope, st] of snapshot(cache)) {
+        for (const [, id, payload] of st.items) if (id !== null) expect(cache.getRaw(scope, { id }), `${label}: ${scope}/${id} by id`).toBe(payload)
+      }
+      // every scope's version fence never goes back, and moved if the scope did (dropped or evicted too)
+      const now = snapshot(cache)
+      for (const n of FENCED) {
+        const versionAfter = cache.version(n)
+        const was = versionsBefore.get(n) as number
+        expect(versionAfter, `${label}: version of '${n}' went back`).toBeGreaterThanOrEqual(was)
+        if (JSON.stringify(now.get(n)) !== JSON.stringify(before.get(n))) expect(versionAfter, `${label}: '${n}' changed, its version did not`).toBeGreaterThan(was)
+      }
 
       // the store goes on: the same scopes take writes and reads from this thread
       const dropped = !cache.scopeList({ limit: 10_000 }).scopes.some((sc) => sc.scope === 'victim')

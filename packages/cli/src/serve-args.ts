@@ -10,7 +10,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
-type Kind = 'port' | 'int' | 'mb' | 'seconds' | 'string' | 'level' | 'bool'
+type Kind = 'port' | 'int' | 'mb' | 'seconds' | 'string' | 'level' | 'bool' | 'whenFull'
 
 interface Setting {
   flag: string
@@ -31,6 +31,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'scope-max-items', env: ['SCOPECACHE_SCOPE_MAX_ITEMS'], kind: 'int', arg: 'N', help: 'items per scope', dflt: '100000' },
   { flag: 'max-store-mb', env: ['SCOPECACHE_MAX_STORE_MB'], kind: 'mb', arg: 'MB', help: 'store byte budget in MiB', dflt: '100' },
   { flag: 'max-item-mb', env: ['SCOPECACHE_MAX_ITEM_MB'], kind: 'mb', arg: 'MB', help: 'bytes per item in MiB', dflt: '1' },
+  { flag: 'when-full', env: ['SCOPECACHE_WHEN_FULL'], kind: 'whenFull', arg: 'MODE', help: 'a full store: reject (507 store_full) or evict (whole scopes, least recently used first)', dflt: 'reject' },
   { flag: 'init-command', env: ['SCOPECACHE_INIT_COMMAND'], kind: 'string', arg: 'PATH', help: 'executable run before the listener opens, against the private socket in $SCOPECACHE_SOCKET_PATH' },
   { flag: 'init-timeout', env: ['SCOPECACHE_INIT_TIMEOUT', 'SCOPECACHE_INIT_TIMEOUT_SEC'], kind: 'seconds', arg: 'S', help: 'kill the init command after S seconds (0 = never)', dflt: '60' },
   { flag: 'max-connections', env: ['SCOPECACHE_MAX_CONNECTIONS'], kind: 'int', arg: 'N', help: 'open connections per listener thread', dflt: '4096' },
@@ -70,6 +71,10 @@ function parseValue(s: Setting, raw: string, where: string): Value {
     }
     case 'level': {
       if (!isLogLevel(raw)) throw bad(`one of ${LOG_LEVELS.join(', ')}`)
+      return raw
+    }
+    case 'whenFull': {
+      if (raw !== 'reject' && raw !== 'evict') throw bad('reject or evict')
       return raw
     }
     case 'bool': {
@@ -132,6 +137,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeCom
       scopeMaxItems: pick<number>('scope-max-items'),
       maxStoreBytes: pick<number>('max-store-mb'),
       maxItemBytes: pick<number>('max-item-mb'),
+      whenFull: pick<'reject' | 'evict'>('when-full'),
       initCommand: pick<string>('init-command'),
       initTimeoutMs: pick<number>('init-timeout') ?? 60_000,
       limits: maxConnections === undefined ? undefined : { maxConnections },

@@ -54,7 +54,7 @@ export function checkLimit(limit: number | undefined): number {
  * naming it, instead of being silently ignored.
  */
 export const OPTION_KEYS = {
-  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'expirySweepMs'],
+  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'expirySweepMs', 'whenFull'],
   append: ['id', 'ifVersion', 'ttlMs'],
   upsert: ['ifVersion', 'ttlMs'],
   update: ['ifVersion', 'ttlMs'],
@@ -70,6 +70,7 @@ export const OPTION_KEYS = {
   renew: ['leaseMs'],
   getOrLoad: ['leaseMs', 'waitMs', 'ttlMs'],
   touch: ['ttlMs'],
+  setScopeLimit: ['maxItems', 'whenFull'],
 } as const satisfies Record<string, readonly string[]>
 
 export type OptionsCall = keyof typeof OPTION_KEYS

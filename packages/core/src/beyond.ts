@@ -5,6 +5,8 @@
  */
 import { checkKey, checkOptions, checkRef, checkScope } from './args.js'
 import { nowMicros } from './clock.js'
+import { add64 } from './counter64.js'
+import { H_LOADER_RUNS_LO } from './layout.js'
 import { invalid } from './errors.js'
 import { scopeTtlOf, ttlOption } from './expiry.js'
 import { fenceFloor, fenceOf } from './fences.js'
@@ -43,6 +45,7 @@ export class Beyond {
       waitLoader: (name, deadline) => leases.waitFor(name, deadline),
       unlockLoader: (name, token) => void leases.unlock(name, token, true),
       now: storeMillis,
+      loaderRan: () => add64(s.i32, H_LOADER_RUNS_LO, 1),
     }
   }
 

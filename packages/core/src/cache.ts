@@ -18,6 +18,7 @@
 import type { Worker } from 'node:worker_threads'
 import { checkCounter, checkKey, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
 import { Beyond } from './beyond.js'
+import { evictAfter, EVICT_ROUNDS } from './evict.js'
 import { bulkCommit, prepareBulk } from './bulk-commit.js'
 import { nowMicros } from './clock.js'
 import { invalid, ScopeCacheError } from './errors.js'
@@ -34,13 +35,14 @@ import { ReadTally } from './read-tally.js'
 import type { GetOrLoadOptions } from './read-through.js'
 import { listScopes, storeStats } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
+import { checkLimitOptions, setLimit } from './scope-limit.js'
 import { ScopeView } from './scope-view.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
 import { WriteArgs } from './write-args.js'
 import type {
   AppendOptions, FenceOptions, GetTarget, WriteOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadInput, RawReadOptions, ReadOptions,
-  ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
+  ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeLimitOptions, ScopeListOptions, StoreStats, TailOptions, TrimOptions, WarmItem,
 } from './types.js'
 import { freeSlots, reapLater } from './watch.js'
 
@@ -100,7 +102,7 @@ export class ScopeCache {
     const s = (this.s = new Store(v, cfg))
     const t = (this.t = new Txn(s))
     this.w = new WriteArgs(t)
-    const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots))
+    const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots, cfg.evict))
     this.reader = new Reader({
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
       fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(), clock: s,
@@ -203,6 +205,19 @@ export class ScopeCache {
    */
   getOrLoad<P = unknown>(scope: string, ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
     return this.x.getOrLoad(scope, ref, loader, opts)
+  }
+
+  /**
+   * A per-scope item limit (≤ scopeMaxItems): at `maxItems` an append is refused (`scope_full`,
+   * whenFull 'reject', the default) or drops the oldest items (whenFull 'drop-oldest': a ring of
+   * the newest maxItems). `maxItems: null` removes it. Creates a missing scope (scope-limit.ts).
+   */
+  setScopeLimit(scope: string, opts: ScopeLimitOptions): { created: boolean } {
+    this.open()
+    checkScope(scope)
+    checkOptions(opts, 'setScopeLimit')
+    const { limit, mode } = checkLimitOptions(opts, this.s.cfg.scopeMaxItems)
+    return setLimit(this.t, scope, limit, mode)
   }
 
   // =============================================================================== writes ====
@@ -341,7 +356,18 @@ export class ScopeCache {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
     if (batch.groups.length === 0) return { scopes: 0 }
-    this.t.busy(() => bulkCommit(this.t, batch, false))
+    this.t.busy(() => {
+      // whenFull 'evict': a warm that does not fit evicts other scopes and commits again (rebuild
+      // replaces every scope anyway: it has nothing to evict)
+      for (let round = 0; ; round++) {
+        try {
+          return bulkCommit(this.t, batch, false)
+        } catch (e) {
+          const scopes = (e as ScopeCacheError).details === undefined ? batch.groups.length : 0 // over maxScopes
+          if (round >= EVICT_ROUNDS || !evictAfter(this.t, e, -1, scopes)) throw e
+        }
+      }
+    })
     return { scopes: batch.groups.length }
   }
 

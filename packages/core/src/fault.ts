@@ -12,6 +12,8 @@ export type FaultPoint =
   | 'write:published' // published, blocks to free not yet freed
   | 'scope:creating' // directory lock held, name block allocated, record not yet live
   | 'drop:unpublishing' // directory change open, scopes being removed
+  | 'ring:dropped' // inside a drop-oldest append's publish window: item added, the oldest removed, S_VER odd
+  | 'evict:locked' // an eviction holds the directory and its victims' locks, nothing changed yet
   | 'bulk:built' // warm/rebuild blocks built beside the live data, no lock held
   | 'bulk:swapping' // warm/rebuild inside its directory change
   | 'alloc:taking' // allocator lock held, a free block half-taken

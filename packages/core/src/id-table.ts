@@ -121,6 +121,20 @@ export class IdTable {
   }
 
   /** Tombstones `item`'s slot (its id hashes to `h`) in a locked scope's table. */
+  /** The word index of the slot that holds `item` (its id's hash `h`), or -1: what untable would tombstone. */
+  slotOfItem(rec: number, item: number, h: number): number {
+    const { i32, refMask } = this
+    const w = i32[rec + S_ID_REF] * 2 + 2
+    const cap = i32[rec + S_ID_CAP]
+    const mask = cap - 1
+    for (let n = 0, i = h & mask, lim = Math.min(cap, MAX_PROBE); n < lim; n++, i = (i + 1) & mask) {
+      const s = i32[w + i]
+      if (s === ID_EMPTY) return -1
+      if (s !== ID_TOMB && (s & refMask) === item) return w + i
+    }
+    return -1
+  }
+
   untable(rec: number, item: number, h: number): void {
     const { i32, refMask } = this
     const w = i32[rec + S_ID_REF] * 2 + 2

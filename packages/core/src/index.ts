@@ -10,6 +10,6 @@ export type { LeaseGrant } from './leases.js'
 export type { GetOrLoadOptions } from './read-through.js'
 export type {
   AppendOptions, FenceOptions, GetTarget, WriteOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonChecked, JsonPayload, JsonPrimitive, JsonValue, Page, PayloadInput,
-  PayloadOf, RawReadOptions, ReadOptions, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeListOptions, StoreStats,
+  PayloadOf, RawReadOptions, ReadOptions, ReapReport, ScopeCacheHandle, ScopeCacheOptions, ScopeInfo, ScopeLimitOptions, ScopeListOptions, StoreStats,
   TailOptions, TrimOptions, WarmItem,
 } from './types.js'

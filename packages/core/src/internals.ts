@@ -20,6 +20,7 @@ import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
   H_ITEMS, H_PENDING_B8, H_SCOPES, H_SCOPE_HWM, H_SL_BITMAPS, ID_EMPTY, ID_TOMB, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT,
   S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LOCK, S_NAME_LEN,
+  S_CLOCK, S_LIMIT, S_LIMIT_MODE, LIMIT_REJECT, LIMIT_DROP_OLDEST,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
   THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
@@ -153,6 +154,13 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     const where = `scope '${name}'`
     let bytes = SCOPE_RECORD_BYTES + own(i32[rec + S_NAME_REF], TAG_NAME, where + ' name')
     if (dir.findLocked(name) !== s) fail(`${where}: the directory does not find it at slot ${s}`)
+    // the capacity policy's words (evict.ts, scope-limit.ts)
+    const clock = i32[rec + S_CLOCK]
+    const limit = i32[rec + S_LIMIT]
+    if (clock !== 0 && clock !== 1) fail(`${where}: access bit ${clock}`)
+    if (limit < 0 || limit > cfg.scopeMaxItems) fail(`${where}: item limit ${limit} outside 0..${cfg.scopeMaxItems}`)
+    if (i32[rec + S_LIMIT_MODE] !== LIMIT_REJECT && i32[rec + S_LIMIT_MODE] !== LIMIT_DROP_OLDEST) fail(`${where}: limit mode ${i32[rec + S_LIMIT_MODE]}`)
+    if (limit === 0 && i32[rec + S_LIMIT_MODE] !== LIMIT_REJECT) fail(`${where}: a limit mode without a limit`)
     const count = i32[rec + S_COUNT]
     items += count
     const lastSeq = f64[(rec >> 1) + S_LAST_SEQ_F]

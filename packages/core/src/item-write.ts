@@ -13,8 +13,10 @@ import { dropIfExpiredLocked, expiryOf, noteExpiryLocked } from './expiry.js'
 import {
   EXPIRY_BYTES, H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
   ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
-  S_EXP_ITEMS, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+  S_EXP_ITEMS, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LIMIT, S_LIMIT_MODE, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE,
+  UNDO_RESTORE, UNDO_TRIM, H_DROPPED_LO, LIMIT_DROP_OLDEST,
 } from './layout.js'
+import { add64 } from './counter64.js'
 import { writeItemHeader } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { holesOf } from './scope-index.js'
@@ -140,10 +142,21 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
 
 // ------------------------------------------------------------------ insert, replace ----
 
-/** The scope holds scopeMaxItems items already: 507 scope_full. */
-function checkRoom(s: Store, scope: string, rec: number): void {
-  const count = s.i32[rec + S_COUNT]
-  if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+/**
+ * Room for one more item: 0, or how many of the oldest items an append to a drop-oldest scope at
+ * its limit drops (scope-limit.ts); a scope at scopeMaxItems, or at a 'reject' limit: 507 scope_full.
+ */
+function checkRoom(s: Store, scope: string, rec: number): number {
+  const { i32 } = s
+  const count = i32[rec + S_COUNT]
+  const limit = i32[rec + S_LIMIT]
+  if (limit === 0) {
+    if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+    return 0
+  }
+  if (count < limit) return 0
+  if (i32[rec + S_LIMIT_MODE] === LIMIT_DROP_OLDEST) return count - limit + 1
+  throw scopeFull([{ scope, count, cap: limit }])
 }
 
 /** Appends a new item to a locked scope; returns its meta. */
@@ -154,8 +167,15 @@ export function insertLocked(
   const s = t.s
   const { i32, f64, idx, heap } = s
   const r2 = rec >> 1
+  // a drop-oldest scope at its limit: its oldest item goes in this append's publish window; a scope
+  // over it (the limit was lowered, or a warm filled it) first sheds the rest in a trim window
+  let drop = checkRoom(s, scope, rec)
+  if (drop > 1) {
+    trimItemsLocked(t, rec, undefined, i32[rec + S_COUNT] - drop + 1)
+    add64(i32, H_DROPPED_LO, drop - 1)
+    drop = 1
+  }
   const count = i32[rec + S_COUNT]
-  checkRoom(s, scope, rec)
   const seq = f64[r2 + S_LAST_SEQ_F] + 1
   const ts = s.now()
   const expires = expiresAt(s, rec, ts, ttl)
@@ -226,10 +246,25 @@ export function insertLocked(
       if (stale.length > 0) heap.retire(stale) // the last wait: after the publish nothing may fail
     }
     fault('insert:indexed')
-    // The entry goes past the live window (invisible until S_COUNT moves); the id slot is a
-    // word outside the record, so the undo record keeps its old value.
+    // the oldest item a drop-oldest append drops, and the slot of its id in the table it leaves
+    let dropped: number[] | null = null
+    let dropHashes: number[] = []
+    let dropBytes = 0
+    let dropSlot = -1
+    if (drop > 0) {
+      dropped = [idx.refAt(rec, 0)]
+      dropHashes = idHashes(s, dropped)
+      dropBytes = heap.sizeOf(dropped[0])
+      // (a fresh table is private until the window: the old one stays as the undo snapshot names it)
+      if (freshTab === 0 && dropHashes[0] !== 0) dropSlot = s.ids.slotOfItem(rec, dropped[0], dropHashes[0])
+      heap.retire(dropped) // (with the stale arrays': the last wait before the publish)
+    }
+    // The entry goes past the live window (invisible until S_COUNT moves); the id slots are
+    // words outside the record, so the undo record keeps their old values: the new id's, and the
+    // dropped item's (tombstoned in the window) — so a dead writer's append and its drop are both undone.
     t.undo(rec, UNDO_RESTORE)
     if (idSlot >= 0) t.patch(0, idSlot)
+    if (dropSlot >= 0) t.patch(1, dropSlot)
     published = true // from here on the blocks belong to the scope, even if the window throws
     // the publish window, inline (see publish)
     t.openWindow(rec)
@@ -254,6 +289,12 @@ export function insertLocked(
       if (expires > 0) noteExpiryLocked(s, rec, expires, 1)
       chargeScope(s, rec, added)
       Atomics.add(i32, H_ITEMS, 1)
+      if (dropped !== null) {
+        // the tables in the record are the new ones by now: the dropped ids go from them
+        trimLocked(s, rec, dropped, dropHashes, dropBytes)
+        Atomics.sub(i32, H_ITEMS, 1)
+        fault('ring:dropped')
+      }
     } catch (e) {
       t.tornWindow(rec)
       throw e
@@ -262,6 +303,10 @@ export function insertLocked(
     }
     fault('write:published')
     if (stale !== null && stale.length > 0) t.freeRetired(stale)
+    if (dropped !== null) {
+      t.freeRetired(dropped)
+      add64(i32, H_DROPPED_LO, 1)
+    }
   } catch (e) {
     if (!published) {
       const refs: number[] = []

@@ -26,7 +26,7 @@
  */
 
 export const MAGIC = 0x53435031 // "SCP1"
-export const LAYOUT_VERSION = 8
+export const LAYOUT_VERSION = 9 // 8: expiry; 9: the capacity policy
 
 // ---- header (word indexes); hot counters sit on their own 64-byte line --------------------
 export const H_MAGIC = 0
@@ -55,6 +55,10 @@ export const H_SCOPE_HWM = 22 // scope slots ever used
 export const H_DIR_USED = 23 // directory entries used (live + tombstones)
 export const H_EXPIRED = 24 // items reclaimed because they expired (stats().expiredItems; expiry.ts)
 // words 25..27: reserved for expiry
+// the capacity policy (evict.ts): the store's whenFull, the CLOCK hand (directory lock), evictions
+export const H_WHEN_FULL = 28 // WHEN_FULL_REJECT | WHEN_FULL_EVICT (set at create)
+export const H_CLOCK_HAND = 29 // the scope slot the eviction hand looks at next (moved under the directory lock)
+export const H_EVICTED_LO = 30 // scopes evicted: a 64-bit count in two words (counter64.ts)
 // line 2: directory lock and versions, recovery counters
 export const H_DIR_LOCK = 32
 export const H_DIR_WAITERS = 33
@@ -76,6 +80,11 @@ export const H_LEASE_CAP = 47 // lease records (power of two)
 export const H_MAX_LOCKS = 52 // held leases allowed at once
 export const H_LEASE_TOKEN_F = 27 // f64 slot 27 = words 54..55: the last fencing token handed out
 export const H_FENCE_FLOOR_F = 28 // f64 slot 28 = words 56..57: ≥ the fence of every scope ever dropped (fences.ts)
+// 64-bit event counters for stats() and /metrics (counter64.ts: low word, high word): bumped on
+// rare paths only (a drop-oldest append, a lock that was busy, a loader run), never by a read
+export const H_DROPPED_LO = 58 // items dropped by drop-oldest scope limits (words 58..59)
+export const H_LOCK_WAITS_LO = 60 // tryLock/lock calls that found the lock held: waited or failed (words 60..61)
+export const H_LOADER_RUNS_LO = 62 // getOrLoad loaders run (words 62..63)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
@@ -157,10 +166,19 @@ export const S_TTL_F = 18 // f64 slot 18 = words 36..37: the scope's default TTL
 /** The record words expiry keeps (the reaper restores them with the rest of a torn window's record). */
 export const S_EXPIRY_WORDS: [number, number] = [32, 38]
 // words 40..47: reserved for the capacity policy (access bit, item limit)
+// words 40..47: the capacity policy (evict.ts, scope-limit.ts)
+export const S_CLOCK = 40 // access bit ('evict' stores): 1 = read or written since the hand last passed; a read stores it only when it loads 0
+export const S_LIMIT = 41 // setScopeLimit's maxItems (0: none, the store's scopeMaxItems); written under the scope lock
+export const S_LIMIT_MODE = 42 // LIMIT_REJECT | LIMIT_DROP_OLDEST
+// words 43..47: free
 export const SCOPE_WORDS = 48
 export const SCOPE_RECORD_BYTES = SCOPE_WORDS * 4
 export const SCOPE_FREE = 0
 export const SCOPE_LIVE = 1
+export const LIMIT_REJECT = 0
+export const LIMIT_DROP_OLDEST = 1
+export const WHEN_FULL_REJECT = 0
+export const WHEN_FULL_EVICT = 1
 
 // ---- lease record (72 words = 288 bytes): one named lock, all fields written under H_LEASE_LOCK ----
 // A claim writes every field and then L_STATE, a free writes L_STATE alone: a thread that dies

@@ -21,10 +21,12 @@
  * before its end, and a free writes L_STATE alone: a thread that dies inside the mutex leaves the
  * table whole, and the reaper releases the mutex and recounts H_LEASE_HELD.
  */
+import { add64 } from './counter64.js'
 import { invalid, ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { hashKey, utf8Equals } from './keys.js'
 import {
+  H_LOCK_WAITS_LO,
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_RELEASES, H_LEASE_TOKEN_F, H_LEASE_WAKERS, L_EXPIRES_F,
   L_HASH, L_HOLDER, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F, LEASE_FREE, LEASE_HELD, LEASE_WORDS,
 } from './layout.js'
@@ -91,7 +93,9 @@ export class Leases {
 
   /** Takes `name` if it is free or its lease has lapsed; null while someone else holds it. */
   tryLock(name: string, leaseMs: number, internal = false): LeaseGrant | null {
-    return this.attempt(internal ? this.hashName(name) : this.check(name), name, leaseMs) > 0 ? { token: this.granted } : null
+    if (this.attempt(internal ? this.hashName(name) : this.check(name), name, leaseMs) > 0) return { token: this.granted }
+    if (!internal) add64(this.i32, H_LOCK_WAITS_LO, 1) // /metrics: a lock call that found it held
+    return null
   }
 
   /**
@@ -101,10 +105,11 @@ export class Leases {
   async lock(name: string, leaseMs: number, waitMs: number, internal = false): Promise<LeaseGrant | null> {
     const hash = internal ? this.hashName(name) : this.check(name)
     const deadline = this.now() + waitMs
-    for (;;) {
+    for (let first = true; ; first = false) {
       const seen = Atomics.load(this.i32, H_LEASE_RELEASES)
       const until = this.attempt(hash, name, leaseMs)
       if (until > 0) return { token: this.granted }
+      if (first && !internal) add64(this.i32, H_LOCK_WAITS_LO, 1) // /metrics: it waits (or fails)
       if (this.now() >= deadline) return null
       await this.waitRelease(seen, Math.min(deadline, -until))
     }

@@ -9,7 +9,7 @@ import { ScopeCacheError } from './errors.js'
 import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
   H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
-  H_LEASE_CAP, H_LEASE_MS, H_LEASES_W, H_MAX_LOCKS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS,
+  H_LEASE_CAP, H_LEASE_MS, H_WHEN_FULL, WHEN_FULL_EVICT, WHEN_FULL_REJECT, H_LEASES_W, H_MAX_LOCKS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS,
   LAYOUT_VERSION, LEASE_WORDS, MAGIC, MAX_LOCKS, MAX_SCOPES, MAX_BUFFER_BYTES, MAX_STORE_BYTES, MAX_THREADS,
   SCOPE_WORDS, THREAD_WORDS,
 } from './layout.js'
@@ -42,6 +42,8 @@ export interface Config {
   heapEndB8: number
   seed: number
   lockLeaseMs: number
+  /** whenFull: 'evict' (evict.ts): a write that finds the store full evicts whole scopes, least recently used first. */
+  evict: boolean
 }
 
 /**
@@ -72,6 +74,10 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const maxThreads = intOption(slotsName, o.maxThreadSlots ?? o.maxThreads, DEFAULTS.maxThreads, 1, MAX_THREADS)
   const lockLeaseMs = intOption('lockLeaseMs', o.lockLeaseMs, DEFAULTS.lockLeaseMs, 1, 600_000)
   const maxLocks = intOption('maxLocks', o.maxLocks, DEFAULTS.maxLocks, 1, MAX_LOCKS)
+  if (o.whenFull !== undefined && o.whenFull !== 'reject' && o.whenFull !== 'evict') {
+    throw new ScopeCacheError('invalid_input', "scopecache: invalid input: option 'whenFull' must be 'reject' or 'evict'")
+  }
+  const evict = o.whenFull === 'evict'
   const scopeSlots = maxScopes * 2 // bulk swaps hold old and new scopes at once
   const dirCap = nextPow2(scopeSlots * 2)
   const threadsW = HEADER_WORDS
@@ -88,7 +94,7 @@ export function resolveConfig(o: ScopeCacheOptions = {}): Config {
   const seed = (Math.random() * 0x7fffffff) | 0
   return {
     maxStoreBytes, scopeMaxItems, maxItemBytes, maxScopes, scopeSlots, maxThreads,
-    threadsW, scopesW, dirW, dirCap, maxLocks, leasesW, leaseCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed, lockLeaseMs,
+    threadsW, scopesW, dirW, dirCap, maxLocks, leasesW, leaseCap, heapB8: heapStartB / 8, heapEndB8: heapEndB / 8, seed, lockLeaseMs, evict,
   }
 }
 
@@ -133,6 +139,7 @@ export function createBuffer(cfg: Config): Views {
   i32[H_HEAP_END_B8] = cfg.heapEndB8
   i32[H_SEED] = cfg.seed
   i32[H_LEASE_MS] = cfg.lockLeaseMs
+  i32[H_WHEN_FULL] = cfg.evict ? WHEN_FULL_EVICT : WHEN_FULL_REJECT
   i32[H_MAX_LOCKS] = cfg.maxLocks
   i32[H_LEASES_W] = cfg.leasesW
   i32[H_LEASE_CAP] = cfg.leaseCap
@@ -166,6 +173,7 @@ export function readConfig(v: Views): Config {
     heapEndB8: i32[H_HEAP_END_B8],
     seed: i32[H_SEED],
     lockLeaseMs: i32[H_LEASE_MS],
+    evict: i32[H_WHEN_FULL] === WHEN_FULL_EVICT,
   }
   checkLayout(cfg, v.sab.byteLength)
   return cfg

@@ -2,8 +2,13 @@
  * Read counts, kept per thread and folded into the scope's shared counters: the first read of a
  * scope by this thread is published at once, later ones every 256, so the read hot path touches
  * no shared cache line (a shared counter costs 4–5× under contention).
+ *
+ * In a store with whenFull 'evict' a read also sets the scope's access bit for the CLOCK
+ * (evict.ts) — with a plain load first and a store only when it is clear, so a scope read again
+ * and again writes nothing shared until the eviction hand has passed it. Other stores pay a
+ * field load and a branch that always goes the same way.
  */
-import { S_GEN, S_LAST_ACCESS_TS_F, S_READS_HI, S_READS_LO, SCOPE_WORDS } from './layout.js'
+import { S_CLOCK, S_GEN, S_LAST_ACCESS_TS_F, S_READS_HI, S_READS_LO, SCOPE_WORDS } from './layout.js'
 import { nowMicros } from './clock.js'
 
 export class ReadTally {
@@ -15,10 +20,15 @@ export class ReadTally {
     private readonly f64: Float64Array,
     private readonly scopesW: number,
     private readonly scopeSlots: number,
+    private readonly evict: boolean,
   ) {}
 
   /** One read of the scope in `slot` (generation `gen`). */
   count(slot: number, gen: number): void {
+    if (this.evict) {
+      const w = this.scopesW + slot * SCOPE_WORDS + S_CLOCK
+      if (this.i32[w] === 0) Atomics.store(this.i32, w, 1)
+    }
     if (slot >= this.tally.length) this.grow(slot)
     if (this.tallyGen[slot] !== gen) {
       this.tallyGen[slot] = gen

@@ -29,6 +29,8 @@ export interface ReadThroughStore {
   unlockLoader(name: string, token: number): void
   /** The store clock (ms). */
   now(): number
+  /** Counts a loader run (for /metrics: a header counter, summed over every thread). */
+  loaderRan(): void
 }
 
 export interface GetOrLoadOptions {
@@ -70,6 +72,7 @@ async function load<P>(
     const stored = store.get<P>(scope, { id })
     if (stored !== undefined) return stored
     const version = store.version(scope)
+    store.loaderRan()
     const payload = await loader()
     try {
       const { item } = store.upsert(scope, id, payload, ttlMs > 0 ? { ifVersion: version, ttlMs } : { ifVersion: version })

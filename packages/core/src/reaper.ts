@@ -23,7 +23,8 @@
  *   c. Take the directory lock (from a dead token, or by waiting), then every scope lock in slot
  *      order (same), then the allocator lock: the store is now quiescent for writers; readers go on.
  *   d. Torn scopes are repaired from the dead writer's undo record: put back (append, upsert,
- *      update, counter, warm/rebuild) or rolled forward (trim, delete, drop). Only without a usable
+ *      update, counter, warm/rebuild, an append that drops a drop-oldest scope's oldest item) or
+ *      rolled forward (trim, delete, drop, an eviction). Only without a usable
  *      record (a bulk swap that found no heap room for its undo block) is a scope emptied, keeping
  *      its seq counter, and reported lost. A dead-held directory is rebuilt from the scope records.
  *   e. Mark every block reachable from a live scope (and clear its PENDING bit); free every other

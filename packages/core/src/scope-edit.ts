@@ -9,7 +9,7 @@ import type { Heap } from './alloc.js'
 import { startFence } from './fences.js'
 import {
   I_EXPIRES, I_TS_HI, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
-  S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
+  S_CLOCK, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LIMIT, S_LIMIT_MODE, S_NAME_LEN, S_NAME_REF, S_READS_HI, S_READS_LO, S_STATE,
   SCOPE_LIVE, SCOPE_RECORD_BYTES,
 } from './layout.js'
 import { ScopeIndex } from './scope-index.js'
@@ -93,6 +93,11 @@ export function initRecord(s: Store, rec: number, nameRef: number, nameBytes: nu
   f64[r2 + S_EXP_MIN_F] = 0 // (S_EXP_ITEMS: ScopeIndex.clear)
   f64[r2 + S_TTL_F] = 0
   startFence(f64, rec)
+  // a new scope has no item limit (a limit belongs to its record: it does not outlive a drop), and
+  // its access bit clear (evict.ts: its next read or write sets it)
+  i32[rec + S_LIMIT] = 0
+  i32[rec + S_LIMIT_MODE] = 0
+  Atomics.store(i32, rec + S_CLOCK, 0)
   Atomics.store(i32, rec + S_READS_LO, 0)
   Atomics.store(i32, rec + S_READS_HI, 0)
   Atomics.add(i32, rec + S_GEN, 1)

@@ -4,10 +4,12 @@
  * and stats()' totals.
  */
 import {
-  H_EXPIRED, H_ITEMS, H_SCOPES, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO,
-  S_STATE, S_TTL_F, S_VER, SCOPE_LIVE, T_FENCE,
+  H_DROPPED_LO, H_EVICTED_LO, H_EXPIRED, H_ITEMS, H_LOADER_RUNS_LO, H_LOCK_WAITS_LO, H_SCOPES, S_BYTES_B8, S_COUNT, S_CREATED_TS_F, S_LAST_ACCESS_TS_F,
+  S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_READS_HI, S_READS_LO, S_STATE, S_TTL_F, S_VER, SCOPE_LIVE, T_FENCE,
 } from './layout.js'
+import { read64 } from './counter64.js'
 import { WEAK_ORDER } from './memory.js'
+import { limitInfo } from './scope-limit.js'
 import { MAX_OPTIMISTIC, readBackoff } from './read.js'
 import { nameOf } from './scope-edit.js'
 import type { Store } from './store.js'
@@ -39,6 +41,10 @@ export function storeStats(s: Store, lastWriteTs: number): StoreStats {
     maxStoreBytes: s.cfg.maxStoreBytes,
     lastWriteTs,
     expiredItems: Atomics.load(s.i32, H_EXPIRED),
+    evictedScopes: read64(s.i32, H_EVICTED_LO),
+    droppedOldest: read64(s.i32, H_DROPPED_LO),
+    lockWaits: read64(s.i32, H_LOCK_WAITS_LO),
+    loaderRuns: read64(s.i32, H_LOADER_RUNS_LO),
   }
 }
 
@@ -68,6 +74,7 @@ export function scopeInfo(s: Store, slot: number): ScopeInfo | null {
       lastAccessTs: f64[r2 + S_LAST_ACCESS_TS_F],
       readCountTotal: (Atomics.load(i32, rec + S_READS_HI) >>> 0) * 2 ** 32 + (Atomics.load(i32, rec + S_READS_LO) >>> 0),
       itemTtlMs: f64[r2 + S_TTL_F] > 0 ? f64[r2 + S_TTL_F] : null,
+      ...limitInfo(i32, rec),
     }
     if (WEAK_ORDER) Atomics.add(i32, s.slotW + T_FENCE, 0) // a fence
     if (Atomics.load(i32, rec + S_VER) === v) return row

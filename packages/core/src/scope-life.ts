@@ -2,16 +2,18 @@
  * A scope's life: running a write under its lock (creating the scope first if asked, and removing
  * it again if that write fails before anything reached it), the locked fallback of a read, and
  * dropping scopes (dropScope, dropPrefix, flush) inside one directory change.
- * Lock order: directory → scope(s, in slot order) → allocator.
+ * Lock order: directory → scope(s, in slot order) → allocator. An eviction (evict.ts) takes its
+ * victims' scope locks only by a compare-exchange from free, so it never waits for one.
  */
 import { CHARGED } from './alloc.js'
 import { nowMicros } from './clock.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { reclaimBeforeWrite } from './expiry.js'
 import { fault } from './fault.js'
+import { evictAfter, evictLocked, EVICT_ROUNDS, finishEviction } from './evict.js'
 import { raiseFloor } from './fences.js'
 import {
-  H_ITEMS, H_SCOPES, S_COUNT, S_ENT_REF, S_EXP_ITEMS, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
+  H_ITEMS, H_SCOPES, S_CLOCK, S_COUNT, S_ENT_REF, S_EXP_ITEMS, S_GEN, S_ID_REF, S_LAST_SEQ_F, S_LOCK, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, T_UNDO_OP, T_UNDO_REC, TAG_NAME, UNDO_DROP, blockBytes,
 } from './layout.js'
 import { release } from './lock.js'
@@ -47,7 +49,11 @@ export function writeScope<T>(t: Txn, scope: string, create: boolean, fn: (slot:
 }
 
 function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number, rec: number) => T, reclaim: boolean): T {
-  const { i32, dir, token } = t.s
+  const { i32, dir, token, cfg } = t.s
+  // with whenFull 'evict': the scope this call created (kept, empty, across evict-and-retry rounds)
+  let madeSlot = -1
+  let madeGen = 0
+  let rounds = 0
   for (;;) {
     let slot = dir.resolve(scope)
     let created = false
@@ -58,10 +64,14 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
     }
     const gen = dir.gen
     const rec = dir.rec(slot)
+    if (created) {
+      madeSlot = slot
+      madeGen = gen
+    }
     try {
       t.lockScope(rec)
     } catch (e) {
-      if (created) rollbackCreated(t, slot, gen) // may time out too: then an empty scope stays
+      if (madeSlot >= 0) rollbackCreated(t, madeSlot, madeGen) // may time out too: then an empty scope stays
       throw e
     }
     if (i32[rec + S_GEN] !== gen || i32[rec + S_STATE] !== SCOPE_LIVE) {
@@ -70,7 +80,10 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
       continue
     }
     fault('write:locked')
-    t.created = created
+    t.created = created || (slot === madeSlot && gen === madeGen)
+    // a write to a scope is an access (evict.ts); the write that creates one is not: a new scope
+    // starts with its bit clear, so one never used again goes at the hand's next pass
+    if (cfg.evict && !t.created && i32[rec + S_CLOCK] === 0) Atomics.store(i32, rec + S_CLOCK, 1)
     let result: T
     try {
       // expired items go first, in this lock hold: the write then sees only live ones (expiry.ts)
@@ -78,7 +91,16 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
       result = fn(slot, rec)
     } catch (e) {
       release(i32, rec + S_LOCK, token)
-      if (created) rollbackCreated(t, slot, gen)
+      // full, and the store evicts: make room with no lock of ours held (evict.ts), and try again
+      let again = false
+      try {
+        again = cfg.evict && rounds++ < EVICT_ROUNDS && evictAfter(t, e, slot)
+      } catch (e2) {
+        if (madeSlot >= 0) rollbackCreated(t, madeSlot, madeGen) // (the eviction's lock wait ran out)
+        throw e2
+      }
+      if (again) continue
+      if (madeSlot >= 0) rollbackCreated(t, madeSlot, madeGen)
       throw e
     }
     release(i32, rec + S_LOCK, token)
@@ -100,28 +122,41 @@ export function lockedRead(t: Txn, tally: ReadTally, scope: string, visit: (rec:
 function createScope(t: Txn, scope: string): number {
   const { i32, dir, heap, cfg } = t.s
   const nameBytes = utf8Length(scope)
+  const evicted: Dropped[] = []
   dir.lock()
   try {
     const found = dir.findLocked(scope)
     if (found >= 0) return found
-    const charged = heap.chargedBytes()
-    if (Atomics.load(i32, H_SCOPES) >= cfg.maxScopes) {
-      throw new ScopeCacheError('store_full', `store is at capacity: ${cfg.maxScopes} scopes`, {
-        storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: cfg.maxStoreBytes,
-      })
-    }
     const added = SCOPE_RECORD_BYTES + blockBytes(nameBytes)
-    heap.lock()
-    let nameRef: number
-    try {
-      if (!heap.chargeLocked(SCOPE_RECORD_BYTES)) throw storeFull(charged, added, cfg.maxStoreBytes)
-      nameRef = heap.allocLocked(nameBytes, TAG_NAME, CHARGED)
-      if (nameRef <= 0) {
-        heap.chargeLocked(-SCOPE_RECORD_BYTES)
-        throw storeFull(charged, SCOPE_RECORD_BYTES + heap.refusedBytes, cfg.maxStoreBytes)
+    let nameRef = 0
+    for (let round = 0; nameRef === 0; round++) {
+      // whenFull 'evict': room for one more scope and its record and name, under this directory lock
+      if (cfg.evict) {
+        const d = evictLocked(t, added, 1, -1, round > 0)
+        if (d !== null) evicted.push(d)
       }
-    } finally {
-      heap.unlock()
+      const charged = heap.chargedBytes()
+      if (Atomics.load(i32, H_SCOPES) >= cfg.maxScopes) {
+        throw new ScopeCacheError('store_full', `store is at capacity: ${cfg.maxScopes} scopes`, {
+          storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: cfg.maxStoreBytes,
+        })
+      }
+      heap.lock()
+      try {
+        if (!heap.chargeLocked(SCOPE_RECORD_BYTES)) {
+          if (cfg.evict && round < EVICT_ROUNDS) continue // (the finally unlocks)
+          throw storeFull(charged, added, cfg.maxStoreBytes)
+        }
+        nameRef = heap.allocLocked(nameBytes, TAG_NAME, CHARGED)
+        if (nameRef <= 0) {
+          heap.chargeLocked(-SCOPE_RECORD_BYTES)
+          nameRef = 0
+          if (cfg.evict && round < EVICT_ROUNDS) continue
+          throw storeFull(charged, SCOPE_RECORD_BYTES + heap.refusedBytes, cfg.maxStoreBytes)
+        }
+      } finally {
+        heap.unlock()
+      }
     }
     fault('scope:creating')
     const slot = dir.takeSlotLocked()
@@ -133,7 +168,7 @@ function createScope(t: Txn, scope: string): number {
       } finally {
         heap.unlock()
       }
-      throw storeFull(charged, added, cfg.maxStoreBytes)
+      throw storeFull(heap.chargedBytes(), added, cfg.maxStoreBytes)
     }
     t.s.v.buf.write(scope, nameRef * 8 + 8, nameBytes, 'utf8')
     const rec = dir.rec(slot)
@@ -146,6 +181,7 @@ function createScope(t: Txn, scope: string): number {
     return slot
   } finally {
     dir.unlock()
+    if (evicted.length > 0) finishEviction(t, evicted)
   }
 }
 
@@ -239,7 +275,7 @@ export function flushBusy(t: Txn): { scopes: number; items: number; bytes: numbe
  * scope records and items are refunded inside the locks, so the counters always match the heap
  * whenever the directory lock is free.
  */
-function dropSlotsLocked(t: Txn, slots: number[], scopesLocked = false): Dropped {
+export function dropSlotsLocked(t: Txn, slots: number[], scopesLocked = false): Dropped {
   const { i32, dir, heap, token, slotW } = t.s
   const out: Dropped = { scopes: slots.length, items: 0, blocks: [], slots }
   slots.sort((a, b) => a - b)
@@ -315,7 +351,7 @@ function dropSlotsLocked(t: Txn, slots: number[], scopesLocked = false): Dropped
 }
 
 /** Frees what a drop unpublished (outside the directory lock; the blocks are ours). */
-function finishDrop(t: Txn, d: Dropped, counts = true): void {
+export function finishDrop(t: Txn, d: Dropped, counts = true): void {
   t.freeRetired(d.blocks)
   if (counts) t.bumpLastWrite(nowMicros())
 }

@@ -69,6 +69,19 @@ export interface ScopeCacheOptions {
    * and `sweepExpired()` still do). Default 1000.
    */
   expirySweepMs?: number
+  /**
+   * What a write does when the store is full (`maxStoreBytes` or `maxScopes`): `'reject'` (default)
+   * throws `store_full`; `'evict'` evicts whole scopes, least recently read or written first
+   * (CLOCK), never one a writer holds, and retries.
+   */
+  whenFull?: 'reject' | 'evict'
+}
+
+/** `setScopeLimit`'s options: at most `maxItems` items (≤ scopeMaxItems); `null` removes the limit. */
+export interface ScopeLimitOptions {
+  maxItems: number | null
+  /** At the limit, an append is refused (`scope_full`, default) or drops the oldest items (a ring). */
+  whenFull?: 'reject' | 'drop-oldest'
 }
 
 /** What the reaper recovered from one dead thread (see `ScopeCache.watch`). */
@@ -178,6 +191,10 @@ export interface ScopeInfo {
   readCountTotal: number
   /** The scope's default TTL (ms) for items written without ttlMs (`setScopeTtl`); null: none. */
   itemTtlMs: number | null
+  /** The scope's item limit (`setScopeLimit`), null when it has none (the store's `scopeMaxItems`). */
+  maxItems: number | null
+  /** What an append at `maxItems` does; null when the scope has no limit. */
+  whenFull: 'reject' | 'drop-oldest' | null
 }
 
 export interface StoreStats {
@@ -189,6 +206,14 @@ export interface StoreStats {
   lastWriteTs: number
   /** Items reclaimed because they expired (by writes to their scope and the sweep), since the store was created. */
   expiredItems: number
+  /** Scopes evicted by `whenFull: 'evict'` since the store was created. */
+  evictedScopes: number
+  /** Items dropped by drop-oldest scope limits since the store was created. */
+  droppedOldest: number
+  /** `tryLock`/`lock` calls that found the lock held (and waited, or failed), every thread's. */
+  lockWaits: number
+  /** `getOrLoad` loaders run, every thread's. */
+  loaderRuns: number
 }
 
 /** What a thread needs to attach: structured-cloneable, send it in `workerData` or `postMessage`. */

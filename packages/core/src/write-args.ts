@@ -42,17 +42,21 @@ export class WriteArgs {
     return this
   }
 
+  // The payload is let go once the body is done; a body refused with store_full keeps it, for
+  // whenFull 'evict' runs the body again after evicting (scope-life.ts writeBusy).
   readonly append = (_slot: number, rec: number): ItemMeta => {
     const p = this.p as Prepared
-    this.p = null
     checkFence(this.t, rec, this.ifVersion)
-    return appendLocked(this.t, this.scope, rec, this.id, this.h, p, this.size, this.ttl)
+    const m = appendLocked(this.t, this.scope, rec, this.id, this.h, p, this.size, this.ttl)
+    this.p = null
+    return m
   }
 
   readonly upsert = (_slot: number, rec: number): { created: boolean; item: ItemMeta } => {
     const p = this.p as Prepared
-    this.p = null
     checkFence(this.t, rec, this.ifVersion)
-    return upsertLocked(this.t, this.scope, rec, this.id as string, this.h, p, this.size, this.ttl)
+    const r = upsertLocked(this.t, this.scope, rec, this.id as string, this.h, p, this.size, this.ttl)
+    this.p = null
+    return r
   }
 }

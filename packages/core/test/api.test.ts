@@ -57,6 +57,7 @@ const CALLS: Record<string, (c: ScopeCache) => unknown> = {
   version: (c) => c.version('s'),
   invalidate: (c) => c.invalidate('s', { id: 'none' }),
   getOrLoad: (c) => c.getOrLoad('s', { id: 'a' }, () => 1),
+  setScopeLimit: (c) => c.setScopeLimit('s', { maxItems: 5, whenFull: 'drop-oldest' }),
 }
 const NOT_CALLS = new Set(['constructor', 'close', 'maxThreads'])
 
@@ -161,8 +162,11 @@ describe('options objects', () => {
     expect(c.update('s', { id: 't' }, 6, { ttlMs: 60_000 })).toBe(1)
     expect(c.touch('s', { id: 't' }, { ttlMs: 60_000 })).toBe(1)
     make({ expirySweepMs: 0 }).append('x', 1)
+    expect(c.setScopeLimit('s', { maxItems: 2, whenFull: 'reject' })).toEqual({ created: false })
+    make({ whenFull: 'evict' }).append('e', 1)
     expect(Object.keys(OPTION_KEYS).sort()).toEqual([
-      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'touch', 'trim', 'tryLock', 'update', 'upsert',
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'setScopeLimit', 'tail', 'touch', 'trim',
+      'tryLock', 'update', 'upsert',
     ])
   })
 })

@@ -456,10 +456,17 @@ export class Model {
     return { items: page.map((i) => this.out(scope, i, opts.raw === true)), truncated: start > 0 }
   }
 
-  stats(): { scopes: number; items: number; bytes: number; maxStoreBytes: number; lastWriteTs: number; expiredItems: number } {
+  stats(): {
+    scopes: number; items: number; bytes: number; maxStoreBytes: number; lastWriteTs: number; expiredItems: number
+    evictedScopes: number; droppedOldest: number; lockWaits: number; loaderRuns: number
+  } {
     let items = 0
     for (const s of this.scopes.values()) items += s.items.length
-    return { scopes: this.scopes.size, items, bytes: 0, maxStoreBytes: this.opts.maxStoreBytes, lastWriteTs: 0, expiredItems: 0 }
+    // the model has no expiry, capacity policy, locks or loaders (their own tests model those)
+    return {
+      scopes: this.scopes.size, items, bytes: 0, maxStoreBytes: this.opts.maxStoreBytes, lastWriteTs: 0, expiredItems: 0,
+      evictedScopes: 0, droppedOldest: 0, lockWaits: 0, loaderRuns: 0,
+    }
   }
 
   scopeList(opts: { prefix?: string; after?: string; limit?: number } = {}): {
@@ -472,6 +479,8 @@ export class Model {
       lastWriteTs: number
       lastAccessTs: number
       readCountTotal: number
+      maxItems: null
+      whenFull: null
     }[]
     truncated: boolean
   } {
@@ -488,7 +497,10 @@ export class Model {
     return {
       scopes: page.map((scope) => {
         const s = this.scopes.get(scope)!
-        return { scope, itemCount: s.items.length, lastSeq: s.lastSeq, bytes: 0, createdTs: 0, lastWriteTs: 0, lastAccessTs: 0, readCountTotal: s.reads, itemTtlMs: null }
+        return {
+          scope, itemCount: s.items.length, lastSeq: s.lastSeq, bytes: 0, createdTs: 0, lastWriteTs: 0, lastAccessTs: 0, readCountTotal: s.reads,
+          itemTtlMs: null, maxItems: null, whenFull: null,
+        }
       }),
       truncated: names.length > page.length,
     }

@@ -3,7 +3,8 @@
  *   named locks  `/lock` takes a lease if the name is free (it never waits: an HTTP client retries
  *                or backs off), `/renew` extends it, `/unlock` gives it back;
  *   fences       `GET /version?scope=`, `POST /invalidate`, and the `if_version` field of the
- *                single-item writes (409 when the version moved).
+ *                single-item writes (409 when the version moved);
+ *   capacity     `POST /scope_limit` sets (or with `"max_items":null` removes) a scope's item limit.
  * The core checks names and scopes; the numbers are checked here with messages that say the range.
  */
 import { MAX_TTL_MS, type ScopeCache } from '@scopecache/core'
@@ -123,4 +124,25 @@ export function renew(cache: Locks, path: string, b: JsonObject): string {
 export function unlock(cache: Locks, path: string, b: JsonObject): string {
   const n = name(b, path)
   return '{"ok":true,"released":' + cache.unlock(n, token(b, path)) + '}\n'
+}
+
+/**
+ * `{"scope","max_items","when_full"?}`: a per-scope item limit (1 … the store's scope_max_items, or
+ * null to remove it); `when_full` "reject" (default: 507 scope_full at the limit) or "drop-oldest"
+ * (appends drop the oldest items: a ring). Creates a missing scope. → `{"ok":true,"created":bool}`.
+ */
+export function scopeLimit(cache: ScopeCache, path: string, b: JsonObject): string {
+  const { scope } = writeFields(b, path, SPEC.scopeOnly)
+  if (!b.members.has('max_items')) throw required('max_items', path)
+  const text = getRaw(b, 'max_items') // undefined: null
+  let maxItems: number | null = null
+  if (text !== undefined) {
+    const n = DIGITS.test(text) ? Number(text) : NaN
+    if (!(n >= 1 && n <= cache.scopeMaxItems)) throw badField(`the 'max_items' field must be an integer from 1 to ${cache.scopeMaxItems} (scope_max_items), or null`)
+    maxItems = n
+  }
+  const mode = getString(b, 'when_full')
+  if (mode !== undefined && mode !== 'reject' && mode !== 'drop-oldest') throw badField("the 'when_full' field must be \"reject\" or \"drop-oldest\"")
+  const r = cache.setScopeLimit(scope, { maxItems, whenFull: mode ?? 'reject' })
+  return '{"ok":true,"created":' + r.created + '}\n'
 }

@@ -9,7 +9,7 @@ import type { RawJson, ScopeCache } from '@scopecache/core' // payload as RawJso
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
-import { ifVersion, invalidate, lock, renew, scopeTtl, touch, ttlMs, unlock, version } from './beyond.js'
+import { ifVersion, invalidate, lock, renew, scopeLimit, scopeTtl, touch, ttlMs, unlock, version } from './beyond.js'
 import { getInt, getObjects, getString, getUint, type JsonObject, type Span } from './json-body.js'
 import { checkKey } from './keys.js'
 import type { Limits } from './limits.js'
@@ -314,7 +314,7 @@ function rebuild(ctx: Ctx, path: string, b: JsonObject): string {
 export const ENDPOINT_NAMES = [
   '/get', '/get_many', '/head', '/tail', '/append', '/upsert', '/update', '/counter_add', '/warm', '/rebuild',
   '/delete', '/trim', '/drop_scope', '/flush', '/stats', '/scopelist', '/help', '/metrics', '/lock', '/renew', '/unlock',
-  '/version', '/invalidate', '/touch', '/scope_ttl', 'unknown',
+  '/version', '/invalidate', '/touch', '/scope_ttl', '/scope_limit', 'unknown',
 ] as const
 
 const at = (name: (typeof ENDPOINT_NAMES)[number]): number => ENDPOINT_NAMES.indexOf(name)
@@ -364,6 +364,11 @@ const SCOPE_TTL = ep('/scope_ttl', 'POST', 'single', write((ctx, path, b) => {
   ctx.tally.write()
   return answer
 }))
+const SCOPE_LIMIT = ep('/scope_limit', 'POST', 'single', write((ctx, path, b) => {
+  const answer = scopeLimit(ctx.cache, path, b)
+  ctx.tally.write()
+  return answer
+}))
 // served by the handler itself (text, async)
 export const HELP = ep('/help', 'GET', 'none', () => null)
 export const METRICS = ep('/metrics', 'GET', 'none', () => null)
@@ -398,6 +403,7 @@ export function route(path: string): Endpoint | undefined {
     case '/invalidate': return INVALIDATE
     case '/touch': return TOUCH
     case '/scope_ttl': return SCOPE_TTL
+    case '/scope_limit': return SCOPE_LIMIT
     default: return undefined
   }
 }
@@ -433,5 +439,6 @@ export const PATHS: readonly [path: string, method: 'GET' | 'POST', what: string
   ['/invalidate', 'POST', '{"scope","id"|"seq"?} delete the item (or drop the scope) and move its version'],
   ['/touch', 'POST', '{"scope","id"|"seq","ttl_ms"} a live item expires ttl_ms from now: {"touched":0|1}'],
   ['/scope_ttl', 'POST', '{"scope","ttl_ms"} the TTL of items written to the scope without ttl_ms (null: none)'],
+  ['/scope_limit', 'POST', '{"scope","max_items"|null,"when_full"?:"reject"|"drop-oldest"} a per-scope item limit (drop-oldest: a ring of the newest)'],
 ]
 

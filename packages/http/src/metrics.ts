@@ -72,6 +72,14 @@ export class Metrics {
     const gauge = (name: string, help: string, pick: (s: ReturnType<ScopeCache['stats']>) => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(pick(cache.stats())) } })
     }
+    // the store's own event counts (64-bit header counters summed over every thread of the store)
+    const storeCounter = (name: string, help: string, pick: (s: ReturnType<ScopeCache['stats']>) => number): void => {
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(pick(cache.stats())) } })
+    }
+    storeCounter('scopecache_evicted_scopes_total', "Scopes evicted to make room (whenFull 'evict').", (s) => s.evictedScopes)
+    storeCounter('scopecache_dropped_oldest_total', "Items dropped by scope limits with whenFull 'drop-oldest'.", (s) => s.droppedOldest)
+    storeCounter('scopecache_lock_waits_total', 'Lock calls (/lock, tryLock, lock) that found the lock held: waited or failed.', (s) => s.lockWaits)
+    storeCounter('scopecache_loader_runs_total', 'getOrLoad loaders run (read-through misses that loaded).', (s) => s.loaderRuns)
     gauge('scopecache_items', 'Items in the store.', (s) => s.items)
     gauge('scopecache_scopes', 'Scopes in the store.', (s) => s.scopes)
     gauge('scopecache_bytes', 'Bytes charged against the store budget.', (s) => s.bytes)

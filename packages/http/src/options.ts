@@ -13,7 +13,7 @@ export const HTTP_OPTION_KEYS = {
     'responseBytes', 'lingerMs', 'lingerBytes',
   ],
   startServer: [
-    'cache', 'port', 'host', 'allowRemote', 'socket', 'threads', 'scopeMaxItems', 'maxStoreBytes', 'maxItemBytes', 'initCommand',
+    'cache', 'port', 'host', 'allowRemote', 'socket', 'threads', 'scopeMaxItems', 'maxStoreBytes', 'maxItemBytes', 'whenFull', 'initCommand',
     'initTimeoutMs', 'limits', 'shutdownGraceMs', 'logLevel', 'logger', 'signal', 'onFatal', 'workerUrl',
   ],
   'startServer limits': ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'connectionsCheckingIntervalMs', 'maxRequestsPerSocket', 'maxConnections'],

@@ -43,6 +43,8 @@ export interface ServerOptions {
   scopeMaxItems?: number
   maxStoreBytes?: number
   maxItemBytes?: number
+  /** A full store: 'reject' (default, 507 store_full) or 'evict' (whole scopes, least recently used first). */
+  whenFull?: 'reject' | 'evict'
   /** Executable run against a private socket before the public listener opens. */
   initCommand?: string
   /** Kill the init command after this long; 0 = no limit. Default 60 000. */
@@ -119,8 +121,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const problem = optionsProblem(options, 'startServer') ?? optionsProblem(options.limits, 'startServer limits')
   if (problem !== null) throw new ServerStartError('invalid_option', problem)
   const given = options.cache
-  if (given !== undefined && (options.scopeMaxItems !== undefined || options.maxStoreBytes !== undefined || options.maxItemBytes !== undefined)) {
-    throw new ServerStartError('invalid_option', 'give either `cache` or the store options (scopeMaxItems, maxStoreBytes, maxItemBytes), not both')
+  if (given !== undefined && (options.scopeMaxItems !== undefined || options.maxStoreBytes !== undefined || options.maxItemBytes !== undefined || options.whenFull !== undefined)) {
+    throw new ServerStartError('invalid_option', 'give either `cache` or the store options (scopeMaxItems, maxStoreBytes, maxItemBytes, whenFull), not both')
+  }
+  if (options.whenFull !== undefined && options.whenFull !== 'reject' && options.whenFull !== 'evict') {
+    throw new ServerStartError('invalid_option', `whenFull must be 'reject' or 'evict', got ${String(options.whenFull)}`)
   }
   const logLevel = options.logLevel ?? 'info'
   if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
@@ -154,6 +159,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       scopeMaxItems: options.scopeMaxItems,
       maxStoreBytes: options.maxStoreBytes,
       maxItemBytes: options.maxItemBytes,
+      whenFull: options.whenFull,
     })
   const release = (): void => {
     if (given === undefined) cache.close() // a store the caller gave stays the caller's

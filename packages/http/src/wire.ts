@@ -55,7 +55,8 @@ export const itemJsonQuoted = (quotedScope: string, id: string | null, seq: numb
 export const scopeRowJson = (r: ScopeInfo): string =>
   '{"scope":' + quote(r.scope) + ',"item_count":' + r.itemCount + ',"last_seq":' + r.lastSeq + ',"approx_scope_mb":' +
   mb(r.bytes) + ',"created_ts":' + r.createdTs + ',"last_write_ts":' + r.lastWriteTs + ',"last_access_ts":' +
-  r.lastAccessTs + ',"read_count_total":' + r.readCountTotal + (r.itemTtlMs === null ? '' : ',"item_ttl_ms":' + r.itemTtlMs) + '}'
+  r.lastAccessTs + ',"read_count_total":' + r.readCountTotal + (r.itemTtlMs === null ? '' : ',"item_ttl_ms":' + r.itemTtlMs) +
+  (r.maxItems === null ? '' : ',"max_items":' + r.maxItems + ',"when_full":"' + r.whenFull + '"') + '}' // only when set: ScopeCache's rows otherwise
 
 /** The plain error envelope (without the trailing newline). */
 export const errorJson = (message: string): string => '{"ok":false,"error":' + quote(message) + '}'
