@@ -16,6 +16,24 @@ import { ScopeCacheError } from './errors.js'
 const SPINS = 64
 const WAIT_SLICE_MS = 20
 
+/** The futex calls of @scopecache/shm (shm-binding.ts). */
+export interface Futex {
+  futexWait(i32: Int32Array, index: number, expected: number, ms: number): number
+  futexWake(i32: Int32Array, index: number, count: number): number
+}
+
+/**
+ * Buffers shared by processes (Store registers them): Atomics.notify does not reach another
+ * process, and a futex wake does not reach an Atomics.wait-er (V8 keeps its own waiter list), so
+ * every lock wait and wake on such a buffer, in every thread, goes through the futex instead.
+ * Looked up only on the slow paths (a busy lock, a release with waiters).
+ */
+const futexes = new WeakMap<ArrayBufferLike, Futex>()
+
+export function useFutex(sab: SharedArrayBuffer, futex: Futex): void {
+  futexes.set(sab, futex)
+}
+
 export interface Liveness {
   /** false when the thread whose token holds the lock has died or detached. */
   isAlive(token: number): boolean
@@ -45,6 +63,7 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
     if (Atomics.load(i32, lock) === 0 && Atomics.compareExchange(i32, lock, 0, token) === 0) return
   }
   const waiters = lock + 1
+  const futex = futexes.get(i32.buffer)
   for (;;) {
     const holder = Atomics.load(i32, lock)
     if (holder === 0) {
@@ -60,7 +79,8 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
     // Sleep only while the word still names this holder; a release in between makes wait
     // return 'not-equal' at once. The slice bounds a missed notify.
     Atomics.add(i32, waiters, 1)
-    Atomics.wait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
+    if (futex === undefined) Atomics.wait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
+    else futex.futexWait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
     Atomics.sub(i32, waiters, 1)
   }
 }
@@ -84,7 +104,9 @@ function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCach
 export function release(i32: Int32Array, lock: number, token: number): void {
   // CAS, not store: if a reaper took the lock from us (we were declared dead), leave it alone.
   if (Atomics.compareExchange(i32, lock, token, 0) === token && Atomics.load(i32, lock + 1) > 0) {
-    Atomics.notify(i32, lock, 1)
+    const futex = futexes.get(i32.buffer)
+    if (futex === undefined) Atomics.notify(i32, lock, 1)
+    else futex.futexWake(i32, lock, 1)
   }
 }
 

@@ -110,6 +110,7 @@ describe('options objects', () => {
     c.append('s', 1, { id: 'a' })
     const cases: [string, () => unknown, string][] = [
       ['create', () => ScopeCache.create({ maxStoreByte: 1 << 20 } as never), "create has no option 'maxStoreByte'"],
+      ['open', () => ScopeCache.open({ name: 'never-created', maxStoreByte: 1 << 20 } as never), "open has no option 'maxStoreByte'"],
       ['append', () => c.append('s', 1, { id: 'b', ttl: 5 } as never), "append has no option 'ttl'"],
       ['append id string', () => c.append('s', 1, 'myid' as never), "append's options must be an object"],
       ['get', () => c.get('s', { id: 'a' }, { raw: true, parse: false } as never), "get has no option 'parse'"],
@@ -152,8 +153,9 @@ describe('options objects', () => {
     expect(c.update('s', { id: 'u' }, 2, { ifVersion: c.version('s') })).toBe(1)
     expect(c.delete('s', { id: 'u' }, { ifVersion: c.version('s') })).toBe(1)
     expect(Object.keys(OPTION_KEYS).sort()).toEqual([
-      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'tail', 'trim', 'tryLock', 'update', 'upsert',
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'open', 'renew', 'scopeList', 'tail', 'trim', 'tryLock', 'update', 'upsert',
     ])
+    expect(OPTION_KEYS.open).toEqual(['name', ...OPTION_KEYS.create])
   })
 })
 
