@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ScopeCache, ScopeCacheError } from '../packages/core/dist/index.js'
-import { checkInvariants } from '../packages/core/dist/internals.js'
+import { checkInvariants, INTERNALS } from '../packages/core/dist/internals.js'
+import { T_PID, T_PSTART_LO } from '../packages/core/dist/layout.js'
 import { deriveSeed } from './fixtures/threads-common.mjs'
 import { stressStateProblems, type ReaderReport, type WriterReport } from './helpers/stress-state.js'
 
@@ -267,6 +268,41 @@ describe('a store in shared memory, several processes', () => {
       ScopeCache.unlink(name)
     }
   }, 60_000)
+})
+
+describe('liveness across processes', () => {
+  it('a live process is never reaped, however idle; a slot whose pid now names a process with another start time (a reused pid) is', async () => {
+    const name = fresh()
+    const cache = ScopeCache.open({ name, maxStoreBytes: 1 << 20, lockLeaseMs: 50 }) // sweeps every 50 ms
+    const core = JSON.stringify(new URL('../packages/core/dist/index.js', import.meta.url).href)
+    const child = fork('--input-type=module', ['-e', `const { ScopeCache } = await import(${core})
+      const c = ScopeCache.open({ name: ${JSON.stringify(name)} })
+      c.append('s', 1)
+      process.send('ready')
+      process.on('message', () => process.exit(0))`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    try {
+      await new Promise((resolve, reject) => {
+        child.once('message', resolve)
+        child.once('exit', () => reject(new Error('child exited early')))
+      })
+      await sleep(500) // ~10 sweeps of this handle
+      expect(cache.threadSlots()).toEqual({ total: 256, free: 254 })
+      expect(cache.recoveryStats().deadThreadsReaped).toBe(0)
+      // the child's slot, as if its pid now belonged to a process that started at another time
+      const x = cache[INTERNALS]()
+      const slot = Array.from({ length: 256 }, (_, s) => s).find((s) => Atomics.load(x.i32, x.threads.at(s) + T_PID) === child.pid)!
+      Atomics.add(x.i32, x.threads.at(slot) + T_PSTART_LO, 1)
+      expect(await reaped(cache, 5_000)).toEqual({ total: 256, free: 255 })
+      expect(cache.recoveryStats().deadThreadsReaped).toBeGreaterThanOrEqual(1) // (the child, seeing its own slot so, may reap too)
+      expect(cache.tail('s').items.map((i) => i.payload)).toEqual([1])
+      checkInvariants(cache)
+    } finally {
+      child.send('exit')
+      await exited(child, 10_000).catch(() => undefined)
+      cache.close()
+      ScopeCache.unlink(name)
+    }
+  }, 30_000)
 })
 
 describe('ScopeCache.open refuses what it cannot trust, creating and changing nothing', () => {
