@@ -41,6 +41,8 @@ export interface Liveness {
   threadIdOf(token: number): number
   /** A wait on `token` ran out (it may be dead: liveness-weblocks.ts checks). */
   stuck?(token: number): void
+  /** The pid of the process behind a token when it is not this process (a store shared by processes), else 0. */
+  otherPid?(token: number): number
 }
 
 /**
@@ -90,7 +92,12 @@ function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCach
   const threadId = live.threadIdOf(holder)
   // "alive" only means the holder's slot has not been marked dead: a worker that died is marked
   // when its 'exit' event runs in the watching thread, which may be this very (blocked) thread.
-  const why = alive
+  const pid = live.otherPid?.(holder) ?? 0
+  const why = pid !== 0
+    ? alive
+      ? `thread ${threadId} of process ${pid} held it past the lease: it is slow, or its process died and has not been proven dead yet`
+      : `its holder, thread ${threadId} of process ${pid}, died with its process and is being reaped: the next call should succeed`
+    : alive
     ? `thread ${threadId} held it past the lease: it is slow, or it died and its 'exit' has not been handled yet`
     : typeof (globalThis as { navigator?: { locks?: unknown } }).navigator?.locks === 'object'
       ? 'its holder died and is being reaped (Web Locks found it): the next call should succeed'

@@ -179,6 +179,11 @@ export class ThreadSlots implements Liveness {
     return (Atomics.load(this.i32, this.at(s) + T_EPOCH) & EPOCH_MASK) === tokenEpoch(token)
   }
 
+  otherPid(token: number): number {
+    const s = tokenSlot(token)
+    return s >= 0 && s < this.count && !this.inProcess(s) ? Atomics.load(this.i32, this.at(s) + T_PID) : 0
+  }
+
   threadIdOf(token: number): number {
     const s = tokenSlot(token)
     return s >= 0 && s < this.count ? Atomics.load(this.i32, this.at(s) + T_THREAD_ID) : -1
