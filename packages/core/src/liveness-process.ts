@@ -82,20 +82,21 @@ export class ProcessLiveness {
   /** From the timer: every other process's slots; a dead process's are marked and reaped. */
   sweep(): void {
     if (this.stopped) return
-    const seen = new Map<string, boolean>()
+    const seen = new Set<string>()
+    const dead: ProcessId[] = []
     for (let s = 0; s < this.threads.count; s++) {
       const state = Atomics.load(this.i32, this.threads.at(s) + T_STATE)
       if ((state !== THREAD_ALIVE && state !== THREAD_DEAD && state !== THREAD_REAPING) || this.threads.inProcess(s)) continue
       const proc = this.threads.processOf(s)
       const key = keyOf(proc)
       if (seen.has(key)) continue
-      const dead = this.dead(proc)
-      seen.set(key, dead)
-      if (dead) {
-        this.markDead(proc)
-        this.reap(proc)
-      }
+      seen.add(key)
+      if (this.dead(proc)) dead.push(proc)
     }
+    // Mark every dead process first: a reap waits for the locks of threads still counted alive, and
+    // a lock held by a second dead process would stall the first one's reap for a lease.
+    for (const proc of dead) this.markDead(proc)
+    for (const proc of dead) this.reap(proc)
   }
 
   private markDead(proc: ProcessId): void {
