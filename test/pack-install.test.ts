@@ -82,7 +82,7 @@ async function typeErrors(config: string): Promise<string[]> {
 
 describe('packed packages', () => {
   it('are whole: versions instead of workspace:, every entry point and map source inside, no internals', () => {
-    expect(packed.map((p) => p.manifest.name).sort()).toEqual(['@scopecache/core', '@scopecache/http', '@scopecache/pool', 'scopecache'])
+    expect(packed.map((p) => p.manifest.name).sort()).toEqual(['@scopecache/core', '@scopecache/http', '@scopecache/pool', '@scopecache/shm', 'scopecache'])
     for (const { manifest: m, files, root } of packed) {
       const deps = { ...m.dependencies, ...m.peerDependencies, ...m.optionalDependencies }
       for (const [dep, spec] of Object.entries(deps)) expect(spec, `${m.name} → ${dep}`).not.toMatch(/^workspace:/)
@@ -106,9 +106,22 @@ describe('packed packages', () => {
     expect((await runOk(process.execPath, ['--input-type=module', '-e', probe], app, 20_000)).trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED')
   }, STEP_MS)
 
-  it('the scopecache command runs from its tarball, which has no dependencies (the bundle holds them)', async () => {
+  it('@scopecache/shm carries a prebuilt binary for every supported Node (ABI 115, 127, 137, 147) and no build/; ScopeCache.open works from the tarballs', async () => {
+    const shm = packed.find((p) => p.manifest.name === '@scopecache/shm')!
+    expect(shm.files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual([115, 127, 137, 147].map((abi) => `prebuilds/linux-x64/node.abi${abi}.node`))
+    expect(shm.files.filter((f) => f.startsWith('build/'))).toEqual([])
+    expect(existsSync(join(app, 'node_modules/@scopecache/shm/build')), 'the install step built nothing').toBe(false)
+    const name = `pack-${process.pid}`
+    const probe = `import { ScopeCache } from '@scopecache/core'
+      const c = ScopeCache.open({ name: '${name}', maxStoreBytes: 1 << 20 }); c.append('s', 1); const d = ScopeCache.open({ name: '${name}' })
+      console.log(d.tail('s').items.length, ScopeCache.unlink('${name}')); c.close(); d.close()`
+    expect((await runOk(process.execPath, ['--input-type=module', '-e', probe], app, 20_000)).trim()).toBe('1 true')
+  })
+
+  it('the scopecache command runs from its tarball, which has no dependencies (the bundle holds them; @scopecache/shm is optional)', async () => {
     const cli = packed.find((p) => p.manifest.name === 'scopecache')!.manifest
     expect(cli.dependencies ?? {}).toEqual({})
+    expect(Object.keys(cli.optionalDependencies ?? {})).toEqual(['@scopecache/shm'])
     expect((await runOk(join(app, 'node_modules/.bin/scopecache'), ['--version'], app, 20_000)).trim()).toContain(cli.version)
   })
 

@@ -47,6 +47,9 @@ export function checkLimit(limit: number | undefined): number {
 }
 
 
+/** create's options (open takes them too). */
+const CREATE_KEYS = ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'expirySweepMs', 'whenFull'] as const
+
 /**
  * The keys every options object of the public API may hold, one row per call. An options object
  * is checked only when one is passed, by one `for…in` over its own few keys (a read without
@@ -54,7 +57,9 @@ export function checkLimit(limit: number | undefined): number {
  * naming it, instead of being silently ignored.
  */
 export const OPTION_KEYS = {
-  create: ['maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'maxScopes', 'maxThreadSlots', 'maxThreads', 'lockLeaseMs', 'maxLocks', 'expirySweepMs', 'whenFull'],
+  create: CREATE_KEYS,
+  /** ScopeCache.open: the store's name, and create's options (used when this call creates it). */
+  open: ['name', ...CREATE_KEYS],
   append: ['id', 'ifVersion', 'ttlMs'],
   upsert: ['ifVersion', 'ttlMs'],
   update: ['ifVersion', 'ttlMs'],

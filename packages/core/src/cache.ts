@@ -26,6 +26,7 @@ import { checkFence, ifVersionOpt } from './fences.js'
 import { dueScopes, setScopeTtlLocked, sweepExpired, sweepMsOption, touchLocked, ttlArg, ttlOption } from './expiry.js'
 import { checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked } from './item-write.js'
 import { H_REAPS, H_SCOPES_LOST, T_FENCE } from './layout.js'
+import { startProcessLiveness, type ProcessLiveness } from './liveness-process.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import { preparePayload } from './payload.js'
@@ -37,6 +38,7 @@ import { listScopes, storeStats } from './scope-info.js'
 import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
 import { checkLimitOptions, setLimit } from './scope-limit.js'
 import { ScopeView } from './scope-view.js'
+import { openShared, unlinkShared } from './shm-open.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
 import { Txn } from './txn.js'
 import { WriteArgs } from './write-args.js'
@@ -71,6 +73,8 @@ export class ScopeCache {
   private sweepTimer: ReturnType<typeof setInterval> | null = null
   /** Finds dead threads without `watch` where Web Locks exist (Node ≥ 24); null elsewhere. */
   private readonly liveness: WebLockLiveness | null
+  /** Finds dead processes, in a store shared by processes (ScopeCache.open); null elsewhere. */
+  private readonly processes: ProcessLiveness | null
 
   /** Creates a new store; this thread owns its memory (other threads `attach`). */
   static create(options?: ScopeCacheOptions | null): ScopeCache {
@@ -81,6 +85,25 @@ export class ScopeCache {
     const cache = new ScopeCache(v, cfg)
     if (sweepMs > 0) cache.startSweep(sweepMs)
     return cache
+  }
+
+  /**
+   * Creates or attaches the store named `name` in POSIX shared memory (/dev/shm/scopecache-NAME),
+   * shared by every process and thread that opens it (a node:cluster app); the other options are
+   * create's, used when this call creates it. Needs the optional package `@scopecache/shm`. The store
+   * outlives its processes until `ScopeCache.unlink(name)`.
+   */
+  static open(options: ScopeCacheOptions & { name: string }): ScopeCache {
+    if (options === null || typeof options !== 'object') throw invalid("open needs options with a 'name': ScopeCache.open({ name })")
+    checkOptions(options, 'open')
+    const { name, ...createOptions } = options
+    const { v, cfg } = openShared(name, createOptions)
+    return new ScopeCache(v, cfg)
+  }
+
+  /** Removes the store `name` from shared memory (true if it was there). Processes attached to it keep it until they close. */
+  static unlink(name: string): boolean {
+    return unlinkShared(name)
   }
 
   /** Attaches this thread to a store created elsewhere: the same memory, no copies. */
@@ -109,6 +132,7 @@ export class ScopeCache {
     })
     this.x = new Beyond(s, t, this.reader, this)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)
+    this.processes = s.shm === null ? null : startProcessLiveness(s.shm, v.i32, s.threads, cfg.lockLeaseMs, () => s)
   }
 
   /**
@@ -150,6 +174,7 @@ export class ScopeCache {
     const dirty = this.t.dirty
     if (!dirty) this.s.threads.release(this.s.token)
     this.liveness?.stop(!dirty) // a dirty slot stays ALIVE: so does its Web Lock, until the thread ends
+    this.processes?.stop()
   }
 
   /** `using cache = ScopeCache.create()`: `close()` at the end of the block. */

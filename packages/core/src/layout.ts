@@ -87,6 +87,7 @@ export const H_LOCK_WAITS_LO = 60 // tryLock/lock calls that found the lock held
 export const H_LOADER_RUNS_LO = 62 // getOrLoad loaders run (words 62..63)
 // line 3: item count and last write (every writer)
 export const H_ITEMS = 48
+export const H_PROCESS_SHARED = 49 // 1: the store is a /dev/shm file shared by processes (shm-open.ts): waits use the futex, liveness checks pids
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
 // TLSF second-level bitmaps and free-list heads
 export const H_SL_BITMAPS = 64 // FL_COUNT words
@@ -113,7 +114,11 @@ export const T_UNDO_SNAP = 16 // the scope record's SCOPE_WORDS (48) words as th
 // words 64..65: the ts (µs) of the latest write a thread in this slot made; only that thread
 // stores it, stats() takes the max over every slot (it survives the slot's reuse: a past write's ts)
 export const T_LAST_WRITE_TS_F = 32 // f64 slot 32 of the thread slot = words 64..65
-// words 66..79: reserved for the thread's process (pid, start time: processes sharing a store)
+// words 66..79: the thread's process, written at claim (liveness-process.ts proves a process dead with them)
+export const T_PID = 66 // process.pid
+export const T_PSTART_LO = 67 // the process's start time (/proc/PID/stat field 22, clock ticks since boot), low 32 bits
+export const T_PSTART_HI = 68 // its high bits (0 outside shared memory: no addon, one process)
+// words 69..79: reserved for the thread's process
 export const THREAD_WORDS = 128 // 512 bytes
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
 export const UNDO_TRIM = 2 // roll forward: remove the first A entries

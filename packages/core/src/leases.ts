@@ -73,6 +73,9 @@ export function internalLockName(kind: string, key: string, seed: number): strin
 /** The store clock in ms (the same timebase as items' µs timestamps); injectable for tests. */
 export const storeMillis = (): number => performance.timeOrigin + performance.now()
 
+/** How often a lock() waiter looks again when the store is shared by processes. */
+const SHARED_POLL_MS = 5
+
 export class Leases {
   private readonly i32: Int32Array
   private readonly f64: Float64Array
@@ -150,7 +153,9 @@ export class Leases {
    */
   private async waitRelease(seen: number, until: number): Promise<void> {
     const { i32 } = this
-    const ms = Math.max(1, Math.ceil(until - this.now()) + 1)
+    let ms = Math.max(1, Math.ceil(until - this.now()) + 1)
+    // Another process's unlock cannot notify this wait: in shared memory, poll (callers loop).
+    if (this.s.shm !== null) ms = Math.min(ms, SHARED_POLL_MS)
     Atomics.add(i32, H_LEASE_WAKERS, 1)
     try {
       const w = Atomics.waitAsync(i32, H_LEASE_RELEASES, seen, ms)

@@ -101,8 +101,9 @@ export class WebLockLiveness {
     const s = tokenSlot(token)
     if (s < 0 || s >= this.threads.count) return false
     const w = this.threads.at(s)
+    // Only this process's slots: Web Locks are per process, another process's lock is free here.
     return Atomics.load(this.i32, w + T_STATE) === THREAD_ALIVE && Atomics.load(this.i32, w + T_WLOCK) === token &&
-      this.threads.tokenOf(s) === token
+      this.threads.tokenOf(s) === token && this.threads.inProcess(s)
   }
 
   /** A lock wait on `token` ran out: find out whether its thread is dead. May run inside that wait. */
@@ -118,6 +119,7 @@ export class WebLockLiveness {
   sweep(): void {
     if (this.stopped) return
     for (let s = 0; s < this.threads.count; s++) {
+      if (!this.threads.inProcess(s)) continue // another process's thread: liveness-process.ts
       const w = this.threads.at(s)
       const state = Atomics.load(this.i32, w + T_STATE)
       if (state === THREAD_DEAD || state === THREAD_REAPING) {

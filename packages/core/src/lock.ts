@@ -16,6 +16,24 @@ import { ScopeCacheError } from './errors.js'
 const SPINS = 64
 const WAIT_SLICE_MS = 20
 
+/** The futex calls of @scopecache/shm (shm-binding.ts). */
+export interface Futex {
+  futexWait(i32: Int32Array, index: number, expected: number, ms: number): number
+  futexWake(i32: Int32Array, index: number, count: number): number
+}
+
+/**
+ * Buffers shared by processes (Store registers them): Atomics.notify does not reach another
+ * process, and a futex wake does not reach an Atomics.wait-er (V8 keeps its own waiter list), so
+ * every lock wait and wake on such a buffer, in every thread, goes through the futex instead.
+ * Looked up only on the slow paths (a busy lock, a release with waiters).
+ */
+const futexes = new WeakMap<ArrayBufferLike, Futex>()
+
+export function useFutex(sab: SharedArrayBuffer, futex: Futex): void {
+  futexes.set(sab, futex)
+}
+
 export interface Liveness {
   /** false when the thread whose token holds the lock has died or detached. */
   isAlive(token: number): boolean
@@ -23,6 +41,8 @@ export interface Liveness {
   threadIdOf(token: number): number
   /** A wait on `token` ran out (it may be dead: liveness-weblocks.ts checks). */
   stuck?(token: number): void
+  /** The pid of the process behind a token when it is not this process (a store shared by processes), else 0. */
+  otherPid?(token: number): number
 }
 
 /**
@@ -45,6 +65,7 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
     if (Atomics.load(i32, lock) === 0 && Atomics.compareExchange(i32, lock, 0, token) === 0) return
   }
   const waiters = lock + 1
+  const futex = futexes.get(i32.buffer)
   for (;;) {
     const holder = Atomics.load(i32, lock)
     if (holder === 0) {
@@ -60,7 +81,8 @@ function acquireSlow(i32: Int32Array, lock: number, token: number, leaseMs: numb
     // Sleep only while the word still names this holder; a release in between makes wait
     // return 'not-equal' at once. The slice bounds a missed notify.
     Atomics.add(i32, waiters, 1)
-    Atomics.wait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
+    if (futex === undefined) Atomics.wait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
+    else futex.futexWait(i32, lock, holder, Math.min(WAIT_SLICE_MS, left))
     Atomics.sub(i32, waiters, 1)
   }
 }
@@ -70,7 +92,12 @@ function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCach
   const threadId = live.threadIdOf(holder)
   // "alive" only means the holder's slot has not been marked dead: a worker that died is marked
   // when its 'exit' event runs in the watching thread, which may be this very (blocked) thread.
-  const why = alive
+  const pid = live.otherPid?.(holder) ?? 0
+  const why = pid !== 0
+    ? alive
+      ? `thread ${threadId} of process ${pid} held it past the lease: it is slow, or its process died and has not been proven dead yet`
+      : `its holder, thread ${threadId} of process ${pid}, died with its process and is being reaped: the next call should succeed`
+    : alive
     ? `thread ${threadId} held it past the lease: it is slow, or it died and its 'exit' has not been handled yet`
     : typeof (globalThis as { navigator?: { locks?: unknown } }).navigator?.locks === 'object'
       ? 'its holder died and is being reaped (Web Locks found it): the next call should succeed'
@@ -84,7 +111,9 @@ function lockTimeout(holder: number, leaseMs: number, live: Liveness): ScopeCach
 export function release(i32: Int32Array, lock: number, token: number): void {
   // CAS, not store: if a reaper took the lock from us (we were declared dead), leave it alone.
   if (Atomics.compareExchange(i32, lock, token, 0) === token && Atomics.load(i32, lock + 1) > 0) {
-    Atomics.notify(i32, lock, 1)
+    const futex = futexes.get(i32.buffer)
+    if (futex === undefined) Atomics.notify(i32, lock, 1)
+    else futex.futexWake(i32, lock, 1)
   }
 }
 

@@ -9,7 +9,7 @@ import { ScopeCacheError } from './errors.js'
 import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
   H_MAX_ITEM_BYTES, H_MAX_SCOPES, H_MAX_STORE_BYTES_F, H_MAX_THREADS, H_SCOPE_MAX_ITEMS, H_SCOPE_SLOTS,
-  H_LEASE_CAP, H_LEASE_MS, H_WHEN_FULL, WHEN_FULL_EVICT, WHEN_FULL_REJECT, H_LEASES_W, H_MAX_LOCKS, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS,
+  H_LEASE_CAP, H_LEASE_MS, H_WHEN_FULL, WHEN_FULL_EVICT, WHEN_FULL_REJECT, H_LEASES_W, H_MAX_LOCKS, H_PROCESS_SHARED, H_SCOPES_W, H_SEED, H_THREADS_W, H_VERSION, HEADER_WORDS,
   LAYOUT_VERSION, LEASE_WORDS, MAGIC, MAX_LOCKS, MAX_SCOPES, MAX_BUFFER_BYTES, MAX_STORE_BYTES, MAX_THREADS,
   SCOPE_WORDS, THREAD_WORDS,
 } from './layout.js'
@@ -120,11 +120,17 @@ export function wrap(sab: SharedArrayBuffer): Views {
 
 /** Creates and initialises a store's buffer. Runs once, before the buffer is shared. */
 export function createBuffer(cfg: Config): Views {
-  const bytes = cfg.heapEndB8 * 8
-  const v = wrap(new SharedArrayBuffer(bytes))
+  return initBuffer(wrap(new SharedArrayBuffer(cfg.heapEndB8 * 8)), cfg, false)
+}
+
+/**
+ * Initialises a zero-filled buffer of cfg.heapEndB8 × 8 bytes. The magic word is stored last: in
+ * shared memory other processes may map the file while this runs, and wait until it is set.
+ */
+export function initBuffer(v: Views, cfg: Config, processShared: boolean): Views {
   const { i32, f64 } = v
-  i32[H_MAGIC] = MAGIC
   i32[H_VERSION] = LAYOUT_VERSION
+  i32[H_PROCESS_SHARED] = processShared ? 1 : 0
   f64[H_MAX_STORE_BYTES_F] = cfg.maxStoreBytes
   i32[H_SCOPE_MAX_ITEMS] = cfg.scopeMaxItems
   i32[H_MAX_ITEM_BYTES] = cfg.maxItemBytes
@@ -146,6 +152,7 @@ export function createBuffer(cfg: Config): Views {
   // The lease table starts zeroed too (free records).
   // The directory and scope table start zeroed (empty entries, free records): nothing to write.
   Heap.init(i32)
+  Atomics.store(i32, H_MAGIC, MAGIC)
   return v
 }
 

@@ -48,15 +48,16 @@ import {
 import { deleteForward, trimForward } from './scope-edit.js'
 import { ScopeIndex } from './scope-index.js'
 import type { Internals } from './store.js'
-import { tokenSlot } from './threads.js'
+import { tokenSlot, type ProcessId } from './threads.js'
 import type { ReapReport } from './types.js'
 
-export function reapThread(x: Internals, threadId: number): ReapReport | null {
+/** Reaps thread `threadId` of process `proc` (by default this process: a worker of ours that exited). */
+export function reapThread(x: Internals, threadId: number, proc: ProcessId = x.threads.self): ReapReport | null {
   const { threads } = x
-  threads.markDead(threadId)
+  threads.markDead(threadId, proc)
   const mine: number[] = []
   for (let s = 0; s < threads.count; s++) {
-    if (threads.threadIdOf(threads.tokenOf(s)) === threadId && threads.beginReap(s, x.token)) mine.push(s)
+    if (threads.threadIdOf(threads.tokenOf(s)) === threadId && threads.inProcess(s, proc) && threads.beginReap(s, x.token)) mine.push(s)
   }
   for (const s of threads.orphans()) if (!mine.includes(s) && threads.beginReap(s, x.token)) mine.push(s)
   if (mine.length === 0) return null

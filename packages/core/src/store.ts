@@ -10,11 +10,12 @@ import { nowMicros } from './clock.js'
 import { Directory } from './directory.js'
 import { IdTable } from './id-table.js'
 import { hashKey } from './keys.js'
-import { T_BUSY, T_FENCE } from './layout.js'
-import { Budget } from './lock.js'
+import { H_PROCESS_SHARED, T_BUSY, T_FENCE } from './layout.js'
+import { Budget, useFutex } from './lock.js'
 import type { Config, Views } from './memory.js'
 import type { SliceBuffer } from './read.js'
 import { ScopeIndex } from './scope-index.js'
+import { loadShm, processStart, type ShmBinding } from './shm-binding.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
 
 /** Ids hash with the store's seed mixed with this, so an id and a scope name of the same text differ. */
@@ -30,6 +31,8 @@ export class Store {
   readonly buf: SliceBuffer
   readonly cfg: Config
   readonly threads: ThreadSlots
+  /** @scopecache/shm when the store is shared by processes, else null. */
+  readonly shm: ShmBinding | null
   readonly token: number
   /** This thread's slot (its undo record lives there). */
   readonly slotW: number
@@ -56,7 +59,11 @@ export class Store {
     this.f64 = v.f64
     this.buf = v.buf as SliceBuffer
     this.idSeed = cfg.seed ^ ID_SEED
-    this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads)
+    // A store in /dev/shm (shm-open.ts): every thread of every process waits on the futex and
+    // records its process in its slot, so survivors can prove a dead process dead.
+    this.shm = Atomics.load(v.i32, H_PROCESS_SHARED) === 1 ? loadShm() : null
+    if (this.shm !== null) useFutex(v.sab, this.shm)
+    this.threads = new ThreadSlots(v.i32, cfg.threadsW, cfg.maxThreads, this.shm === null ? 0 : processStart(this.shm))
     this.token = this.threads.claim(currentThreadId)
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY

@@ -15,8 +15,8 @@
  */
 import { ScopeCacheError } from './errors.js'
 import {
-  T_BUSY, T_DEFERRED_B8, T_EPOCH, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING, THREAD_DEAD, THREAD_FREE,
-  THREAD_REAPING, THREAD_WORDS,
+  T_BUSY, T_DEFERRED_B8, T_EPOCH, T_PID, T_PSTART_HI, T_PSTART_LO, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING,
+  THREAD_DEAD, THREAD_FREE, THREAD_REAPING, THREAD_WORDS,
 } from './layout.js'
 import type { Liveness } from './lock.js'
 
@@ -27,15 +27,38 @@ const EPOCH_MASK = (1 << 20) - 1
 export const tokenSlot = (token: number): number => (token & SLOT_MASK) - 1
 export const tokenEpoch = (token: number): number => token >>> SLOT_BITS
 
+/**
+ * A process, for good: its pid and its start time (a pid reused after its process died comes with a
+ * later start time). Thread ids repeat across processes (every main thread is 0), so in a store
+ * shared by processes a thread is its process + its thread id. Outside shared memory start is 0.
+ */
+export interface ProcessId {
+  readonly pid: number
+  readonly startLo: number
+  readonly startHi: number
+}
+
+export const processId = (pid: number, start: number): ProcessId => ({
+  pid,
+  startLo: (start % 2 ** 32) | 0,
+  startHi: Math.floor(start / 2 ** 32) | 0,
+})
+
 export class ThreadSlots implements Liveness {
   /** Told when a lock wait on a holder's token ran out (liveness-weblocks.ts probes it). */
   onStuck: ((token: number) => void) | null = null
+
+  /** This process (what claim writes into a slot, and what markDead and the reaper match by default). */
+  readonly self: ProcessId
 
   constructor(
     private readonly i32: Int32Array,
     private readonly base: number,
     readonly count: number,
-  ) {}
+    processStart = 0,
+  ) {
+    this.self = processId(process.pid, processStart)
+  }
 
   stuck(token: number): void {
     if (this.onStuck !== null) this.onStuck(token)
@@ -53,6 +76,9 @@ export class ThreadSlots implements Liveness {
       const w = this.at(s)
       if (Atomics.load(i32, w + T_STATE) === THREAD_FREE && Atomics.compareExchange(i32, w + T_STATE, THREAD_FREE, THREAD_CLAIMING) === THREAD_FREE) {
         Atomics.store(i32, w + T_THREAD_ID, threadId)
+        Atomics.store(i32, w + T_PID, this.self.pid)
+        Atomics.store(i32, w + T_PSTART_LO, this.self.startLo)
+        Atomics.store(i32, w + T_PSTART_HI, this.self.startHi)
         Atomics.store(i32, w + T_BUSY, 0)
         Atomics.store(i32, w + T_UNDO_REC, 0)
         Atomics.store(i32, w + T_DEFERRED_B8, 0)
@@ -71,15 +97,28 @@ export class ThreadSlots implements Liveness {
     }
   }
 
-  /** Marks every slot claimed by `threadId` dead (its thread has exited); returns their slots. */
-  markDead(threadId: number): number[] {
+  /** Marks every slot claimed by `threadId` of process `proc` dead (its thread has exited); returns their slots. */
+  markDead(threadId: number, proc: ProcessId = this.self): number[] {
     const out: number[] = []
     for (let s = 0; s < this.count; s++) {
       const w = this.at(s)
-      if (Atomics.load(this.i32, w + T_THREAD_ID) === threadId &&
+      if (Atomics.load(this.i32, w + T_THREAD_ID) === threadId && this.inProcess(s, proc) &&
         Atomics.compareExchange(this.i32, w + T_STATE, THREAD_ALIVE, THREAD_DEAD) === THREAD_ALIVE) out.push(s)
     }
     return out
+  }
+
+  /** Whether the slot was last claimed by a thread of `proc`. */
+  inProcess(slot: number, proc: ProcessId = this.self): boolean {
+    const w = this.at(slot)
+    return Atomics.load(this.i32, w + T_PID) === proc.pid && Atomics.load(this.i32, w + T_PSTART_LO) === proc.startLo &&
+      Atomics.load(this.i32, w + T_PSTART_HI) === proc.startHi
+  }
+
+  /** The process that last claimed the slot. */
+  processOf(slot: number): ProcessId {
+    const w = this.at(slot)
+    return { pid: Atomics.load(this.i32, w + T_PID), startLo: Atomics.load(this.i32, w + T_PSTART_LO), startHi: Atomics.load(this.i32, w + T_PSTART_HI) }
   }
 
   /**
@@ -138,6 +177,11 @@ export class ThreadSlots implements Liveness {
     const s = tokenSlot(token)
     if (!this.slotAlive(s)) return false
     return (Atomics.load(this.i32, this.at(s) + T_EPOCH) & EPOCH_MASK) === tokenEpoch(token)
+  }
+
+  otherPid(token: number): number {
+    const s = tokenSlot(token)
+    return s >= 0 && s < this.count && !this.inProcess(s) ? Atomics.load(this.i32, this.at(s) + T_PID) : 0
   }
 
   threadIdOf(token: number): number {

@@ -114,6 +114,7 @@ describe('options objects', () => {
     c.append('s', 1, { id: 'a' })
     const cases: [string, () => unknown, string][] = [
       ['create', () => ScopeCache.create({ maxStoreByte: 1 << 20 } as never), "create has no option 'maxStoreByte'"],
+      ['open', () => ScopeCache.open({ name: 'never-created', maxStoreByte: 1 << 20 } as never), "open has no option 'maxStoreByte'"],
       ['append', () => c.append('s', 1, { id: 'b', ttl: 5 } as never), "append has no option 'ttl'"],
       ['append id string', () => c.append('s', 1, 'myid' as never), "append's options must be an object"],
       ['get', () => c.get('s', { id: 'a' }, { raw: true, parse: false } as never), "get has no option 'parse'"],
@@ -165,9 +166,10 @@ describe('options objects', () => {
     expect(c.setScopeLimit('s', { maxItems: 2, whenFull: 'reject' })).toEqual({ created: false })
     make({ whenFull: 'evict' }).append('e', 1)
     expect(Object.keys(OPTION_KEYS).sort()).toEqual([
-      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'renew', 'scopeList', 'setScopeLimit', 'tail', 'touch', 'trim',
+      'append', 'create', 'delete', 'get', 'getMany', 'getOrLoad', 'head', 'lock', 'open', 'renew', 'scopeList', 'setScopeLimit', 'tail', 'touch', 'trim',
       'tryLock', 'update', 'upsert',
     ])
+    expect(OPTION_KEYS.open).toEqual(['name', ...OPTION_KEYS.create])
   })
 })
 

@@ -14,7 +14,7 @@ export const HTTP_OPTION_KEYS = {
   ],
   startServer: [
     'cache', 'port', 'host', 'allowRemote', 'socket', 'threads', 'scopeMaxItems', 'maxStoreBytes', 'maxItemBytes', 'whenFull', 'initCommand',
-    'initTimeoutMs', 'limits', 'shutdownGraceMs', 'logLevel', 'logger', 'signal', 'onFatal', 'workerUrl',
+    'initTimeoutMs', 'limits', 'shutdownGraceMs', 'logLevel', 'logger', 'signal', 'onFatal', 'workerUrl', 'shm',
   ],
   'startServer limits': ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'connectionsCheckingIntervalMs', 'maxRequestsPerSocket', 'maxConnections'],
 } as const satisfies Record<string, readonly string[]>

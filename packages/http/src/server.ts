@@ -39,6 +39,13 @@ export interface ServerOptions {
   socket?: string
   /** Listener threads wanted; 'auto' = one per core where reusePort works, else 1. Default 1. */
   threads?: number | 'auto'
+  /**
+   * Serve the store of this name in shared memory (`ScopeCache.open`, needs @scopecache/shm),
+   * created or attached: several server processes (or a node:cluster app) share it, and it outlives
+   * them. The port is bound with reusePort (Node ≥ 22.12), so several such servers can share it too.
+   * The store options below are used when this server creates the store. Not with `cache`.
+   */
+  shm?: string
   /** Store options (see @scopecache/core), for the store the server creates (not with `cache`). */
   scopeMaxItems?: number
   maxStoreBytes?: number
@@ -127,6 +134,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (options.whenFull !== undefined && options.whenFull !== 'reject' && options.whenFull !== 'evict') {
     throw new ServerStartError('invalid_option', `whenFull must be 'reject' or 'evict', got ${String(options.whenFull)}`)
   }
+  if (given !== undefined && options.shm !== undefined) throw new ServerStartError('invalid_option', 'give either `cache` or `shm`, not both')
   const logLevel = options.logLevel ?? 'info'
   if (!isLogLevel(logLevel)) throw new ServerStartError('invalid_option', `unknown log level ${String(logLevel)}`)
   const log = options.logger ?? createLogger(logLevel)
@@ -153,14 +161,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (slots !== undefined && slots.free < (wanted > 1 && options.socket === undefined && reusePortSupported() ? wanted : 1)) {
     throw new ServerStartError('invalid_option', `${wanted} listener thread(s) need as many free thread slots; the store has ${slots.free} (of maxThreadSlots ${slots.total})`)
   }
-  const cache =
-    given ??
-    ScopeCache.create({
-      scopeMaxItems: options.scopeMaxItems,
-      maxStoreBytes: options.maxStoreBytes,
-      maxItemBytes: options.maxItemBytes,
-      whenFull: options.whenFull,
-    })
+  const storeOptions = { scopeMaxItems: options.scopeMaxItems, maxStoreBytes: options.maxStoreBytes, maxItemBytes: options.maxItemBytes, whenFull: options.whenFull }
+  const cache = given ?? (options.shm === undefined ? ScopeCache.create(storeOptions) : openShared(options.shm, storeOptions))
   const release = (): void => {
     if (given === undefined) cache.close() // a store the caller gave stays the caller's
   }
@@ -182,7 +184,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new ServerStartError('aborted', 'startup aborted')
   }
 
-  const reuse = options.socket === undefined && wanted > 1 && reusePortSupported()
+  // A shared store may be served by several processes on one port: bind it with reusePort.
+  const reuse = options.socket === undefined && (wanted > 1 || options.shm !== undefined) && reusePortSupported()
   if (options.socket === undefined && wanted > 1 && !reuse) {
     log.warn({ node: process.versions.node, wanted }, `listen({ reusePort }) needs Node ≥ 22.12 on Linux/BSD: serving from 1 thread, not ${wanted}`)
   } else if (options.socket !== undefined && wanted > 1) {
@@ -224,5 +227,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       })()
       return closing
     },
+  }
+}
+
+/** The shared-memory store of `startServer({ shm })`; a refusal (bad name, no @scopecache/shm, not a store) fails the boot. */
+function openShared(name: string, o: { scopeMaxItems?: number | undefined; maxStoreBytes?: number | undefined; maxItemBytes?: number | undefined }): ScopeCache {
+  const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+  try {
+    return ScopeCache.open({ name, ...defined })
+  } catch (e) {
+    throw new ServerStartError('invalid_option', `shm store ${JSON.stringify(name)}: ${(e as Error).message}`)
   }
 }
