@@ -243,7 +243,7 @@ export class CoherentCache {
     }
     sync.pending.set(token, p)
     try {
-      const argv = [scope, ifVersion == null ? '' : String(ifVersion), String(o.maxLen), 'n', o.nodeId, 't', token, 'w', String(Date.now()), 's', scope, 'o', op]
+      const argv = [scope, ifVersion == null ? '' : String(ifVersion), String(o.maxLen), 'n', o.nodeId, 't', token, 'w', (performance.timeOrigin + performance.now()).toFixed(3), 's', scope, 'o', op]
       if (itemId !== null) argv.push('i', itemId)
       if (value !== null && o.mode === 'replicate') argv.push('v', value)
       const reply = (await this.command(() => evalScript((key, a) => sync.send(key, a), SCRIPTS.write, [k.stream, k.meta], argv))) as unknown[]

@@ -282,7 +282,7 @@ export class Sync {
     try {
       applyRemote(this.o.cache, e)
       this.counts.applied++
-      this.delays.add(Date.now() - e.wallMs)
+      this.delays.add(performance.timeOrigin + performance.now() - e.wallMs)
     } catch (err) {
       this.counts.applyErrors++
       this.o.log(`entry ${e.id} (${e.op} in '${e.scope}') not applied here (${(err as Error).message}); scope dropped`)
