@@ -19,6 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisServer } from './redis-server.js'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/node.mjs', import.meta.url))
+/** Without chaos a busy CI machine must not look like a lost Redis: generous deadlines. */
+const CALM = { blockMs: 200, timeoutMs: 5000 }
+/** Under chaos a paused Redis must be noticed within the pause: short ones. */
+const TWITCHY = { blockMs: 100, timeoutMs: 500 }
 const SCOPES = 4
 const IDS = 8
 
@@ -153,7 +157,7 @@ function checkHistory(ran: Record<string, Ran>[], group: string, finalAcks: Ack[
 describe('three node processes, one Redis', () => {
   it('random writes on all nodes: fences never go back, reads never go back, every node converges', async () => {
     const groups = ['rep', 'inv']
-    await Promise.all(nodes.map((n) => n.ask({ t: 'open', url: redis.url, groups: [{ group: 'rep', mode: 'replicate' }, { group: 'inv', mode: 'invalidate' }] }, 'opened')))
+    await Promise.all(nodes.map((n) => n.ask({ t: 'open', url: redis.url, groups: [{ group: 'rep', mode: 'replicate' }, { group: 'inv', mode: 'invalidate' }], opts: CALM }, 'opened')))
     const ran = await runAll(groups, 6000, 3000)
     for (const g of groups) {
       const { reads, acks } = checkHistory(ran, g)
@@ -181,7 +185,7 @@ describe('three node processes, one Redis', () => {
 
   it('Redis SIGKILLed and restarted empty, SIGSTOPped 2 s, streams trimmed past a stopped node: never back, all converge', async () => {
     const groups = ['crep', 'cinv']
-    await Promise.all(nodes.map((n) => n.ask({ t: 'open', url: redis.url, groups: [{ group: 'crep', mode: 'replicate' }, { group: 'cinv', mode: 'invalidate' }] }, 'opened')))
+    await Promise.all(nodes.map((n) => n.ask({ t: 'open', url: redis.url, groups: [{ group: 'crep', mode: 'replicate' }, { group: 'cinv', mode: 'invalidate' }], opts: TWITCHY }, 'opened')))
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
     let killedAt = 0
     let backAt = 0
