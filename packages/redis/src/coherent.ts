@@ -90,6 +90,15 @@ export class CoherentCache {
     return { ...this.cache.stats(), coherence: this.sync.stats() }
   }
 
+  /**
+   * The id of the last entry of `scope`'s stream applied here (or skipped by a resync): everything
+   * the group wrote to that stream up to it is reflected in this store. Compare with the `entry`
+   * an append or upsert returns (stream ids, `ms-seq`) to know whether this node has seen a write.
+   */
+  position(scope: string): string {
+    return this.sync.pos[shardOf(scope, this.o.shards)].chain
+  }
+
   /** The scope's Redis-held fence: what `ifVersion` is checked against. */
   async version(scope: string): Promise<number> {
     checkKey(scope, 'scope')
@@ -99,22 +108,22 @@ export class CoherentCache {
 
   // ---- writes ---------------------------------------------------------------------------------
 
-  async append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): Promise<ItemMeta & { version: number }> {
+  async append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): Promise<ItemMeta & { version: number; entry: string }> {
     checkKey(scope, 'scope')
     const id = opts?.id == null ? null : checkKey(opts.id, 'id')
     const text = this.text(payload, id)
     const none: ItemMeta = { scope, id, seq: 0, ts: 0 }
-    const { r, version } = await this.write(scope, opts?.ifVersion, 'append', id, text, () => this.cache.append(scope, rawJson(text), id === null ? undefined : { id }), none)
-    return { ...r, version }
+    const { r, version, entry } = await this.write(scope, opts?.ifVersion, 'append', id, text, () => this.cache.append(scope, rawJson(text), id === null ? undefined : { id }), none)
+    return { ...r, version, entry }
   }
 
-  async upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: { ifVersion?: number } | null): Promise<{ created: boolean; item: ItemMeta; version: number }> {
+  async upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: { ifVersion?: number } | null): Promise<{ created: boolean; item: ItemMeta; version: number; entry: string }> {
     checkKey(scope, 'scope')
     checkKey(id, 'id')
     const text = this.text(payload, id)
     const none = { created: false, item: { scope, id, seq: 0, ts: 0 } }
-    const { r, version } = await this.write(scope, opts?.ifVersion, 'upsert', id, text, () => this.cache.upsert(scope, id, rawJson(text)), none)
-    return { ...r, version }
+    const { r, version, entry } = await this.write(scope, opts?.ifVersion, 'upsert', id, text, () => this.cache.upsert(scope, id, rawJson(text)), none)
+    return { ...r, version, entry }
   }
 
   /** 0 | 1 here (an item this node does not hold is updated on the nodes that do). */
@@ -225,7 +234,7 @@ export class CoherentCache {
   }
 
   /** Publish, then apply locally in stream order (the file comment). `none`: the result when not applied here. */
-  private async write<R>(scope: string, ifVersion: unknown, op: Op, itemId: string | null, value: string | null, local: () => R, none: R): Promise<{ r: R; version: number }> {
+  private async write<R>(scope: string, ifVersion: unknown, op: Op, itemId: string | null, value: string | null, local: () => R, none: R): Promise<{ r: R; version: number; entry: string }> {
     if (ifVersion != null && (typeof ifVersion !== 'number' || !Number.isSafeInteger(ifVersion) || ifVersion < 0)) {
       throw invalid("the 'ifVersion' option must be a non-negative integer (a version read with version())")
     }
@@ -265,7 +274,7 @@ export class CoherentCache {
           await p.settled // the consumer applies it in order (or a flush gives up on it)
         }
       }
-      return { r: result, version }
+      return { r: result, version, entry: id }
     } finally {
       sync.pending.delete(token)
     }
