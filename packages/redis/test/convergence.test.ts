@@ -22,7 +22,7 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/node.mjs', import.meta.url))
 /** Without chaos a busy CI machine must not look like a lost Redis: generous deadlines. */
 const CALM = { blockMs: 200, timeoutMs: 5000 }
 /** Under chaos a paused Redis must be noticed within the pause: short ones. */
-const TWITCHY = { blockMs: 100, timeoutMs: 500 }
+const TWITCHY = { blockMs: 100, timeoutMs: 1000 }
 const SCOPES = 4
 const IDS = 8
 

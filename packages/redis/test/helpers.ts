@@ -31,3 +31,24 @@ export async function nodes(url: string, n: number, opts: Partial<CoherentCacheO
     },
   }
 }
+
+/**
+ * After an outage: writes `value` through `from` (retrying while the node is not yet back) until
+ * `to` holds it. Bounded. On a loaded machine a node may lose its link again on its own (a missed
+ * deadline: it flushes, never stale), so the write is repeated rather than awaited once.
+ */
+export async function convergeOn(from: CoherentCache, to: CoherentCache[], scope: string, id: string, value: string, ms = 20_000): Promise<{ version: number } | null> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    let w: { version: number }
+    try {
+      w = await from.upsert(scope, id, value)
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'unavailable') throw e
+      await new Promise((r) => setTimeout(r, 50))
+      continue
+    }
+    if (await until(() => to.every((n) => n.get(scope, { id })?.payload === value), 3000)) return w
+  }
+  return null
+}
