@@ -36,6 +36,9 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'init-command', env: ['SCOPECACHE_INIT_COMMAND'], kind: 'string', arg: 'PATH', help: 'executable run before the listener opens, against the private socket in $SCOPECACHE_SOCKET_PATH' },
   { flag: 'init-timeout', env: ['SCOPECACHE_INIT_TIMEOUT', 'SCOPECACHE_INIT_TIMEOUT_SEC'], kind: 'seconds', arg: 'S', help: 'kill the init command after S seconds (0 = never)', dflt: '60' },
   { flag: 'max-connections', env: ['SCOPECACHE_MAX_CONNECTIONS'], kind: 'int', arg: 'N', help: 'open connections per listener thread', dflt: '4096' },
+  { flag: 'redis', env: ['SCOPECACHE_REDIS'], kind: 'string', arg: 'URL', help: 'join a coherent group through this Redis (redis://host:port): writes published, store kept coherent (@scopecache/redis)' },
+  { flag: 'group', env: ['SCOPECACHE_GROUP'], kind: 'string', arg: 'NAME', help: 'the coherent group to join (with --redis)' },
+  { flag: 'redis-mode', env: ['SCOPECACHE_REDIS_MODE'], kind: 'string', arg: 'MODE', help: 'invalidate (other nodes drop what a write names) or replicate (they store it too)', dflt: 'invalidate' },
   { flag: 'log-level', env: ['SCOPECACHE_LOG_LEVEL'], kind: 'level', arg: 'LEVEL', help: LOG_LEVELS.join('|'), dflt: 'info' },
 ]
 
@@ -127,6 +130,13 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeCom
   const storeBytes = pick<number>('max-store-mb') ?? 100 * MIB
   if (itemBytes > storeBytes) throw new UsageError('--max-item-mb must not exceed --max-store-mb')
   const maxConnections = pick<number>('max-connections')
+  const redis = pick<string>('redis')
+  const group = pick<string>('group')
+  const mode = pick<string>('redis-mode')
+  if ((redis === undefined) !== (group === undefined)) throw new UsageError('--redis and --group go together: the Redis URL and the name of the group to join')
+  if (redis !== undefined && !/^rediss?:\/\/./.test(redis)) throw new UsageError(`--redis: ${JSON.stringify(redis)} is not a redis:// URL`)
+  if (mode !== undefined && mode !== 'invalidate' && mode !== 'replicate') throw new UsageError(`--redis-mode: ${JSON.stringify(mode)} is not invalidate or replicate`)
+  if (mode !== undefined && redis === undefined) throw new UsageError('--redis-mode needs --redis and --group')
   return {
     help: false,
     options: {
@@ -144,6 +154,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeCom
       initTimeoutMs: pick<number>('init-timeout') ?? 60_000,
       limits: maxConnections === undefined ? undefined : { maxConnections },
       logLevel: pick<ServerOptions['logLevel'] & string>('log-level') ?? 'info',
+      redis: redis === undefined ? undefined : { url: redis, group: group as string, mode: (mode ?? 'invalidate') as 'invalidate' | 'replicate' },
     },
   }
 }

@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'lock_timeout'
   /** The handle was closed in this thread. HTTP 500. */
   | 'closed'
+  /** A coherent node (@scopecache/redis) cannot publish a write: Redis unreachable or resyncing. HTTP 503. */
+  | 'unavailable'
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_input: 400,
@@ -34,6 +36,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   too_many_threads: 503,
   lock_timeout: 503,
   closed: 500,
+  unavailable: 503,
 }
 
 /** Extra facts for capacity errors, mirroring ScopeCache's 507 bodies. */

@@ -10,13 +10,13 @@ import { errorJson, mb, quote } from './wire.js'
 
 export type HttpErrorCode =
   | 'invalid_input' | 'too_large' | 'conflict' | 'scope_full' | 'store_full' | 'response_too_large'
-  | 'too_many_threads' | 'lock_timeout' | 'closed'
+  | 'too_many_threads' | 'lock_timeout' | 'closed' | 'unavailable'
   | 'body_too_large' | 'method_not_allowed' | 'not_found' | 'internal'
 
 /** Rejection codes in a fixed order (metrics index them). */
 export const ERROR_CODES: readonly HttpErrorCode[] = [
   'invalid_input', 'too_large', 'conflict', 'scope_full', 'store_full', 'response_too_large',
-  'too_many_threads', 'lock_timeout', 'closed', 'body_too_large', 'method_not_allowed', 'not_found', 'internal',
+  'too_many_threads', 'lock_timeout', 'closed', 'unavailable', 'body_too_large', 'method_not_allowed', 'not_found', 'internal',
 ]
 
 const STATUS: Readonly<Record<HttpErrorCode, number>> = {

@@ -16,6 +16,8 @@ import { getString, parseBody, type JsonObject } from './json-body.js'
 import { limitLines, resolveLimits, type Limits } from './limits.js'
 import { Metrics } from './metrics.js'
 import { checkHttpOptions } from './options.js'
+import { gated, runGated, type WriteGate } from './coherent-writes.js'
+import { readCoherence, registerCoherence } from './coherence-metrics.js'
 import { endRequestSpan, spanRecording, spanScope, startRequestSpan } from './trace.js'
 
 /** The subset of a pino logger the handler uses. */
@@ -35,6 +37,10 @@ export interface HandlerOptions {
   headers?: Readonly<Record<string, string>>
   /** OpenTelemetry spans per request (trace.ts; a no-op unless an SDK is registered). Default true. */
   tracing?: boolean
+  /** A node of a coherent group (@scopecache/redis): writes go through it (coherent-writes.ts). */
+  writes?: WriteGate
+  /** The node's figures for /metrics (`createCoherenceBuffer`, kept current by the server's main thread). */
+  coherenceBuffer?: SharedArrayBuffer
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -63,10 +69,14 @@ export class HttpApi {
   private readonly extra: readonly string[]
   private readonly jsonHead: (string | number)[]
   private readonly rawHead: (string | number)[]
+  private readonly gate: WriteGate | undefined
 
   constructor(readonly cache: ScopeCache, opts: HandlerOptions = {}) {
     this.limits = resolveLimits(cache, opts.limits)
     this.metrics = new Metrics(cache, opts.metricsBuffer)
+    this.gate = opts.writes
+    const cb = opts.coherenceBuffer
+    if (cb !== undefined) registerCoherence(this.metrics.registry, () => readCoherence(cb))
     this.logger = opts.logger
     this.tracing = opts.tracing !== false
     this.ctx = { cache, limits: this.limits, tally: this.metrics, raw: false }
@@ -141,6 +151,16 @@ export class HttpApi {
   private answer(res: ServerResponse, ep: Endpoint, path: string, url: string, qs: number, body: ReturnType<typeof parseBody> | null, t0: number): void {
     let out: string | null
     if (body !== null && spanRecording(res)) spanScope(res, bodyScope(body))
+    if (this.gate !== undefined && gated(ep.name)) {
+      let pending: Promise<string>
+      try {
+        pending = runGated(ep.name, this.gate, this.ctx, path, url, qs, body)
+      } catch (e) {
+        return this.fail(res, e, ep.index, t0, true)
+      }
+      pending.then((o) => this.reply(res, 200, this.jsonHead, o, ep.index, t0), (e) => this.fail(res, e, ep.index, t0, true))
+      return
+    }
     try {
       out = ep.run(this.ctx, path, url, qs, body)
     } catch (e) {

@@ -7,15 +7,16 @@
 import { ScopeCacheError } from '@scopecache/core'
 
 export const HTTP_OPTION_KEYS = {
-  createHandler: ['logger', 'metricsBuffer', 'limits', 'headers', 'tracing'],
+  createHandler: ['logger', 'metricsBuffer', 'limits', 'headers', 'tracing', 'writes', 'coherenceBuffer'],
   limits: [
     'maxStoreBytes', 'scopeMaxItems', 'maxItemBytes', 'singleBodyBytes', 'bulkBodyBytes', 'getManyBodyBytes', 'flushBodyBytes',
     'responseBytes', 'lingerMs', 'lingerBytes',
   ],
   startServer: [
     'cache', 'port', 'host', 'allowRemote', 'socket', 'threads', 'scopeMaxItems', 'maxStoreBytes', 'maxItemBytes', 'whenFull', 'initCommand',
-    'initTimeoutMs', 'limits', 'shutdownGraceMs', 'logLevel', 'logger', 'signal', 'onFatal', 'workerUrl', 'shm',
+    'initTimeoutMs', 'limits', 'shutdownGraceMs', 'logLevel', 'logger', 'signal', 'onFatal', 'workerUrl', 'shm', 'redis',
   ],
+  'startServer redis': ['url', 'group', 'mode', 'maxStaleMs', 'shards'],
   'startServer limits': ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'connectionsCheckingIntervalMs', 'maxRequestsPerSocket', 'maxConnections'],
 } as const satisfies Record<string, readonly string[]>
 

@@ -9,12 +9,14 @@ import type { RequestListener } from 'node:http'
 import type { ScopeCache } from '@scopecache/core'
 import { createHandler } from './handler.js'
 import type { Logger } from './server-log.js'
+import type { WriteGate } from './coherent-writes.js'
 
 export { createMetricsBuffer } from './metrics.js'
 
 export function createRequestListener(
   cache: ScopeCache,
-  opts: { threadIndex: number; metricsBuffer: SharedArrayBuffer; logger: Logger },
+  opts: { threadIndex: number; metricsBuffer: SharedArrayBuffer; logger: Logger; writes?: WriteGate; coherenceBuffer?: SharedArrayBuffer },
 ): RequestListener {
-  return createHandler(cache, { metricsBuffer: opts.metricsBuffer, logger: opts.logger, headers: { 'x-scopecache-thread': String(opts.threadIndex) } })
+  const coherent = opts.writes === undefined ? {} : { writes: opts.writes, coherenceBuffer: opts.coherenceBuffer }
+  return createHandler(cache, { metricsBuffer: opts.metricsBuffer, logger: opts.logger, headers: { 'x-scopecache-thread': String(opts.threadIndex) }, ...coherent })
 }

@@ -12,6 +12,8 @@ import { ListenError } from './listen.js'
 import type { HttpLimits } from './server-http.js'
 import type { Logger, LogLevel } from './server-log.js'
 import type { ListenerData, ListenTarget, ToListener, ToSupervisor } from './server-protocol.js'
+import type { WriteGate } from './coherent-writes.js'
+import { serveGate } from './coherent-gate.js'
 
 const RESTART_WINDOW_MS = 60_000
 const RESTARTS_PER_WINDOW = 5
@@ -27,6 +29,8 @@ export interface SupervisorConfig {
   logLevel: LogLevel
   log: Logger
   onFatal?: (err: Error) => void
+  /** A node of a coherent group: listener threads send it their writes (coherent-gate.ts). */
+  coherent?: { gate: WriteGate; buffer: SharedArrayBuffer }
 }
 
 interface Slot {
@@ -78,7 +82,8 @@ export class ListenerSupervisor {
   private spawn(index: number, target: ListenTarget): Promise<{ worker: Worker; port: number | undefined }> {
     const { cache, metricsBuffer, limits, logLevel, log } = this.cfg
     return new Promise((resolve, reject) => {
-      const data: ListenerData = { index, handle: cache.handle, metricsBuffer, target, limits, logLevel }
+      const coherent = this.cfg.coherent
+      const data: ListenerData = { index, handle: cache.handle, metricsBuffer, target, limits, logLevel, coherenceBuffer: coherent?.buffer }
       const worker = new Worker(this.cfg.workerUrl, { workerData: data })
       cache.watch(worker)
       let listening = false
@@ -89,6 +94,8 @@ export class ListenerSupervisor {
         } else if (m.type === 'listen-failed') {
           void worker.terminate()
           reject(new ListenError(m.code, m.message))
+        } else if (m.type === 'write' && coherent !== undefined) {
+          serveGate(coherent.gate, m, (r) => worker.postMessage(r))
         }
       })
       worker.on('error', (err) => log.error({ thread: index, err }, 'listener thread crashed'))

@@ -10,6 +10,7 @@ import { createRequestListener } from './server-handler.js'
 import { closeGracefully, createHardenedServer } from './server-http.js'
 import { listenTcp, listenUnix, ListenError } from './listen.js'
 import { createLogger } from './server-log.js'
+import { gateProxy } from './coherent-gate.js'
 import type { ListenerData, ToListener, ToSupervisor } from './server-protocol.js'
 
 const data = workerData as ListenerData
@@ -18,13 +19,15 @@ const post = (m: ToSupervisor) => port.postMessage(m)
 
 const log = createLogger(data.logLevel, { thread: data.index })
 const cache = ScopeCache.attach(data.handle)
+const gate = data.coherenceBuffer === undefined ? undefined : gateProxy(port)
 const server = createHardenedServer(
-  createRequestListener(cache, { threadIndex: data.index, metricsBuffer: data.metricsBuffer, logger: log }),
+  createRequestListener(cache, { threadIndex: data.index, metricsBuffer: data.metricsBuffer, logger: log, writes: gate?.gate, coherenceBuffer: data.coherenceBuffer }),
   data.limits,
   log,
 )
 
 port.on('message', async (m: ToListener) => {
+  if (m.type === 'write-result') return gate?.settle(m)
   if (m.type !== 'shutdown') return
   await closeGracefully(server, m.graceMs)
   cache.close()

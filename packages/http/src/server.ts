@@ -18,6 +18,8 @@ import { optionsProblem } from './options.js'
 import { createLogger, isLogLevel, type Logger, type LogLevel } from './server-log.js'
 import type { ListenTarget } from './server-protocol.js'
 import { ListenerSupervisor } from './server-supervisor.js'
+import { createCoherenceBuffer } from './coherence-metrics.js'
+import { startCoherentNode, type CoherentServerOptions } from './coherent-node.js'
 
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-http.js'
 export { isLoopbackHost, reusePortSupported } from './listen.js'
@@ -69,6 +71,8 @@ export interface ServerOptions {
   onFatal?: (err: Error) => void
   /** The listener-thread module; default ./server-worker.js next to this file (bundlers: see the cli). */
   workerUrl?: URL
+  /** Make the server a node of a coherent group (@scopecache/redis): its writes go through Redis, its store is kept coherent. */
+  redis?: CoherentServerOptions
 }
 
 export interface RunningServer {
@@ -125,7 +129,7 @@ export class ServerStartError extends Error {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const problem = optionsProblem(options, 'startServer') ?? optionsProblem(options.limits, 'startServer limits')
+  const problem = optionsProblem(options, 'startServer') ?? optionsProblem(options.limits, 'startServer limits') ?? optionsProblem(options.redis, 'startServer redis')
   if (problem !== null) throw new ServerStartError('invalid_option', problem)
   const given = options.cache
   if (given !== undefined && (options.scopeMaxItems !== undefined || options.maxStoreBytes !== undefined || options.maxItemBytes !== undefined || options.whenFull !== undefined)) {
@@ -168,19 +172,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const metricsBuffer = createMetricsBuffer()
 
+  // A coherent node: one per process, here in the main thread; listener threads send it their writes.
+  let coherent: Awaited<ReturnType<typeof startCoherentNode>> | undefined
+  if (options.redis !== undefined) {
+    try {
+      coherent = await startCoherentNode(cache, options.redis, createCoherenceBuffer(), log)
+    } catch (err) {
+      release()
+      throw new ServerStartError('invalid_option', `cannot join the coherent group: ${(err as Error).message}`)
+    }
+  }
+  const releaseAll = async (): Promise<void> => {
+    await coherent?.close()
+    release()
+  }
+
   let init: InitOutcome | undefined
   if (options.initCommand !== undefined && options.initCommand !== '') {
     init = await runInitCommand({
       command: options.initCommand,
       timeoutMs: options.initTimeoutMs ?? 60_000,
-      listener: createRequestListener(cache, { threadIndex: 0, metricsBuffer, logger: log }),
+      listener: createRequestListener(cache, { threadIndex: 0, metricsBuffer, logger: log, writes: coherent?.gate, coherenceBuffer: coherent?.buffer }),
       limits,
       log,
       signal: options.signal,
     })
   }
   if (options.signal?.aborted) {
-    release()
+    await releaseAll()
     throw new ServerStartError('aborted', 'startup aborted')
   }
 
@@ -192,14 +211,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log.warn({ wanted }, `a Unix socket is served by 1 thread, not ${wanted}`)
   }
 
-  const listeners = new ListenerSupervisor({ workerUrl, cache, metricsBuffer, limits, logLevel, log, onFatal: options.onFatal })
+  const listeners = new ListenerSupervisor({ workerUrl, cache, metricsBuffer, limits, logLevel, log, onFatal: options.onFatal, coherent })
   const first: ListenTarget =
     options.socket !== undefined ? { kind: 'unix', path: options.socket, mode: 0o660 } : { kind: 'tcp', host, port: options.port ?? 8080, reusePort: reuse }
   let target: ListenTarget
   try {
     target = await listeners.start(first, reuse ? wanted : 1)
   } catch (err) {
-    release()
+    await releaseAll()
     const where = first.kind === 'unix' ? first.path : `${first.host}:${first.port}`
     throw new ServerStartError((err as ListenError).code ?? 'listen_failed', `cannot listen on ${where}: ${(err as Error).message}`)
   }
@@ -222,7 +241,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       closing ??= (async () => {
         await listeners.stop(graceMs)
         if (target.kind === 'unix') removeSocketFile(target.path)
-        release()
+        await releaseAll()
         log.info({}, 'stopped')
       })()
       return closing
