@@ -115,7 +115,7 @@ function prefill(cache: ScopeCache): void {
   cache.append('other', { n: 'o1' }, { id: 'o1' })
   cache.counterAdd('counters', 'c', 10)
   cache.tryLock('lapsed', { leaseMs: 1 }) // lapsed by the time a worker takes it over
-  // expiry: 'gone' (the oldest) and 'mid' expire at once (callers wait 20 ms), 'keep' in 10 minutes
+  // expiry: 'gone' (the oldest) and 'mid' expire at once (callers wait 100 ms), 'keep' in 10 minutes
   cache.append('exp', { n: 'gone' }, { id: 'gone', ttlMs: 1 })
   cache.append('exp', { n: 'keep' }, { id: 'keep', ttlMs: 600_000 })
   cache.append('exp', { n: 'mid' }, { id: 'mid', ttlMs: 1 })
@@ -226,7 +226,7 @@ function judge(now: Snapshot, before: Snapshot, afters: Snapshot[], lost: string
 
 
 /** Runs one crash case; resolves with what the reaper reported and whether the point was reached. */
-async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached: boolean; report: ReapReport | null }> {
+async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached: boolean; report: ReapReport | null; failure: string }> {
   const signal = new SharedArrayBuffer(4)
   const flag = new Int32Array(signal)
   const worker = new Worker(CRASH, {
@@ -239,7 +239,8 @@ async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached:
   cache.watch(worker, (r) => {
     report = r
   })
-  worker.on('error', () => {}) // 'throw' and 'oom' end with an error event; that is the point
+  let failure = ''
+  worker.on('error', (e) => (failure = String(e))) // 'throw' and 'oom' end with an error event; that is the point
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve))
   let done = false
   void exited.then(() => {
@@ -251,7 +252,7 @@ async function crash(cache: ScopeCache, c: Case, mode: Mode): Promise<{ reached:
   if (!done && Atomics.load(flag, 0) === 2) await worker.terminate() // finished without reaching it
   await exited
   await sleep(0)
-  return { reached: Atomics.load(flag, 0) === 1, report }
+  return { reached: Atomics.load(flag, 0) === 1, report, failure }
 }
 
 describe('a thread that dies inside the core', () => {
@@ -271,15 +272,15 @@ async function crashEach(cases: (Case & { mode: Mode })[]): Promise<void> {
       const twin = ScopeCache.create(OPTIONS)
       prefill(cache)
       prefill(twin)
-      await sleep(20) // 'gone' and 'mid' expire (also by the worker's clock: threads' clocks may differ by a fraction of a ms)
+      await sleep(100) // 'gone' and 'mid' expire, by every thread's clock
       const before = snapshot(cache)
       const versionsBefore = new Map(FENCED.map((n) => [n, cache.version(n)]))
       const afters: Snapshot[] = []
       TWIN[c.op](twin, () => afters.push(snapshot(twin)))
       afters.push(snapshot(twin))
 
-      const { reached, report } = await crash(cache, c, c.mode)
-      expect(reached, `${label}: the operation never reached the point`).toBe(true)
+      const { reached, report, failure } = await crash(cache, c, c.mode)
+      expect(reached, `${label}: the operation never reached the point (${failure || 'no error'}; stats ${JSON.stringify(cache.stats())})`).toBe(true)
       expect(() => checkInvariants(cache), label).not.toThrow()
       const lost = [...((report as ReapReport | null)?.scopesLost ?? [])]
       // a thread that caught an exception inside a publish window empties the scope itself
