@@ -276,7 +276,7 @@ describe('threads share one store', () => {
       ['bulk-reader', 0, ops(20_000)],
       ...Array.from({ length: SOAK > 0 ? 3 : 1 }, (_, k): [ScopesReport['role'], number, number] => ['reader', k, ops(3000)]),
     ]
-    const gate = new SharedArrayBuffer(12) // [0] start barrier, [1] set when the bulk writer is done, [2] once the bulk reader reads
+    const gate = new SharedArrayBuffer(16) // [0] start barrier, [1] set when the bulk writer is done, [2] once the bulk reader reads, [3] once it has checked a batch
     const started = performance.now()
     const reports = await all(
       roles.map(([role, k, ops], i) =>
