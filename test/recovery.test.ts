@@ -115,11 +115,16 @@ function prefill(cache: ScopeCache): void {
   cache.append('other', { n: 'o1' }, { id: 'o1' })
   cache.counterAdd('counters', 'c', 10)
   cache.tryLock('lapsed', { leaseMs: 1 }) // lapsed by the time a worker takes it over
-  // expiry: 'gone' (the oldest) and 'mid' expire at once (callers wait 100 ms), 'keep' in 10 minutes
-  cache.append('exp', { n: 'gone' }, { id: 'gone', ttlMs: 1 })
-  cache.append('exp', { n: 'keep' }, { id: 'keep', ttlMs: 600_000 })
-  cache.append('exp', { n: 'mid' }, { id: 'mid', ttlMs: 1 })
-  cache.append('exp', { n: 'plain' }, { id: 'plain' })
+  // expiry: 'gone' (the oldest) and 'mid' expire at once (callers wait 100 ms), 'keep' in 10 minutes.
+  // One warm, not four appends: an append reclaims its scope's expired items, so on a slow machine
+  // the third append (> 1 ms after the first) would already remove 'gone', and the case would lose
+  // the reclaim windows it counts on.
+  cache.warm([
+    { scope: 'exp', id: 'gone', payload: { n: 'gone' }, ttlMs: 1 },
+    { scope: 'exp', id: 'keep', payload: { n: 'keep' }, ttlMs: 600_000 },
+    { scope: 'exp', id: 'mid', payload: { n: 'mid' }, ttlMs: 1 },
+    { scope: 'exp', id: 'plain', payload: { n: 'plain' } },
+  ])
   cache.setScopeLimit('ring', { maxItems: 2, whenFull: 'drop-oldest' })
   cache.append('ring', { n: 1 }, { id: 'r1' })
   cache.append('ring', { n: 2 }, { id: 'r2' })

@@ -20,13 +20,13 @@
 import { invalid, ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { expiryIndex, itemExpiry } from './item-record.js'
-import { findLocked, replaceLocked, readPayloadText } from './item-write.js'
+import { findLocked, replaceLocked, readPayloadText, trimOldestLocked } from './item-write.js'
 import {
   DEFAULTS, H_EXPIRED, H_ITEMS, I_EXPIRES, I_TS_HI, IF_ASCII, IF_STRING, itemBytes, MAX_TTL_MS, S_COUNT, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F,
-  UNDO_DELETE, UNDO_RESTORE, UNDO_TRIM,
+  UNDO_DELETE, UNDO_RESTORE,
 } from './layout.js'
 import type { Prepared } from './payload.js'
-import { idHashes, nameOf, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
+import { nameOf, readId, removeAtLocked } from './scope-edit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
 
@@ -92,18 +92,7 @@ export function reclaimLocked(t: Txn, rec: number, now: number, maxDeletes: numb
   let n = 0
   while (n < count && expiredAt(s, idx.refAt(rec, n), now)) n++
   if (n > 0) {
-    const freed: number[] = []
-    for (let k = 0; k < n; k++) freed.push(idx.refAt(rec, k))
-    const hashes = idHashes(s, freed)
-    const bytes = sumSizes(s.heap, freed)
-    s.heap.retire(freed) // the last wait: after the publish nothing may fail
-    t.undo(rec, UNDO_TRIM, n, bytes >> 3)
-    t.publish(rec, () => {
-      trimLocked(s, rec, freed, hashes, bytes)
-      Atomics.sub(i32, H_ITEMS, n)
-    }, false)
-    fault('write:published')
-    t.freeRetired(freed)
+    trimOldestLocked(t, rec, n, false)
     removed += n
   }
   // newest first: a delete moves no entry older than the one it removes

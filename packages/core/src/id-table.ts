@@ -120,7 +120,6 @@ export class IdTable {
     return -1 - free
   }
 
-  /** Tombstones `item`'s slot (its id hashes to `h`) in a locked scope's table. */
   /** The word index of the slot that holds `item` (its id's hash `h`), or -1: what untable would tombstone. */
   slotOfItem(rec: number, item: number, h: number): number {
     const { i32, refMask } = this
@@ -135,19 +134,10 @@ export class IdTable {
     return -1
   }
 
+  /** Tombstones `item`'s slot (its id hashes to `h`) in a locked scope's table. */
   untable(rec: number, item: number, h: number): void {
-    const { i32, refMask } = this
-    const w = i32[rec + S_ID_REF] * 2 + 2
-    const cap = i32[rec + S_ID_CAP]
-    const mask = cap - 1
-    for (let n = 0, i = h & mask, lim = Math.min(cap, MAX_PROBE); n < lim; n++, i = (i + 1) & mask) {
-      const s = i32[w + i]
-      if (s === ID_EMPTY) return
-      if (s !== ID_TOMB && (s & refMask) === item) {
-        i32[w + i] = ID_TOMB
-        return
-      }
-    }
+    const w = this.slotOfItem(rec, item, h)
+    if (w >= 0) this.i32[w] = ID_TOMB
   }
 
   // ---- builds (writers): pairs gathered here, placed in private memory, copied into a block ----

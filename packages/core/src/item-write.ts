@@ -125,6 +125,16 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
   const count = s.i32[rec + S_COUNT]
   const n = maxSeq !== undefined ? s.idx.firstAfter(rec, maxSeq) : Math.max(0, count - (keep as number))
   if (n === 0) return 0
+  trimOldestLocked(t, rec, n, true)
+  return n
+}
+
+/**
+ * Removes a locked scope's `n` oldest items in one publish window; `fence`: whether the version
+ * moves (expiry's reclaim does not move it: no reader could see the expired items anyway).
+ */
+export function trimOldestLocked(t: Txn, rec: number, n: number, fence: boolean): void {
+  const s = t.s
   const freed: number[] = []
   for (let k = 0; k < n; k++) freed.push(s.idx.refAt(rec, k))
   const hashes = idHashes(s, freed)
@@ -134,10 +144,9 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
   t.publish(rec, () => {
     trimLocked(s, rec, freed, hashes, bytes)
     Atomics.sub(s.i32, H_ITEMS, n)
-  })
+  }, fence)
   fault('write:published')
   t.freeRetired(freed)
-  return n
 }
 
 // ------------------------------------------------------------------ insert, replace ----
