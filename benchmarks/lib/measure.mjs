@@ -55,6 +55,28 @@ export async function timeAsync(tasks, { quick, batch, progress = () => {}, prew
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /**
+ * Interleaved rounds of async batches of `batch` operations: { key: [ns/op per round] } (the median
+ * batch of each slice of `sliceMs`; at least `minSamples` batches per slice, `warmups` untimed rounds).
+ */
+export async function asyncRounds(tasks, { rounds, sliceMs, batch, warmups = 10, minSamples = 5 }) {
+  const ns = Object.fromEntries(tasks.map((t) => [t.key, []]))
+  for (let r = 0; r < warmups; r++) for (const t of tasks) await t.fn()
+  for (let r = 0; r < rounds; r++) {
+    for (const t of tasks) {
+      const samples = []
+      const end = performance.now() + sliceMs
+      do {
+        const a = performance.now()
+        await t.fn()
+        samples.push(performance.now() - a)
+      } while (samples.length < minSamples || performance.now() < end)
+      ns[t.key].push((median(samples) * 1e6) / batch)
+    }
+  }
+  return ns
+}
+
+/**
  * Runs fn() and returns { result, coresUsed }: this process's CPU time ÷ wall time meanwhile. Below
  * the number of busy threads, other processes on the machine took CPU during the measurement.
  */

@@ -12,7 +12,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { runIfMain } from '../lib/standalone.mjs'
 import { barrier, spawnAttached } from '../lib/threads.mjs'
 import { ScopeCache } from '@scopecache/core'
-import { fmtNs, median, round, withCpuShare } from '../lib/measure.mjs'
+import { asyncRounds, fmtNs, median, round, withCpuShare } from '../lib/measure.mjs'
 import { roundRatio, timeRounds } from '../lib/rounds.mjs'
 
 const BATCH = 1000
@@ -48,24 +48,6 @@ function uncontended({ quick, progress }) {
   return { ns, rounds }
 }
 
-/** Interleaved rounds of async batches: { key: [ns/op per round] } (median batch of each slice). */
-async function asyncRounds(tasks, { rounds, sliceMs }) {
-  const ns = Object.fromEntries(tasks.map((t) => [t.key, []]))
-  for (let r = 0; r < 10; r++) for (const t of tasks) await t.fn()
-  for (let r = 0; r < rounds; r++) {
-    for (const t of tasks) {
-      const samples = []
-      const end = performance.now() + sliceMs
-      do {
-        const a = performance.now()
-        await t.fn()
-        samples.push(performance.now() - a)
-      } while (samples.length < 5 || performance.now() < end)
-      ns[t.key].push((median(samples) * 1e6) / BATCH)
-    }
-  }
-  return ns
-}
 
 async function readThroughHit({ quick, progress }) {
   const cache = ScopeCache.create({ maxStoreBytes: 8 << 20 })
@@ -81,7 +63,7 @@ async function readThroughHit({ quick, progress }) {
   ]
   progress('locks: getOrLoad on a hit vs get')
   const rounds = quick ? 7 : 21
-  const ns = await asyncRounds(tasks, { rounds, sliceMs: quick ? 40 : 150 })
+  const ns = await asyncRounds(tasks, { rounds, sliceMs: quick ? 40 : 150, batch: BATCH })
   cache.close()
   if (x === 0.5) console.log(x)
   return { ns, rounds }

@@ -11,7 +11,7 @@ import { isMainThread, parentPort, workerData, Worker } from 'node:worker_thread
 import { ScopeCache } from '@scopecache/core'
 import { createCoherentCache } from '@scopecache/redis'
 import { runIfMain } from '../lib/standalone.mjs'
-import { fmtNs, median, round } from '../lib/measure.mjs'
+import { asyncRounds, fmtNs, median, round } from '../lib/measure.mjs'
 import { roundRatio, timeRounds } from '../lib/rounds.mjs'
 import { REDIS_PORT, startRedis } from '../lib/redis.mjs'
 
@@ -31,23 +31,6 @@ if (!isMainThread) {
   })
 }
 
-async function asyncRounds(tasks, { rounds, sliceMs }) {
-  const ns = Object.fromEntries(tasks.map((t) => [t.key, []]))
-  for (let r = 0; r < 3; r++) for (const t of tasks) await t.fn()
-  for (let r = 0; r < rounds; r++) {
-    for (const t of tasks) {
-      const samples = []
-      const end = performance.now() + sliceMs
-      do {
-        const a = performance.now()
-        await t.fn()
-        samples.push(performance.now() - a)
-      } while (samples.length < 3 || performance.now() < end)
-      ns[t.key].push((median(samples) * 1e6) / WRITE_BATCH)
-    }
-  }
-  return ns
-}
 
 async function run({ quick, progress }) {
   const redis = await startRedis()
@@ -77,7 +60,7 @@ async function run({ quick, progress }) {
       { key: 'coherent', fn: async () => { for (let i = 0; i < WRITE_BATCH; i++) await node.upsert('w', ids[w++ & (N - 1)], { n: w }) } },
       { key: 'plain', fn: async () => { for (let i = 0; i < WRITE_BATCH; i++) plain.upsert('w', ids[w++ & (N - 1)], { n: w }) } },
     ]
-    const wns = await asyncRounds(writes, { rounds: quick ? 5 : 15, sliceMs: quick ? 60 : 200 })
+    const wns = await asyncRounds(writes, { rounds: quick ? 5 : 15, sliceMs: quick ? 60 : 200, batch: WRITE_BATCH, warmups: 3, minSamples: 3 })
     const writeRatio = roundRatio(wns.coherent, wns.plain)
     // 3. propagation to a node in another thread
     progress('redis-coherent: propagation')
