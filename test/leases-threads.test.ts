@@ -58,13 +58,16 @@ describe('named locks across threads', () => {
 
   it('a holder that dies frees nothing early; its lease lapses and a waiter takes the name', async () => {
     const cache = ScopeCache.create({ maxStoreBytes: 1 << 20, lockLeaseMs: 200 })
-    const signal = new SharedArrayBuffer(12)
-    const flag = new Int32Array(signal)
+    const signal = new SharedArrayBuffer(24) // [0] taken, [1] its token, [2] park word; f64 at byte 16: when the take began
+    const flag = new Int32Array(signal, 0, 3)
     const leaseMs = 400
+    const storeNow = (): number => performance.timeOrigin + performance.now() // the store clock, as every thread reads it
     const { worker, done } = run<never>(cache, { role: 'hold', name: 'job', leaseMs, signal })
     done.catch(() => {}) // it is terminated: that is the point
     for (let i = 0; i < 5000 && Atomics.load(flag, 0) === 0; i++) await sleep(1)
-    const t0 = performance.now()
+    // the lease began after this instant (the worker read it just before its tryLock); timing from
+    // when this thread saw the flag would start late by however long the poll took
+    const t0 = new Float64Array(signal, 16, 1)[0]
     const held = Atomics.load(flag, 1)
     expect(held).toBeGreaterThan(0)
     const exited = new Promise((r) => worker.once('exit', r))
@@ -73,10 +76,10 @@ describe('named locks across threads', () => {
     await sleep(0)
     expect(cache.recoveryStats().deadThreadsReaped).toBe(1)
     // reaped, but the lease is the dead thread's until it lapses
-    if (performance.now() - t0 < leaseMs - 50) expect(cache.tryLock('job')).toBeNull()
+    if (storeNow() - t0 < leaseMs - 50) expect(cache.tryLock('job')).toBeNull()
     const g = await cache.lock('job', { waitMs: 5000 })
     expect(g).not.toBeNull()
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(leaseMs - 5)
+    expect(storeNow() - t0).toBeGreaterThanOrEqual(leaseMs - 2) // (threads' clocks may differ by a fraction of a ms)
     expect(g!.token).toBeGreaterThan(held)
     // the dead holder's token is refused from now on
     expect(cache.renew('job', held)).toBe(false)
