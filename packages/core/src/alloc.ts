@@ -138,14 +138,24 @@ export class Heap {
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
+    if (mode === CHARGED && i32[H_CHARGED_B8] + got > this.maxCharged8) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | this.nextSerial()
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
-    if (mode === CHARGED && i32[H_CHARGED_B8] > this.maxCharged8) {
-      this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
-      this.freeLocked(b >> 3)
-      return ALLOC_OVER_BUDGET
-    }
     return b >> 3
+  }
+
+  /**
+   * A block taken for a charged write that does not fit after all (an unsplittable remainder made
+   * it 8 bytes larger): freed again as PENDING, so the charged count — which readers of stats()
+   * load at any moment — never passes the budget, not even for an instant.
+   */
+  private giveBack(b: number, tag: number, got: number): number {
+    const { i32 } = this
+    i32[(b >> 2) + B_TAG] = tag | TAG_PENDING | this.ownerBits | this.nextSerial()
+    i32[H_PENDING_B8] += got // (freeLocked takes it off again)
+    this.refusedBytes = got * 8 // that is what did not fit
+    this.freeLocked(b >> 3)
+    return ALLOC_OVER_BUDGET
   }
 
   /**
@@ -166,13 +176,8 @@ export class Heap {
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
+    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
-    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) {
-      this.refusedBytes = got * 8 // the block had an unsplittable remainder: that is what did not fit
-      i32[H_CHARGED_B8] += got // (freeLocked refunds it)
-      this.freeLocked(b >> 3)
-      return ALLOC_OVER_BUDGET
-    }
     i32[H_CHARGED_B8] += got - old8
     i32[H_PENDING_B8] += old8
     this.adopt(old)
