@@ -13,6 +13,7 @@ import { createHandler } from '@scopecache/http'
 import { reusePortSupported, startServer } from '@scopecache/http/server'
 import { median } from '../lib/measure.mjs'
 import { procCpuMicros } from '../lib/proc-cpu.mjs'
+import { bareChildTarget, reusePortNode, shmTargets } from '../lib/shm-serve.mjs'
 
 const ITEMS = 50_000
 const SCOPE = 'bench'
@@ -111,25 +112,34 @@ const suite = {
       // registered in either): what tracing costs a server whose app never turns it on
       for (const tracing of [true, false]) targets.push(await handlerTarget(tracing))
       targets.push(await bareTarget())
+      // One store in shared memory served by `scopecache serve --shm` processes on one port: 1 and 2.
+      const node = reusePortNode()
+      if (node.bin === undefined) skipped.push({ what: 'serve --shm, 2 processes', why: node.why })
+      else {
+        progress(`http: serve --shm on Node ${node.version}, 1 and 2 processes, ${ITEMS} items`)
+        targets.push(...(await shmTargets({ node, items: ITEMS, scope: SCOPE, payloadFor })))
+        if (node.bin !== process.execPath) targets.push(await bareChildTarget(node, payloadFor(42)))
+        notes.push(`serve --shm: \`scopecache serve --shm NAME --threads 1\` child processes on Node ${node.version} (listen({ reusePort }) needs Node >= 22.12), all on one port, serving one store in /dev/shm that this process filled; server CPU per request: the sum over the serve processes.${node.bin === process.execPath ? '' : ` Their baseline is a bare node:http child process on the same Node ${node.version} answering the same constant.`}`)
+      }
       const rounds = 3
-      notes.push(`${rounds} rounds, each visiting every case in turn (one 1 s warm-up load per case before the first); req/s: the median round; server CPU per request: utime + stime of this process (every server here runs in it; wrk is its own process) from /proc/${process.pid}/stat before and after each load run, ÷ the requests that run served; × bare: the median of the per-round ratios.`)
+      notes.push(`${rounds} rounds, each visiting every case in turn (one 1 s warm-up load per case before the first); req/s: the median round; server CPU per request: utime + stime of the serving process from /proc/<pid>/stat (this process, pid ${process.pid}, for every in-process server; the child processes for the serve --shm cases and their baseline; wrk is its own process) before and after each load run, ÷ the requests that run served; × bare: the median of the per-round ratios.`)
       for (const t of targets) await load(t.url, 1, connections)
       // CPU per request needs the load generator out of this process: only with wrk.
-      const cpuNow = wrk === undefined ? () => null : () => procCpuMicros()
+      const cpuOf = (t) => (wrk === undefined ? null : t.cpuMicros ? t.cpuMicros() : procCpuMicros())
       const results = new Map(targets.map((t) => [t.key, []]))
       for (let round = 1; round <= rounds; round++) {
         for (const t of targets) {
           progress(`http: round ${round}/${rounds}: ${t.label}: ${seconds} s of load`)
-          const c0 = cpuNow()
+          const c0 = cpuOf(t)
           const r = await load(t.url, seconds, connections)
-          const c1 = cpuNow()
+          const c1 = cpuOf(t)
           results.get(t.key).push({ ...r, load1: loadavg()[0], cpuUs: c0 === null || c1 === null ? null : (c1 - c0) / r.requests })
         }
       }
       const rows = []
       const figures = {}
-      const bareRuns = results.get('bare')
       for (const t of targets) {
+        const bareRuns = results.get(t.baseline ?? 'bare')
         const inOrder = results.get(t.key)
         const runs = [...inOrder].sort((x, y) => x.rps - y.rps)
         const m = runs[Math.floor(runs.length / 2)]
@@ -140,7 +150,7 @@ const suite = {
         figures[`http.rps.${t.key}`] = m.rps
         if (hasCpu) {
           figures[`http.cpuUsPerReq.${t.key}`] = +cpuUs.toFixed(3)
-          if (t.key !== 'bare') figures[`http.cpuVsBare.${t.key}`] = +cpuVsBare.toFixed(3)
+          if (!t.key.startsWith('bare')) figures[`http.cpuVsBare.${t.key}`] = +cpuVsBare.toFixed(3)
         }
         figures[`http.p50us.${t.key}`] = m.p50
         figures[`http.p99us.${t.key}`] = m.p99
@@ -159,6 +169,10 @@ const suite = {
         figures['http.scaling'] = +(figures[`http.rps.${k}`] / figures['http.rps.1thread']).toFixed(2)
         figures[`http.ratio_vs_bare.${k}`] = +(figures[`http.rps.${k}`] / figures['http.rps.bare']).toFixed(3)
         notes.push(`scaling ${cores} threads ÷ 1 thread: ${figures['http.scaling']}×`)
+      }
+      if (figures['http.rps.shm2proc'] !== undefined) {
+        figures['http.shmScaling'] = +(figures['http.rps.shm2proc'] / figures['http.rps.shm1proc']).toFixed(2)
+        notes.push(`serve --shm: 2 processes ÷ 1 process: ${figures['http.shmScaling']}× req/s`)
       }
     return {
         tables: [{ title: `HTTP GET /get, random id of ${ITEMS} (Node ${process.versions.node})`, columns: ['case', 'req/s', 'server CPU µs/req', 'CPU/req × bare', 'p50 µs', 'p99 µs', 'errors', '÷ Go 69k', 'req/s (CPU µs/req) of each round', 'load 1 min'], rows }],
