@@ -1,22 +1,25 @@
 /**
  * What the store offers beyond ScopeCache, behind the facade's one-line methods: named locks with
- * a lease (leases.ts), the version fence read and invalidate (fences.ts, invalidate.ts), and
- * read-through (read-through.ts). The `ifVersion` check of the writes stays with them in cache.ts.
+ * a lease (leases.ts), the version fence read and invalidate (fences.ts, invalidate.ts),
+ * read-through (read-through.ts), expiry (expiry.ts) and per-scope limits (scope-limit.ts). The
+ * `ifVersion` check and the `ttlMs` of the writes stay with them in cache.ts.
  */
 import { checkKey, checkOptions, checkRef, checkScope } from './args.js'
 import { nowMicros } from './clock.js'
 import { add64 } from './counter64.js'
 import { H_LOADER_RUNS_LO } from './layout.js'
 import { invalid } from './errors.js'
-import { scopeTtlOf, ttlOption } from './expiry.js'
+import { dueScopes, scopeTtlOf, setScopeTtlLocked, sweepExpired, ttlArg, ttlOption } from './expiry.js'
 import { fenceFloor, fenceOf } from './fences.js'
 import { invalidateItem, invalidateScope } from './invalidate.js'
 import { DEFAULT_LEASE_MS, internalLockName, Leases, msOption, storeMillis, tokenArg, type LeaseGrant } from './leases.js'
 import { MISS, NO_SCOPE, type Reader } from './read.js'
 import { getOrLoad, type GetOrLoadOptions, type ReadThroughStore } from './read-through.js'
+import { writeScope } from './scope-life.js'
+import { checkLimitOptions, setLimit } from './scope-limit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
-import type { Item, ItemMeta, ItemRef, JsonPayload } from './types.js'
+import type { Item, ItemMeta, ItemRef, JsonPayload, ScopeLimitOptions } from './types.js'
 
 /** The facade's own calls that read-through builds on. */
 export interface FacadeCalls {
@@ -111,5 +114,30 @@ export class Beyond {
     checkScope(scope)
     checkKey(id, 'id')
     return getOrLoad(this.readThrough, internalLockName('load', `${scope}\n${id}`, this.s.cfg.seed), scope, id, loader, leaseMs, waitMs, ttlMs)
+  }
+
+  // ---- expiry ----
+  setScopeTtl(scope: string, ttlMs: number | null): void {
+    checkScope(scope)
+    const ttl = ttlMs === null ? 0 : ttlArg(ttlMs)
+    writeScope(this.t, scope, ttl > 0, (_slot, rec) => {
+      if (rec >= 0) setScopeTtlLocked(this.t, rec, ttl)
+    })
+  }
+
+  sweepExpired(): number {
+    const t = this.t
+    const now = this.s.now()
+    const due = dueScopes(this.s, now)
+    if (due.length === 0) return 0 // (the timer's usual tick: no write entered, no lock taken)
+    return t.busy(() => sweepExpired(t, due, now, (scope, fn) => writeScope(t, scope, false, (_slot, rec) => fn(rec), false)))
+  }
+
+  // ---- capacity ----
+  setScopeLimit(scope: string, opts: ScopeLimitOptions): { created: boolean } {
+    checkScope(scope)
+    checkOptions(opts, 'setScopeLimit')
+    const { limit, mode } = checkLimitOptions(opts, this.s.cfg.scopeMaxItems)
+    return setLimit(this.t, scope, limit, mode)
   }
 }

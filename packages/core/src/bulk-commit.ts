@@ -7,6 +7,7 @@
 import { PENDING } from './alloc.js'
 import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
 import { ScopeCacheError, storeFull, tooLarge } from './errors.js'
+import { evictAfter, EVICT_ROUNDS } from './evict.js'
 import { fault } from './fault.js'
 import { raiseFloor, startFence } from './fences.js'
 import {
@@ -64,6 +65,21 @@ function applyScopeTtls(s: Store, b: BulkBatch): void {
  * Everything O(items) — seqs, tag words, old-block lists — happens before the change opens,
  * so readers of other scopes that must look a name up wait only for the pointer swaps.
  */
+/**
+ * warm's commit. Under whenFull 'evict' a warm that does not fit evicts other scopes and commits
+ * again (rebuild replaces every scope anyway: it has nothing to evict).
+ */
+export function warmCommit(t: Txn, batch: BulkBatch): void {
+  for (let round = 0; ; round++) {
+    try {
+      return bulkCommit(t, batch, false)
+    } catch (e) {
+      const scopes = (e as ScopeCacheError).details === undefined ? batch.groups.length : 0 // over maxScopes
+      if (round >= EVICT_ROUNDS || !evictAfter(t, e, -1, scopes)) throw e
+    }
+  }
+}
+
 export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void {
   const st = t.s
   const { i32, f64, heap, dir } = st

@@ -4,39 +4,29 @@
  * checks each call's arguments (args.ts) and hands the work to the file that holds it (the table
  * is in packages/core/README.md § Source layout).
  *
- * Reads are optimistic and write nothing shared on the hot path: load the scope's S_VER (a
- * seqlock, odd while a writer publishes), read through the indexes with every offset
- * range-checked, copy the bytes out, and return only if S_VER has not moved. After a bounded
- * number of failed attempts the read takes the scope's writer lock instead (which also recovers
- * a lock left by a dead thread), so a reader can neither spin forever nor see a torn item.
- *
- * Writes prepare outside any lock (validate, stringify, measure), then under the scope's lock
- * allocate and fill new blocks that no reader can reach yet, and publish them inside a short
- * odd-S_VER window of index updates; replaced blocks are freed after the publish.
+ * Reads are optimistic, validated by the scope's seqlock, and write nothing shared (read.ts).
+ * Writes prepare outside any lock, then fill blocks no reader can reach yet and publish them in a
+ * short odd-S_VER window under the scope's lock (scope-life.ts, item-write.ts, txn.ts).
  * Lock order: directory → scope(s, in slot order) → allocator.
  */
 import type { Worker } from 'node:worker_threads'
-import { checkCounter, checkKey, checkOptions, checkRef, checkScope, checkTargets, checkTrim, optionalId } from './args.js'
+import { checkKey, checkOptions, checkRef, checkScope, checkTargets } from './args.js'
 import { Beyond } from './beyond.js'
-import { evictAfter, EVICT_ROUNDS } from './evict.js'
-import { bulkCommit, prepareBulk } from './bulk-commit.js'
-import { nowMicros } from './clock.js'
+import { bulkCommit, prepareBulk, warmCommit } from './bulk-commit.js'
 import { invalid, ScopeCacheError } from './errors.js'
-import { checkFence, ifVersionOpt } from './fences.js'
-import { dueScopes, setScopeTtlLocked, sweepExpired, sweepMsOption, touchLocked, ttlArg, ttlOption } from './expiry.js'
-import { checkSize, counterLocked, deleteLocked, trimItemsLocked, updateLocked } from './item-write.js'
+import { startSweepTimer, sweepMsOption } from './expiry.js'
+import { addToCounter, deleteItem, touchItem, trimItems, updateItem } from './item-ops.js'
 import { H_REAPS, H_SCOPES_LOST, T_FENCE } from './layout.js'
 import { startProcessLiveness, type ProcessLiveness } from './liveness-process.js'
 import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
-import { preparePayload } from './payload.js'
 import type { LeaseGrant } from './leases.js'
-import { headWindow, Reader, tailWindow, type Format } from './read.js'
+import { headWindow, tailWindow } from './page-window.js'
+import { Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
 import type { GetOrLoadOptions } from './read-through.js'
 import { listScopes, storeStats } from './scope-info.js'
-import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead, writeScope } from './scope-life.js'
-import { checkLimitOptions, setLimit } from './scope-limit.js'
+import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead } from './scope-life.js'
 import { ScopeView } from './scope-view.js'
 import { openShared, unlinkShared } from './shm-open.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
@@ -83,7 +73,7 @@ export class ScopeCache {
     const sweepMs = sweepMsOption(options?.expirySweepMs)
     const v = createBuffer(cfg)
     const cache = new ScopeCache(v, cfg)
-    if (sweepMs > 0) cache.startSweep(sweepMs)
+    if (sweepMs > 0) cache.sweepTimer = startSweepTimer(sweepMs, () => cache.sweepExpired())
     return cache
   }
 
@@ -239,71 +229,36 @@ export class ScopeCache {
    */
   setScopeLimit(scope: string, opts: ScopeLimitOptions): { created: boolean } {
     this.open()
-    checkScope(scope)
-    checkOptions(opts, 'setScopeLimit')
-    const { limit, mode } = checkLimitOptions(opts, this.s.cfg.scopeMaxItems)
-    return setLimit(this.t, scope, limit, mode)
+    return this.x.setScopeLimit(scope, opts)
   }
 
   // =============================================================================== writes ====
 
   append<P>(scope: string, payload: PayloadInput<P>, opts?: AppendOptions | null): ItemMeta {
     this.open()
-    this.w.checkScope(scope)
-    if (opts != null) checkOptions(opts, 'append')
-    const id = optionalId(opts?.id)
-    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
-    const p = preparePayload(payload)
-    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p, ttl), opts?.ifVersion, ttl).append)
+    return this.w.appendItem(scope, payload, opts)
   }
 
   upsert<P>(scope: string, id: string, payload: PayloadInput<P>, opts?: WriteOptions | null): { created: boolean; item: ItemMeta } {
     this.open()
-    this.w.checkScope(scope)
-    if (opts != null) checkOptions(opts, 'upsert')
-    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
-    checkKey(id, 'id')
-    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
-    const p = preparePayload(payload)
-    return writeScope(this.t, scope, true, this.w.set(scope, id, p, checkSize(this.s, id, p, ttl), opts?.ifVersion, ttl).upsert)
+    return this.w.upsertItem(scope, id, payload, opts)
   }
 
   update<P>(scope: string, ref: ItemRef, payload: PayloadInput<P>, opts?: WriteOptions | null): 0 | 1 {
     this.open()
-    if (opts != null) checkOptions(opts, 'update')
-    checkScope(scope)
-    const by = checkRef(ref)
-    if (typeof by === 'string') checkKey(by, 'id')
-    const ifv = ifVersionOpt(opts?.ifVersion)
-    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
-    const p = preparePayload(payload)
-    checkSize(this.s, typeof by === 'string' ? by : null, p, ttl)
-    return writeScope(this.t, scope, false, (_slot, rec) => {
-      checkFence(this.t, rec, ifv)
-      return updateLocked(this.t, scope, rec, by, p, ttl)
-    })
+    return updateItem(this.t, scope, ref, payload, opts)
   }
 
   /** A new expiry `ttlMs` from now for a live item; 0 when there is none (or it has expired). */
   touch(scope: string, ref: ItemRef, opts: { ttlMs: number }): 0 | 1 {
     this.open()
-    checkScope(scope)
-    const by = checkRef(ref)
-    if (typeof by === 'string') checkKey(by, 'id')
-    if (opts === null || typeof opts !== 'object') throw invalid('touch needs { ttlMs }')
-    checkOptions(opts, 'touch')
-    const ttl = ttlArg(opts.ttlMs)
-    return writeScope(this.t, scope, false, (_slot, rec) => touchLocked(this.t, scope, rec, by, ttl))
+    return touchItem(this.t, scope, ref, opts)
   }
 
   /** The scope's default TTL for items written without ttlMs (null: none); items already stored keep theirs. */
   setScopeTtl(scope: string, ttlMs: number | null): void {
     this.open()
-    checkScope(scope)
-    const ttl = ttlMs === null ? 0 : ttlArg(ttlMs)
-    writeScope(this.t, scope, ttl > 0, (_slot, rec) => {
-      if (rec >= 0) setScopeTtlLocked(this.t, rec, ttl)
-    })
+    this.x.setScopeTtl(scope, ttlMs)
   }
 
   /**
@@ -312,11 +267,7 @@ export class ScopeCache {
    */
   sweepExpired(): number {
     this.open()
-    const t = this.t
-    const now = this.s.now()
-    const due = dueScopes(this.s, now)
-    if (due.length === 0) return 0 // (the timer's usual tick: no write entered, no lock taken)
-    return t.busy(() => sweepExpired(t, due, now, (scope, fn) => writeScope(t, scope, false, (_slot, rec) => fn(rec), false)))
+    return this.x.sweepExpired()
   }
 
   /** Adds `by` to an integer counter item (created as `by` if absent); returns the new value. */
@@ -327,34 +278,17 @@ export class ScopeCache {
   /** counterAdd that also says whether this call created the counter (what `/counter_add` answers). */
   counter(scope: string, id: string, by = 1): { created: boolean; value: number } {
     this.open()
-    checkScope(scope)
-    checkCounter(id, by)
-    const h = this.s.hashId(id)
-    return writeScope(this.t, scope, true, (_slot, rec) => counterLocked(this.t, scope, rec, id, h, by))
+    return addToCounter(this.t, scope, id, by)
   }
 
   delete(scope: string, ref: ItemRef, opts?: FenceOptions | null): 0 | 1 {
     this.open()
-    if (opts != null) checkOptions(opts, 'delete')
-    checkScope(scope)
-    const by = checkRef(ref)
-    if (typeof by === 'string') checkKey(by, 'id')
-    const ifv = ifVersionOpt(opts?.ifVersion)
-    const n = writeScope(this.t, scope, false, (_slot, rec) => {
-      checkFence(this.t, rec, ifv)
-      return deleteLocked(this.t, rec, by)
-    })
-    if (n > 0) this.t.bumpLastWrite(nowMicros())
-    return n
+    return deleteItem(this.t, scope, ref, opts)
   }
 
   trim(scope: string, opts: TrimOptions): number {
     this.open()
-    checkScope(scope)
-    const { maxSeq, keep } = checkTrim(opts)
-    const n = writeScope(this.t, scope, false, (_slot, rec) => trimItemsLocked(this.t, rec, maxSeq, keep))
-    if (n > 0) this.t.bumpLastWrite(nowMicros())
-    return n
+    return trimItems(this.t, scope, opts)
   }
 
   dropScope(scope: string): { found: boolean; items: number } {
@@ -381,18 +315,7 @@ export class ScopeCache {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
     if (batch.groups.length === 0) return { scopes: 0 }
-    this.t.busy(() => {
-      // whenFull 'evict': a warm that does not fit evicts other scopes and commits again (rebuild
-      // replaces every scope anyway: it has nothing to evict)
-      for (let round = 0; ; round++) {
-        try {
-          return bulkCommit(this.t, batch, false)
-        } catch (e) {
-          const scopes = (e as ScopeCacheError).details === undefined ? batch.groups.length : 0 // over maxScopes
-          if (round >= EVICT_ROUNDS || !evictAfter(this.t, e, -1, scopes)) throw e
-        }
-      }
-    })
+    this.t.busy(() => warmCommit(this.t, batch))
     return { scopes: batch.groups.length }
   }
 
@@ -415,8 +338,7 @@ export class ScopeCache {
     const by = checkRef(ref)
     if (opts != null) checkOptions(opts, 'get')
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
-    if (!this.reader.point(scope, by, format)) return undefined
-    return this.itemFromOut(scope, format) as Item<P>
+    return this.reader.point(scope, by, format) ? (this.reader.item(scope, format) as Item<P>) : undefined
   }
 
   /** The payload's JSON text, exactly as stored. */
@@ -438,7 +360,7 @@ export class ScopeCache {
     if (opts != null) checkOptions(opts, 'getMany')
     const refs = checkTargets(targets)
     const format: Format = opts?.raw === true ? 'raw' : 'parsed'
-    return targets.map((t, i) => (this.reader.point(t.scope, refs[i], format) ? (this.itemFromOut(t.scope, format) as Item<P>) : undefined))
+    return targets.map((t, i) => (this.reader.point(t.scope, refs[i], format) ? (this.reader.item(t.scope, format) as Item<P>) : undefined))
   }
 
   /** Items with seq > afterSeq, oldest first ("since"). `raw: true` returns payloads as JSON text. */
@@ -477,25 +399,6 @@ export class ScopeCache {
     checkOptions(opts, 'scopeList')
     this.tally.flush()
     return listScopes(this.s, opts ?? {})
-  }
-
-  // ====================================================================== read machinery ====
-
-  private itemFromOut(scope: string, format: Format): Item {
-    const o = this.reader.out
-    return { scope, id: o.id, seq: o.seq, ts: o.ts, expiresTs: o.expires === 0 ? null : o.expires, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
-  }
-
-  /** Sweeps on an unref'd timer (it keeps no process alive); a sweep that finds a lock busy tries at the next tick. */
-  private startSweep(ms: number): void {
-    this.sweepTimer = setInterval(() => {
-      try {
-        this.sweepExpired()
-      } catch (e) {
-        if (!(e instanceof ScopeCacheError)) throw e
-      }
-    }, ms)
-    this.sweepTimer.unref()
   }
 
   private open(): void {

@@ -25,7 +25,7 @@ import { fault } from './fault.js'
 import {
   H_CLOCK_HAND, H_EVICTED_LO, H_SCOPE_HWM, H_SCOPES, S_BYTES_B8, S_CLOCK, S_LOCK, S_STATE, SCOPE_LIVE,
 } from './layout.js'
-import { dropSlotsLocked, finishDrop, type Dropped } from './scope-life.js'
+import { dropSlotsLocked, finishDrop, type Dropped } from './scope-drop.js'
 import type { Txn } from './txn.js'
 import { ScopeCacheError } from './errors.js'
 

@@ -19,14 +19,10 @@
  */
 import { invalid, ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
-import { expiryIndex, itemExpiry } from './item-record.js'
-import { findLocked, replaceLocked, readPayloadText, trimOldestLocked } from './item-write.js'
-import {
-  DEFAULTS, H_EXPIRED, H_ITEMS, I_EXPIRES, I_TS_HI, IF_ASCII, IF_STRING, itemBytes, MAX_TTL_MS, S_COUNT, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F,
-  UNDO_DELETE, UNDO_RESTORE,
-} from './layout.js'
-import type { Prepared } from './payload.js'
-import { nameOf, readId, removeAtLocked } from './scope-edit.js'
+import { itemExpiry } from './item-record.js'
+import { DEFAULTS, H_EXPIRED, H_ITEMS, I_EXPIRES, MAX_TTL_MS, S_COUNT, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F, UNDO_DELETE, UNDO_RESTORE } from './layout.js'
+import { nameOf, removeAtLocked } from './scope-edit.js'
+import { trimOldestLocked } from './trim-oldest.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
 
@@ -52,14 +48,37 @@ export function sweepMsOption(v: unknown): number {
   return v
 }
 
+/**
+ * The creating handle's sweep: `sweep` every `ms` on an unref'd timer (it keeps no process alive);
+ * a sweep that finds a lock busy (a ScopeCacheError) tries again at the next tick.
+ */
+export function startSweepTimer(ms: number, sweep: () => void): ReturnType<typeof setInterval> {
+  const timer = setInterval(() => {
+    try {
+      sweep()
+    } catch (e) {
+      if (!(e instanceof ScopeCacheError)) throw e
+    }
+  }, ms)
+  timer.unref()
+  return timer
+}
+
 /** An optional ttlMs option: 0 when absent (the scope's default applies). */
 export const ttlOption = (v: unknown): number => (v === undefined ? 0 : ttlArg(v))
+
+/** The expiry (µs) a write at `ts` gives its item: `ttl` ms (> 0), else the scope's default, else none (0). */
+export function expiresAt(s: Store, rec: number, ts: number, ttl: number): number {
+  if (ttl > 0) return ts + ttl * 1000
+  const dflt = s.f64[(rec >> 1) + S_TTL_F]
+  return dflt > 0 ? ts + dflt * 1000 : 0
+}
 
 /** The expiry (µs) of the item at `ref`, 0 when it has none. */
 export const expiryOf = (s: Store, ref: number): number => itemExpiry(s.i32, s.f64, ref)
 
 /** True when the item at `ref` has an expiry that `now` (µs) has reached. */
-const expiredAt = (s: Store, ref: number, now: number): boolean => {
+export const expiredAt = (s: Store, ref: number, now: number): boolean => {
   const e = itemExpiry(s.i32, s.f64, ref)
   return e > 0 && e <= now
 }
@@ -154,40 +173,6 @@ export function reclaimBeforeWrite(t: Txn, rec: number): void {
   } catch (e) {
     if (!(e instanceof ScopeCacheError)) throw e
   }
-}
-
-/** touch: a new expiry `ttl` ms from now for the live item `by`; 0 when there is none (or it has expired). */
-export function touchLocked(t: Txn, scope: string, rec: number, by: string | number, ttl: number): 0 | 1 {
-  const s = t.s
-  if (rec < 0) return 0
-  const item = findLocked(s, rec, by)
-  const now = s.now()
-  if (item < 0 || expiredAt(s, item, now)) return 0
-  const expires = now + ttl * 1000
-  const { i32, f64 } = s
-  if ((i32[item * 2 + I_TS_HI] & I_EXPIRES) !== 0) {
-    // in place: the block keeps its payload; its expiry's two words are the undo record's patches
-    const at = expiryIndex(item, i32[item * 2])
-    t.undo(rec, UNDO_RESTORE)
-    t.patch(0, at * 2)
-    t.patch(1, at * 2 + 1)
-    t.publish(rec, () => {
-      f64[at] = expires
-      noteExpiryLocked(s, rec, expires, 0)
-    })
-    return 1
-  }
-  // no room for an expiry in its block: a copy with one (same seq and ts, like the in-place case)
-  const id = readId(s, item)
-  const text = readPayloadText(s, item)
-  const flags = s.idx.flags(item)
-  const len = s.idx.payloadLen(item)
-  const p: Prepared = {
-    text, bytes: null, start: 0, end: 0, byteLength: len, ascii: (flags & IF_ASCII) !== 0, isString: (flags & IF_STRING) !== 0,
-  }
-  const idWord = id === null ? -1 : s.ids.find(rec, id, s.hashId(id))
-  replaceLocked(t, scope, rec, item, id, idWord, p, itemBytes(s.idx.idLen(item), len), false, 0, expires, s.idx.tsOf(item))
-  return 1
 }
 
 /** setScopeTtl: the scope's default TTL (ms, 0: none) for items written without ttlMs. */

@@ -5,12 +5,15 @@
  * words less than whole fields would and the id and payload start 8 bytes earlier.
  *
  * Readers call these racing writers: on garbage they return garbage numbers (never throw), which
- * the callers' range checks and the seqlock turn into a retry.
+ * the callers' range checks and the seqlock turn into a retry. A writer fills a fresh block with
+ * fillItem (id and payload bytes, then the header) before any reader can reach it.
  */
 import {
   I_EXPIRES, I_EXPIRES_BYTES_SHIFT, I_FLAGS_SHIFT, I_HI_MASK, I_ID_LEN_MASK, I_ID_LEN_SHIFT, I_PAD_MASK, I_PAD_SHIFT, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO,
-  ITEM_HEADER_BYTES, SIZE_MASK,
+  IF_ASCII, IF_STRING, ITEM_HEADER_BYTES, SIZE_MASK,
 } from './layout.js'
+import type { Prepared } from './payload.js'
+import type { Store } from './store.js'
 
 const TWO32 = 4294967296
 
@@ -63,4 +66,35 @@ export function setItemSeqTs(i32: Int32Array, ref: number, seq: number, ts: numb
   i32[w + I_SEQ_HI] = Math.floor(seq / TWO32) | (i32[w + I_SEQ_HI] & ~I_HI_MASK)
   i32[w + I_TS_LO] = ts >>> 0
   i32[w + I_TS_HI] = Math.floor(ts / TWO32) | (i32[w + I_TS_HI] & ~I_HI_MASK)
+}
+
+/** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
+const JS_COPY_MAX = 32
+
+/** Fills a fresh item block: its id and payload bytes, then its header (writeItemHeader). */
+export function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number, expires: number): void {
+  const u8 = s.v.u8
+  const start = ref * 8 + ITEM_HEADER_BYTES
+  let idBytes = 0
+  if (id !== null) {
+    // short ASCII ids byte by byte: a Buffer.write call costs 3-4× as much
+    const n = id.length
+    if (n <= JS_COPY_MAX) {
+      for (; idBytes < n; idBytes++) {
+        const c = id.charCodeAt(idBytes)
+        if (c > 0x7f) break
+        u8[start + idBytes] = c
+      }
+    }
+    if (idBytes !== n) idBytes = s.v.buf.write(id, start, 'utf8')
+  }
+  const at = start + idBytes
+  const text = p.text
+  if (text !== null) {
+    const n = p.byteLength
+    if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
+    else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
+  } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
+  const flags = (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)
+  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, flags, expires, s.f64)
 }

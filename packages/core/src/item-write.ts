@@ -1,33 +1,30 @@
 /**
  * Single-item writes inside a locked scope: append, upsert, update, counter, delete and trim
- * bodies, the insert and in-place replace they are built from (allocation, filling the item block,
- * index growth, the publish window), and the item size check. The caller
+ * bodies, the insert and in-place replace they are built from (allocation, index growth, the
+ * publish window; the block is filled by item-record.ts fillItem), and the item size check. The caller
  * (scope-life.ts writeScope) holds the scope lock and the transaction (txn.ts) is entered.
  */
 import { ALLOC_OVER_BUDGET, CHARGED } from './alloc.js'
-import { duplicateId, invalid, ScopeCacheError, scopeFull, storeFull, tooLarge } from './errors.js'
+import { duplicateId, invalid, ScopeCacheError, storeFull, tooLarge } from './errors.js'
 import { fault } from './fault.js'
 import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
-import { dropIfExpiredLocked, expiryOf, noteExpiryLocked } from './expiry.js'
+import { dropIfExpiredLocked, expiresAt, expiryOf, noteExpiryLocked } from './expiry.js'
 import {
-  EXPIRY_BYTES, H_ITEMS, IF_ASCII, IF_STRING, itemBytes,
-  ITEM_HEADER_BYTES, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP, S_ID_REF, S_ID_USED,
-  S_EXP_ITEMS, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LIMIT, S_LIMIT_MODE, S_TTL_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE,
-  UNDO_RESTORE, UNDO_TRIM, H_DROPPED_LO, LIMIT_DROP_OLDEST,
+  EXPIRY_BYTES, H_DROPPED_LO, H_ITEMS, itemBytes, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_EXP_ITEMS, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP,
+  S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE,
 } from './layout.js'
 import { add64 } from './counter64.js'
-import { writeItemHeader } from './item-record.js'
+import { fillItem } from './item-record.js'
 import { preparePayload, type Prepared } from './payload.js'
 import { holesOf } from './scope-index.js'
+import { roomFor } from './scope-limit.js'
+import { trimOldestLocked } from './trim-oldest.js'
 import { chargeScope, idHashes, readId, removeAtLocked, sumSizes, trimLocked } from './scope-edit.js'
 import type { Store } from './store.js'
 import type { Txn } from './txn.js'
 import type { ItemMeta } from './types.js'
 import { utf8Length } from './validate.js'
-
-/** Ids and ASCII payload texts up to this many code units are copied into the heap from JS (no Buffer.write call). */
-const JS_COPY_MAX = 32
 
 /**
  * The block bytes of an item without an expiry (insert and replace add the 8 bytes of one, and
@@ -52,7 +49,7 @@ function withExpiry(s: Store, size: number, expires: number): number {
 
 /** append: a new item (`id` with hash `h`, or none). A full scope is reported before a duplicate id, as the reference does. */
 export function appendLocked(t: Txn, scope: string, rec: number, id: string | null, h: number, p: Prepared, size: number, ttl = 0): ItemMeta {
-  checkRoom(t.s, scope, rec)
+  roomFor(t.s, scope, rec)
   const free = id === null ? -1 : liveProbe(t, rec, id, h)
   if (free >= 0) throw duplicateId()
   return insertLocked(t, scope, rec, id, h, free, p, size, true, ttl)
@@ -129,44 +126,9 @@ export function trimItemsLocked(t: Txn, rec: number, maxSeq: number | undefined,
   return n
 }
 
-/**
- * Removes a locked scope's `n` oldest items in one publish window; `fence`: whether the version
- * moves (expiry's reclaim does not move it: no reader could see the expired items anyway).
- */
-export function trimOldestLocked(t: Txn, rec: number, n: number, fence: boolean): void {
-  const s = t.s
-  const freed: number[] = []
-  for (let k = 0; k < n; k++) freed.push(s.idx.refAt(rec, k))
-  const hashes = idHashes(s, freed)
-  const bytes = sumSizes(s.heap, freed)
-  s.heap.retire(freed) // the last wait: after the publish nothing may fail
-  t.undo(rec, UNDO_TRIM, n, bytes >> 3)
-  t.publish(rec, () => {
-    trimLocked(s, rec, freed, hashes, bytes)
-    Atomics.sub(s.i32, H_ITEMS, n)
-  }, fence)
-  fault('write:published')
-  t.freeRetired(freed)
-}
 
 // ------------------------------------------------------------------ insert, replace ----
 
-/**
- * Room for one more item: 0, or how many of the oldest items an append to a drop-oldest scope at
- * its limit drops (scope-limit.ts); a scope at scopeMaxItems, or at a 'reject' limit: 507 scope_full.
- */
-function checkRoom(s: Store, scope: string, rec: number): number {
-  const { i32 } = s
-  const count = i32[rec + S_COUNT]
-  const limit = i32[rec + S_LIMIT]
-  if (limit === 0) {
-    if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
-    return 0
-  }
-  if (count < limit) return 0
-  if (i32[rec + S_LIMIT_MODE] === LIMIT_DROP_OLDEST) return count - limit + 1
-  throw scopeFull([{ scope, count, cap: limit }])
-}
 
 /** Appends a new item to a locked scope; returns its meta. */
 export function insertLocked(
@@ -178,7 +140,7 @@ export function insertLocked(
   const r2 = rec >> 1
   // a drop-oldest scope at its limit: its oldest item goes in this append's publish window; a scope
   // over it (the limit was lowered, or a warm filled it) first sheds the rest in a trim window
-  let drop = checkRoom(s, scope, rec)
+  let drop = roomFor(s, scope, rec)
   if (drop > 1) {
     trimItemsLocked(t, rec, undefined, i32[rec + S_COUNT] - drop + 1)
     add64(i32, H_DROPPED_LO, drop - 1)
@@ -330,12 +292,6 @@ export function insertLocked(
   return { scope, id, seq, ts }
 }
 
-/** The expiry (µs) a write at `ts` gives its item: `ttl` ms (> 0), else the scope's default, else none (0). */
-function expiresAt(s: Store, rec: number, ts: number, ttl: number): number {
-  if (ttl > 0) return ts + ttl * 1000
-  const dflt = s.f64[(rec >> 1) + S_TTL_F]
-  return dflt > 0 ? ts + dflt * 1000 : 0
-}
 
 /**
  * Replaces a live item's payload in place: same seq, new ts (`keepTs` > 0: that one). Its expiry:
@@ -415,32 +371,6 @@ export function replaceLocked(
   return { scope, id, seq, ts }
 }
 
-function fillItem(s: Store, ref: number, id: string | null, p: Prepared, seq: number, ts: number, expires: number): void {
-  const u8 = s.v.u8
-  const start = ref * 8 + ITEM_HEADER_BYTES
-  let idBytes = 0
-  if (id !== null) {
-    // short ASCII ids byte by byte: a Buffer.write call costs 3-4× as much
-    const n = id.length
-    if (n <= JS_COPY_MAX) {
-      for (; idBytes < n; idBytes++) {
-        const c = id.charCodeAt(idBytes)
-        if (c > 0x7f) break
-        u8[start + idBytes] = c
-      }
-    }
-    if (idBytes !== n) idBytes = s.v.buf.write(id, start, 'utf8')
-  }
-  const at = start + idBytes
-  const text = p.text
-  if (text !== null) {
-    const n = p.byteLength
-    if (p.ascii && n <= JS_COPY_MAX) for (let k = 0; k < n; k++) u8[at + k] = text.charCodeAt(k)
-    else s.v.buf.write(text, at, n, p.ascii ? 'latin1' : 'utf8')
-  } else u8.set((p.bytes as Uint8Array).subarray(p.start, p.end), at)
-  const flags = (p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)
-  writeItemHeader(s.i32, ref, s.heap.sizeOf(ref), seq, ts, idBytes, p.byteLength, flags, expires, s.f64)
-}
 
 /**
  * IdTable.probe (the id's slot, or -1 − the free slot it would take) that sees an expired item as

@@ -91,3 +91,17 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length
 }
+
+/**
+ * True when bytes [off, off+len) are the UTF-8 of `s`. As many bytes as units means `s` must be
+ * ASCII (any other unit takes 2–4 bytes): a plain loop; otherwise the general compare.
+ */
+export function idEquals(u8: Uint8Array, off: number, len: number, s: string): boolean {
+  const n = s.length
+  if (len !== n) return len > n && utf8Equals(u8, off, len, s)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80 || u8[off + i] !== c) return false
+  }
+  return true
+}

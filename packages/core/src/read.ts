@@ -15,20 +15,19 @@
  * and allocated again is a different key — a stale string is never served.
  */
 import { Buffer } from 'node:buffer'
-import { checkLimit } from './args.js'
 import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
-import { invalid } from './errors.js'
 import { fault } from './fault.js'
 import { MAX_PROBE } from './id-table.js'
 import { expiryIndex, flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
-import { hashKey, utf8Equals } from './keys.js'
+import { hashKey, idEquals } from './keys.js'
 import {
-  B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_EXP_ITEMS, S_GEN,
+  B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_EXP_ITEMS, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
 import { WEAK_ORDER, type Views } from './memory.js'
 import type { ReadTally } from './read-tally.js'
+import type { PageWindow } from './page-window.js'
 import type { ScopeIndex } from './scope-index.js'
 import type { Item, Page } from './types.js'
 
@@ -139,6 +138,12 @@ export class Reader {
   forget(): void {
     this.memoSlot = -1
     this.memoName = ''
+  }
+
+  /** The item `point` just read into `out`, as the public Item of `scope` (payload parsed unless raw). */
+  item(scope: string, format: Format): Item {
+    const o = this.out
+    return { scope, id: o.id, seq: o.seq, ts: o.ts, expiresTs: o.expires === 0 ? null : o.expires, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
   }
 
   /** Reads one item, by id (a string) or seq (a number), into `out`; false on a miss. */
@@ -400,74 +405,5 @@ export class Reader {
   private noScope(slot: number): false {
     if (slot === CLOSED) this.d.checkOpen()
     return false
-  }
-}
-
-/**
- * True when bytes [off, off+len) are the UTF-8 of `s`. As many bytes as units means `s` must be
- * ASCII (any other unit takes 2–4 bytes): a plain loop; otherwise the general compare.
- */
-function idEquals(u8: Uint8Array, off: number, len: number, s: string): boolean {
-  const n = s.length
-  if (len !== n) return len > n && utf8Equals(u8, off, len, s)
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 0x80 || u8[off + i] !== c) return false
-  }
-  return true
-}
-
-/** Which positions of a scope's seq order a page holds. */
-export interface PageWindow {
-  /** When no item can have expired: positions [from, to), and whether the page is truncated. */
-  range(rec: number): [number, number, boolean]
-  /** Otherwise: the live positions (`live(k)`), oldest first, into `out`; whether the page is truncated. */
-  live(rec: number, live: (k: number) => boolean, out: number[]): boolean
-}
-
-/** head's page: items with seq > afterSeq, oldest first, at most `limit` (arguments checked here). */
-export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): PageWindow {
-  const after = afterSeq ?? 0
-  if (!Number.isSafeInteger(after) || after < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
-  const n = checkLimit(limit)
-  return {
-    range(rec) {
-      const count = i32[rec + S_COUNT]
-      const from = idx.firstAfter(rec, after)
-      const to = Math.min(count, from + n)
-      return [from, to, to < count]
-    },
-    live(rec, live, out) {
-      const count = i32[rec + S_COUNT]
-      for (let k = idx.firstAfter(rec, after); k < count; k++) {
-        if (!live(k)) continue
-        if (out.length === n) return true
-        out.push(k)
-      }
-      return false
-    },
-  }
-}
-
-/** tail's page: the newest `limit` items after skipping `offset` newest (arguments checked here). */
-export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): PageWindow {
-  const skip = offset ?? 0
-  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
-  const n = checkLimit(limit)
-  return {
-    range(rec) {
-      const count = i32[rec + S_COUNT]
-      const to = Math.max(0, count - skip)
-      const from = Math.max(0, to - n)
-      return [from, to, from > 0]
-    },
-    live(rec, live, out) {
-      let k = i32[rec + S_COUNT] - 1
-      for (let skipped = 0; k >= 0 && skipped < skip; k--) if (live(k)) skipped++
-      for (; k >= 0 && out.length < n; k--) if (live(k)) out.push(k)
-      out.reverse()
-      for (; k >= 0; k--) if (live(k)) return true
-      return false
-    },
   }
 }

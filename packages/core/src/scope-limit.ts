@@ -14,9 +14,10 @@
  * applies the limit); rebuild, dropScope, flush, invalidate of the scope and an eviction make new
  * records: the limit goes with the old one. A missing scope is created (empty, with the limit).
  */
-import { invalid } from './errors.js'
-import { LIMIT_DROP_OLDEST, LIMIT_REJECT, S_LIMIT, S_LIMIT_MODE } from './layout.js'
+import { invalid, scopeFull } from './errors.js'
+import { LIMIT_DROP_OLDEST, LIMIT_REJECT, S_COUNT, S_LIMIT, S_LIMIT_MODE } from './layout.js'
 import { writeScope } from './scope-life.js'
+import type { Store } from './store.js'
 import type { Txn } from './txn.js'
 import type { ScopeInfo, ScopeLimitOptions } from './types.js'
 
@@ -50,4 +51,21 @@ export function limitInfo(i32: Int32Array, rec: number): Pick<ScopeInfo, 'maxIte
   const limit = i32[rec + S_LIMIT]
   if (limit === 0) return { maxItems: null, whenFull: null }
   return { maxItems: limit, whenFull: i32[rec + S_LIMIT_MODE] === LIMIT_DROP_OLDEST ? 'drop-oldest' : 'reject' }
+}
+
+/**
+ * Room for one more item: 0, or how many of the oldest items an append to a drop-oldest scope at
+ * its limit drops; a scope at scopeMaxItems, or at a 'reject' limit: 507 scope_full.
+ */
+export function roomFor(s: Store, scope: string, rec: number): number {
+  const { i32 } = s
+  const count = i32[rec + S_COUNT]
+  const limit = i32[rec + S_LIMIT]
+  if (limit === 0) {
+    if (count >= s.cfg.scopeMaxItems) throw scopeFull([{ scope, count, cap: s.cfg.scopeMaxItems }])
+    return 0
+  }
+  if (count < limit) return 0
+  if (i32[rec + S_LIMIT_MODE] === LIMIT_DROP_OLDEST) return count - limit + 1
+  throw scopeFull([{ scope, count, cap: limit }])
 }

@@ -1,15 +1,18 @@
 /**
- * The arguments of append and upsert, held for their bodies under the scope lock: fields and two
- * bound functions instead of a fresh closure per call (the hot write path). `set` runs right before
- * writeScope(); a body copies them out before anything else runs (no user code runs in between,
- * so no other write of this thread can overwrite them).
+ * append and upsert, the hot write path: their arguments checked, then held for their bodies under
+ * the scope lock in fields and two bound functions instead of a fresh closure per call. `set` runs
+ * right before writeScope(); a body copies them out before anything else runs (no user code runs
+ * in between, so no other write of this thread can overwrite them).
  */
-import { checkScope } from './args.js'
+import { checkKey, checkOptions, checkScope, optionalId } from './args.js'
+import { invalid } from './errors.js'
+import { ttlOption } from './expiry.js'
 import { checkFence, ifVersionOpt } from './fences.js'
-import { appendLocked, upsertLocked } from './item-write.js'
-import type { Prepared } from './payload.js'
+import { appendLocked, checkSize, upsertLocked } from './item-write.js'
+import { preparePayload, type Prepared } from './payload.js'
+import { writeScope } from './scope-life.js'
 import type { Txn } from './txn.js'
-import type { ItemMeta } from './types.js'
+import type { AppendOptions, ItemMeta, PayloadInput, WriteOptions } from './types.js'
 
 export class WriteArgs {
   private scope = ''
@@ -24,6 +27,25 @@ export class WriteArgs {
   private okScope: string | null = null
 
   constructor(private readonly t: Txn) {}
+
+  appendItem<P>(scope: string, payload: PayloadInput<P>, opts: AppendOptions | null | undefined): ItemMeta {
+    this.checkScope(scope)
+    if (opts != null) checkOptions(opts, 'append')
+    const id = optionalId(opts?.id)
+    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
+    const p = preparePayload(payload)
+    return writeScope(this.t, scope, true, this.set(scope, id, p, checkSize(this.t.s, id, p, ttl), opts?.ifVersion, ttl).append)
+  }
+
+  upsertItem<P>(scope: string, id: string, payload: PayloadInput<P>, opts: WriteOptions | null | undefined): { created: boolean; item: ItemMeta } {
+    this.checkScope(scope)
+    if (opts != null) checkOptions(opts, 'upsert')
+    if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for upsert")
+    checkKey(id, 'id')
+    const ttl = opts == null ? 0 : ttlOption(opts.ttlMs)
+    const p = preparePayload(payload)
+    return writeScope(this.t, scope, true, this.set(scope, id, p, checkSize(this.t.s, id, p, ttl), opts?.ifVersion, ttl).upsert)
+  }
 
   checkScope(scope: string): void {
     if (scope === this.okScope) return
