@@ -26,7 +26,8 @@ import { Reader, type Format } from './read.js'
 import { ReadTally } from './read-tally.js'
 import type { GetOrLoadOptions } from './read-through.js'
 import { listScopes, storeStats } from './scope-info.js'
-import { dropPrefixBusy, dropScopeBusy, flushBusy, lockedRead } from './scope-life.js'
+import { dropPrefixBusy, dropScopeBusy, flushBusy } from './scope-life.js'
+import { lockedRead } from './read-locked.js'
 import { ScopeView } from './scope-view.js'
 import { openShared, unlinkShared } from './shm-open.js'
 import { ID_SEED, INTERNALS, Store, type Internals } from './store.js'
@@ -118,7 +119,7 @@ export class ScopeCache {
     const tally = (this.tally = new ReadTally(v.i32, v.f64, cfg.scopesW, cfg.scopeSlots, cfg.evict))
     this.reader = new Reader({
       v, dir: s.dir, idx: s.idx, tally, scopesW: cfg.scopesW, idSeed: cfg.seed ^ ID_SEED,
-      fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(t, tally, scope, visit), checkOpen: () => this.open(), clock: s,
+      fenceWord: s.slotW + T_FENCE, locked: (scope, visit) => lockedRead(s, tally, scope, visit), checkOpen: () => this.open(), clock: s,
     })
     this.x = new Beyond(s, t, this.reader, this)
     this.liveness = startLiveness(v.i32, s.threads, s.token, cfg.lockLeaseMs, () => s)

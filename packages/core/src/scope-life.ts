@@ -1,7 +1,7 @@
 /**
  * A scope's life: running a write under its lock (creating the scope first if asked, and removing
- * it again if that write fails before anything reached it), the locked fallback of a read, and
- * dropping scopes (dropScope, dropPrefix, flush) inside one directory change.
+ * it again if that write fails before anything reached it), and dropping scopes (dropScope,
+ * dropPrefix, flush) inside one directory change.
  * Lock order: directory → scope(s, in slot order) → allocator. An eviction (evict.ts) takes its
  * victims' scope locks only by a compare-exchange from free, so it never waits for one.
  */
@@ -13,8 +13,6 @@ import { fault } from './fault.js'
 import { evictAfter, evictLocked, EVICT_ROUNDS, finishEviction } from './evict.js'
 import { H_SCOPES, S_CLOCK, S_EXP_ITEMS, S_GEN, S_LAST_SEQ_F, S_LOCK, S_STATE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_NAME, blockBytes } from './layout.js'
 import { release } from './lock.js'
-import { HIT, NO_SCOPE } from './read.js'
-import type { ReadTally } from './read-tally.js'
 import { dropSlotsLocked, finishDrop, type Dropped } from './scope-drop.js'
 import { initRecord, nameOf } from './scope-edit.js'
 import type { Txn } from './txn.js'
@@ -97,15 +95,6 @@ function writeBusy<T>(t: Txn, scope: string, create: boolean, fn: (slot: number,
   }
 }
 
-/** The locked fallback of a read that lost too many races: `visit` under the scope's lock. */
-export function lockedRead(t: Txn, tally: ReadTally, scope: string, visit: (rec: number) => number): number {
-  return writeScope(t, scope, false, (slot, rec) => {
-    if (rec < 0) return NO_SCOPE
-    const r = visit(rec)
-    if (r === HIT) tally.count(slot, t.s.i32[rec + S_GEN])
-    return r
-  }, false) // a read removes nothing, not even expired items
-}
 
 /** Creates a scope (record + name); returns its slot with its gen in dir.gen. */
 function createScope(t: Txn, scope: string): number {
