@@ -8,9 +8,10 @@
  */
 import type { ScopeCache } from './cache.js'
 import type { RawJson } from './payload.js'
+import type { GetOrLoadOptions } from './read-through.js'
 import type {
-  AppendOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadOf, RawReadOptions, ReadOptions, TailOptions, TrimOptions,
-  WriteOptions,
+  AppendOptions, FenceOptions, HeadOptions, Item, ItemMeta, ItemRef, JsonPayload, Page, PayloadOf, RawReadOptions, ReadOptions, ScopeLimitOptions,
+  TailOptions, TrimOptions, WriteOptions,
 } from './types.js'
 
 export class ScopeView<P = JsonPayload> {
@@ -74,8 +75,8 @@ export class ScopeView<P = JsonPayload> {
     return this.cache.head<P>(this.name, limit === undefined ? { afterSeq } : { afterSeq, limit })
   }
 
-  delete(ref: ItemRef): 0 | 1 {
-    return this.cache.delete(this.name, ref)
+  delete(ref: ItemRef, opts?: FenceOptions | null): 0 | 1 {
+    return this.cache.delete(this.name, ref, opts)
   }
 
   trim(opts: TrimOptions): number {
@@ -85,5 +86,32 @@ export class ScopeView<P = JsonPayload> {
   /** Drops the whole scope (`dropScope`); writing to the view again starts a new scope at seq 1. */
   drop(): { found: boolean; items: number } {
     return this.cache.dropScope(this.name)
+  }
+
+  // ---- beyond ScopeCache, for this scope ----
+
+  /** The scope's version (`cache.version`). */
+  version(): number {
+    return this.cache.version(this.name)
+  }
+
+  /** Deletes the item (or, without `ref`, drops the scope) and moves the version (`cache.invalidate`). */
+  invalidate(ref?: ItemRef | null): number {
+    return this.cache.invalidate(this.name, ref)
+  }
+
+  /** Read-through for one id of this scope (`cache.getOrLoad`). */
+  getOrLoad(ref: { id: string }, loader: () => P | Promise<P>, opts?: GetOrLoadOptions | null): Promise<Item<P>> {
+    return this.cache.getOrLoad<P>(this.name, ref, loader, opts)
+  }
+
+  /** The scope's default TTL for items written without ttlMs; null removes it (`cache.setScopeTtl`). */
+  setTtl(ttlMs: number | null): void {
+    this.cache.setScopeTtl(this.name, ttlMs)
+  }
+
+  /** The scope's item limit and what an append at it does; `maxItems: null` removes it (`cache.setScopeLimit`). */
+  setLimit(opts: ScopeLimitOptions): { created: boolean } {
+    return this.cache.setScopeLimit(this.name, opts)
   }
 }

@@ -231,6 +231,27 @@ describe('scope views', () => {
     expect(room.tail().items).toEqual([])
   })
 
+  it('carries the scope-level calls beyond ScopeCache: version, invalidate, getOrLoad, setTtl, setLimit', async () => {
+    const c = make()
+    const feed = c.scope<Message>('feed')
+    expect(feed.setLimit({ maxItems: 2, whenFull: 'drop-oldest' })).toEqual({ created: true })
+    for (let n = 1; n <= 3; n++) feed.append({ text: `m${n}`, n })
+    expect(feed.tail().items.map((i) => i.payload.n)).toEqual([2, 3])
+    expect(c.scopeList().scopes.find((s) => s.scope === 'feed')).toMatchObject({ maxItems: 2, whenFull: 'drop-oldest' })
+    feed.setTtl(60_000)
+    expect(feed.append({ text: 'm4', n: 4 }, { id: 'm4' })).toMatchObject({ seq: 4 })
+    expect(feed.get({ id: 'm4' })?.expiresTs).toBeGreaterThan(0)
+    feed.setTtl(null)
+    expect(c.scopeList().scopes.find((s) => s.scope === 'feed')?.itemTtlMs).toBeNull()
+    const v = feed.version()
+    expect(() => feed.delete({ id: 'm4' }, { ifVersion: v - 1 })).toThrow(expect.objectContaining({ code: 'conflict' }))
+    expect(feed.invalidate({ id: 'm4' })).toBe(1)
+    expect(feed.version()).toBeGreaterThan(v)
+    const loaded = await feed.getOrLoad({ id: 'm5' }, () => ({ text: 'loaded', n: 5 }))
+    expect(loaded.payload).toEqual({ text: 'loaded', n: 5 })
+    expect(c.get('feed', { id: 'm5' })?.payload).toEqual({ text: 'loaded', n: 5 })
+  })
+
   it('refuses an invalid scope name when made', () => {
     const c = make()
     expect(fails(() => c.scope(' padded')).code).toBe('invalid_input')
