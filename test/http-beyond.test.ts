@@ -67,6 +67,13 @@ describe.each(['handler', 'cli'] as const)('named locks over HTTP (%s)', (via) =
       expect(r.status, `${path} ${body}`).toBe(400)
       expect(json(r).error, `${path} ${body}`).toMatch(msg)
     }
+    // a name that is not UTF-8 (here 0xFF before 'n'): decoded, it would alias another name (found by http-fuzz)
+    for (const path of ['/lock', '/renew', '/unlock']) {
+      const bytes = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff]), Buffer.from('n","token":1}')])
+      const r = await target().request('POST', path, bytes)
+      expect(r.status, path).toBe(400)
+      expect(json(r).error, path).toMatch(/the 'name' field must be valid UTF-8$/)
+    }
     // none of them took 'n'
     const g = json(await post('/lock', { name: 'n', lease_ms: 10 }))
     expect(g.acquired).toBe(true)

@@ -35,8 +35,16 @@ const VALID: [path: string, body: string][] = [
   ['/warm', '{"items":[{"scope":"fz","payload":1},{"scope":"fz2","id":"a","payload":{}}]}'],
   ['/rebuild', '{"items":[{"scope":"fz","payload":1}]}'],
   ['/get_many', '{"targets":[{"scope":"fz","id":"k1"},{"scope":"fz","seq":2}]}'],
+  // beyond ScopeCache
+  ['/touch', '{"scope":"fz","id":"k2","ttl_ms":60000}'],
+  ['/scope_ttl', '{"scope":"fz","ttl_ms":60000}'],
+  ['/scope_limit', '{"scope":"fz","max_items":5,"when_full":"drop-oldest"}'],
+  ['/invalidate', '{"scope":"fz","id":"k2"}'],
+  ['/lock', '{"name":"fz:job","lease_ms":1000}'],
+  ['/renew', '{"name":"fz:job","token":1,"lease_ms":1000}'],
+  ['/unlock', '{"name":"fz:job","token":1}'],
 ]
-const GETS = ['/get', '/render', '/head', '/tail', '/stats', '/scopelist', '/help', '/metrics']
+const GETS = ['/get', '/render', '/head', '/tail', '/stats', '/scopelist', '/help', '/metrics', '/version']
 const POSTS = [...VALID.map(([p]) => p), '/flush', '/wipe']
 
 interface Req {
@@ -83,6 +91,11 @@ const hugeNumber = fc.tuple(fc.constantFrom(
   ['/trim', (n: string) => `{"scope":"fz","keep":${n === '1.0' ? '-3' : n}}`],
   ['/append', (n: string) => `{"scope":"fz","seq":${n},"payload":1}`],
   ['/get_many', (n: string) => `{"targets":[{"scope":"fz","seq":${n}}]}`],
+  ['/upsert', (n: string) => `{"scope":"fz","id":"t","payload":1,"ttl_ms":${n}}`],
+  ['/touch', (n: string) => `{"scope":"fz","id":"k2","ttl_ms":${n}}`],
+  ['/scope_limit', (n: string) => `{"scope":"fz","max_items":${n}}`],
+  ['/lock', (n: string) => `{"name":"fz:job","lease_ms":${n}}`],
+  ['/delete', (n: string) => `{"scope":"fz","id":"k1","if_version":${n}}`],
 ) as fc.Arbitrary<[string, (n: string) => string]>, fc.constantFrom(...HUGE)).map(([[path, make], n]): Req => ({ kind: 'http', method: 'POST', path, body: Buffer.from(make(n)) }))
 
 const deepNesting = fc.tuple(fc.constantFrom('/append', '/upsert', '/warm'), fc.integer({ min: 10_000, max: 12_000 }), fc.boolean()).map(([path, depth, arrays]): Req => {
@@ -129,9 +142,10 @@ const BAD_QUERIES: [string, string][] = [
   ...['offset=1', 'limit=0', 'limit=-5', 'limit=abc', 'after_seq=-1', 'after_seq=x', 'limit=99999999999999999999'].map((q): [string, string] => ['/head', q]),
   ...['limit=0', 'limit=-5', 'limit=abc', 'offset=-1', 'offset=x'].map((q): [string, string] => ['/tail', q]),
   ...['prefix=%FF', 'after=%20x', 'limit=0'].map((q): [string, string] => ['/scopelist', q]),
+  ['/version', ''],
 ]
 const badQuery = fc.constantFrom(...BAD_QUERIES).map(([path, q]): Req => ({
-  kind: 'http', method: 'GET', path: path === '/scopelist' ? `${path}?${q}` : `${path}?scope=fz${q === '' ? '' : '&' + q}`,
+  kind: 'http', method: 'GET', path: path === '/scopelist' || path === '/version' ? `${path}?${q}` : `${path}?scope=fz${q === '' ? '' : '&' + q}`,
 }))
 
 /**

@@ -10,7 +10,7 @@
 import { MAX_TTL_MS, type ScopeCache } from '@scopecache/core'
 import { badField } from './errors.js'
 import { queryScope } from './fields.js'
-import { getRaw, getString, has, Kind, type JsonObject } from './json-body.js'
+import { getRaw, getString, getUtf8String, has, Kind, type JsonObject } from './json-body.js'
 import type { Query } from './query.js'
 import { requiredMessage, SPEC, writeFields } from './write-fields.js'
 
@@ -82,7 +82,8 @@ export function scopeTtl(cache: ScopeCache, path: string, b: JsonObject): string
 }
 
 function name(b: JsonObject, path: string): string {
-  const n = getString(b, 'name')
+  const n = getUtf8String(b, 'name')
+  if (n === null) throw badField("the 'name' field must be valid UTF-8") // (decoded, two names could become one)
   if (n === undefined || n === '') throw required('name', path)
   return n
 }

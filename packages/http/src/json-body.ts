@@ -107,6 +107,13 @@ export function getString(o: JsonObject, name: string): string | undefined {
   return v === undefined ? undefined : spanString(o.bytes, v.kind, v.start, v.end)
 }
 
+/** getString, or null when the member's bytes are not well-formed UTF-8 (for a field whose rule refuses that). */
+export function getUtf8String(o: JsonObject, name: string): string | null | undefined {
+  const v = present(o, name)
+  if (v === undefined) return undefined
+  return spanUtf8(o, v.start, v.end) ? spanString(o.bytes, v.kind, v.start, v.end) : null
+}
+
 function integer(o: JsonObject, name: string, unsigned: boolean): number | undefined {
   const v = present(o, name)
   return v === undefined ? undefined : spanInteger(o.bytes, v.kind, v.start, v.end, unsigned)
