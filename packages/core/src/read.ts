@@ -27,6 +27,7 @@ import {
   B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_COUNT, S_EXP_ITEMS, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
+import { MESSAGES } from './limits.js'
 import { WEAK_ORDER, type Views } from './memory.js'
 import type { ReadTally } from './read-tally.js'
 import type { ScopeIndex } from './scope-index.js'
@@ -428,7 +429,7 @@ export interface PageWindow {
 /** head's page: items with seq > afterSeq, oldest first, at most `limit` (arguments checked here). */
 export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): PageWindow {
   const after = afterSeq ?? 0
-  if (!Number.isSafeInteger(after) || after < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
+  if (!Number.isSafeInteger(after) || after < 0) throw invalid(MESSAGES.afterSeqUnsigned)
   const n = checkLimit(limit)
   return {
     range(rec) {
@@ -452,7 +453,7 @@ export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | 
 /** tail's page: the newest `limit` items after skipping `offset` newest (arguments checked here). */
 export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): PageWindow {
   const skip = offset ?? 0
-  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
+  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid(MESSAGES.offsetNonNegative)
   const n = checkLimit(limit)
   return {
     range(rec) {

@@ -17,6 +17,7 @@ import {
   SCOPE_RECORD_BYTES, T_UNDO_OP, T_UNDO_REC, TAG_NAME, UNDO_DROP, blockBytes,
 } from './layout.js'
 import { release } from './lock.js'
+import { MESSAGES } from './limits.js'
 import { HIT, NO_SCOPE } from './read.js'
 import type { ReadTally } from './read-tally.js'
 import { collectBlocks, initRecord, nameOf, sumSizes } from './scope-edit.js'
@@ -137,7 +138,7 @@ function createScope(t: Txn, scope: string): number {
       }
       const charged = heap.chargedBytes()
       if (Atomics.load(i32, H_SCOPES) >= cfg.maxScopes) {
-        throw new ScopeCacheError('store_full', `store is at capacity: ${cfg.maxScopes} scopes`, {
+        throw new ScopeCacheError('store_full', MESSAGES.scopeTableFull(cfg.maxScopes), {
           storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: cfg.maxStoreBytes,
         })
       }
