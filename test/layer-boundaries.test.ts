@@ -35,6 +35,19 @@ describe('one table of limits and messages', () => {
     }
   })
 
+  it('no other package re-words a message function of the table in a template', () => {
+    const templates = Object.entries(core.MESSAGES)
+      .filter((e): e is [string, (f: string) => string] => typeof e[1] === 'function' && e[1].length === 1)
+      .map(([name, fn]) => [name, fn('${field}')] as const)
+    expect(templates.length).toBeGreaterThan(3)
+    for (const pkg of ['http', 'redis', 'cli', 'pool']) {
+      for (const { path, text } of sources(pkg)) {
+        for (const [name, t] of templates) expect(text.includes(t), `${path} re-words MESSAGES.${name}`).toBe(false)
+        expect(text.includes("', item at index ${"), `${path} re-words MESSAGES.bulkItem`).toBe(false)
+      }
+    }
+  })
+
   it('the core defines each limit once, in limits.ts, which imports nothing', () => {
     const files = sources('core').filter((f) => !f.path.endsWith('/internals.ts'))
     const limits = files.find((f) => f.path.endsWith('/limits.ts'))

@@ -29,6 +29,7 @@ export const LIMITS = {
 type Field = string
 
 const INVALID = 'scopecache: invalid input: '
+const badUtf8 = (field: Field): string => `the '${field}' field must be valid UTF-8`
 
 export const MESSAGES = {
   invalidPrefix: INVALID,
@@ -42,12 +43,16 @@ export const MESSAGES = {
   tokenPositive: "the 'token' field must be a positive integer",
   payloadRequired: "the 'payload' field is required",
   payloadNotJson: "the 'payload' field must be a valid JSON value",
-  payloadBadUtf8: "the 'payload' field must be valid UTF-8",
+  payloadBadUtf8: badUtf8('payload'),
   itemTooLarge: (size: number, max: number): string => `the item's approximate size (${size} bytes) exceeds the maximum of ${max} bytes`,
   duplicateId: "an item with this 'id' already exists in the scope",
   scopeTableFull: (maxScopes: number): string => `store is at capacity: ${maxScopes} scopes`,
   payloadTooDeep: `the 'payload' field exceeds the maximum nesting depth of ${LIMITS.maxJsonDepth}`,
+  /** The key rules (scope, id, prefix, after, name), in the order they are checked. */
   keyTooLong: (field: Field): string => `the '${field}' field must not exceed ${LIMITS.maxKeyBytes} bytes`,
+  keySpace: (field: Field): string => `the '${field}' field must not have leading or trailing whitespace`,
+  keyControl: (field: Field): string => `the '${field}' field must not contain control characters`,
+  badUtf8,
   ttlRange: (field: Field): string => `the '${field}' field must be an integer number of milliseconds from 1 to ${LIMITS.maxTtlMs}`,
   /**
    * A bulk item's broken rule as the reference words it: `scope 's', item at index k: scopecache:

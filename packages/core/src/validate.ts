@@ -87,11 +87,11 @@ export function keyProblem(s: string, field: KeyField): string | null {
     case TOO_LONG:
       return MESSAGES.keyTooLong(field)
     case SPACE:
-      return `the '${field}' field must not have leading or trailing whitespace`
+      return MESSAGES.keySpace(field)
     case CONTROL:
-      return `the '${field}' field must not contain control characters`
+      return MESSAGES.keyControl(field)
     default:
-      return `the '${field}' field must be valid UTF-8`
+      return MESSAGES.badUtf8(field)
   }
 }
 

@@ -56,7 +56,7 @@ type Source = Pick<JsonObject, 'bytes' | 'utf8'>
 
 /** The broken shape rule of a non-empty key read from a body at [start, end), or null. */
 export function bodyKeyProblem(o: Source, text: string, start: number, end: number, field: KeyField): string | null {
-  return keyProblem(text, field) ?? (spanUtf8(o, start, end) ? null : `the '${field}' field must be valid UTF-8`)
+  return keyProblem(text, field) ?? (spanUtf8(o, start, end) ? null : MESSAGES.badUtf8(field))
 }
 
 /** The broken payload rule of a payload member (kind 0: absent), or null. */
