@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ScopeCache, ScopeCacheError, type WarmItem } from '../packages/core/dist/index.js'
 import { createCachePool, PoolError, type CachePool, type CacheSource } from '../packages/pool/dist/index.js'
+import { httpStatusOf } from '../packages/http/dist/index.js'
 
 const TASKS = new URL('./fixtures/pool-tasks.mjs', import.meta.url)
 const open: CachePool[] = []
@@ -44,7 +45,7 @@ describe('errors thrown in pool workers keep their code', () => {
     const err = await rejection(p.run(null, { name: 'throwTyped' }))
     expect(err.code).toBe('scope_full')
     expect(err.details).toEqual({ scopes: [{ scope: 's', count: 3, cap: 3 }] })
-    expect((err as unknown as ScopeCacheError).status).toBe(507)
+    expect(httpStatusOf(err), 'the HTTP package maps the re-created error by its code').toBe(507)
   })
 
   it('a non-store error keeps its class, name, code and the worker-side stack', async () => {

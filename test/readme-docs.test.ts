@@ -7,8 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { HTTP_STATUS } from '../packages/core/dist/index.js'
-import { ERROR_CODES, HttpError } from '../packages/http/dist/index.js'
+import { ERROR_CODES, HTTP_STATUS, HttpError } from '../packages/http/dist/index.js'
 import { POOL_ERROR_CODES } from '../packages/pool/dist/index.js'
 import { errorCodeTables, headingAnchors, localLinks, readmes, ROOT } from './helpers/readme.js'
 
@@ -39,7 +38,7 @@ describe('README error tables', () => {
     })
   }
 
-  it('the HTTP layer answers every core code with the core status', () => {
+  it('the HTTP layer answers every core code with its HTTP_STATUS', () => {
     for (const code of coreCodes) expect(httpStatus(code), code).toBe(status(code))
   })
 })

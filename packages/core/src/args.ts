@@ -2,15 +2,16 @@
  * The argument checks of the public methods (cache.ts): malformed arguments throw `invalid`.
  */
 import { invalid } from './errors.js'
+import { LIMITS, MESSAGES } from './limits.js'
 import type { GetTarget, ItemRef } from './types.js'
 import { keyProblem } from './validate.js'
 
-export const DEFAULT_LIMIT = 1000
-export const MAX_LIMIT = 10_000
-export const MAX_GET_MANY = 1000
+export const DEFAULT_LIMIT = LIMITS.defaultLimit
+export const MAX_LIMIT = LIMITS.maxLimit
+export const MAX_GET_MANY = LIMITS.maxGetManyTargets
 
 export function checkScope(scope: unknown): asserts scope is string {
-  if (typeof scope !== 'string' || scope === '') throw invalid("the 'scope' field is required")
+  if (typeof scope !== 'string' || scope === '') throw invalid(MESSAGES.scopeRequired)
   checkKey(scope, 'scope')
 }
 
@@ -28,21 +29,21 @@ export function optionalId(id: unknown): string | null {
 
 /** The address of a read or write: an id string or a seq number. Malformed calls throw. */
 export function checkRef(ref: ItemRef | GetTarget): string | number {
-  if (ref === null || typeof ref !== 'object') throw invalid("exactly one of 'id' or 'seq' must be provided")
+  if (ref === null || typeof ref !== 'object') throw invalid(MESSAGES.oneOfIdOrSeq)
   const id = ref.id === '' ? undefined : ref.id
   const seq = ref.seq
-  if ((id === undefined) === (seq === undefined)) throw invalid("exactly one of 'id' or 'seq' must be provided")
+  if ((id === undefined) === (seq === undefined)) throw invalid(MESSAGES.oneOfIdOrSeq)
   if (id !== undefined) {
     if (typeof id !== 'string') throw invalid("the 'id' field must be a string")
     return id
   }
-  if (!Number.isSafeInteger(seq) || (seq as number) <= 0) throw invalid("the 'seq' parameter must be a positive integer")
+  if (!Number.isSafeInteger(seq) || (seq as number) <= 0) throw invalid(MESSAGES.seqPositive)
   return seq as number
 }
 
 export function checkLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_LIMIT
-  if (!Number.isSafeInteger(limit) || limit <= 0) throw invalid("the 'limit' parameter must be a positive integer")
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw invalid(MESSAGES.limitPositive)
   return Math.min(limit, MAX_LIMIT)
 }
 
@@ -132,5 +133,5 @@ export function checkTargets(targets: readonly GetTarget[]): (string | number)[]
 export function checkCounter(id: string, by: number): void {
   if (typeof id !== 'string' || id === '') throw invalid("the 'id' field is required for counterAdd")
   checkKey(id, 'id')
-  if (!Number.isSafeInteger(by) || by === 0) throw invalid("the 'by' field must be a non-zero integer within ±(2^53−1)")
+  if (!Number.isSafeInteger(by) || by === 0) throw invalid(MESSAGES.byNonZero)
 }

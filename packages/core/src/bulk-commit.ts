@@ -17,6 +17,7 @@ import {
   TAG_UNDO, UNDO_BULK,
 } from './layout.js'
 import { release } from './lock.js'
+import { MESSAGES } from './limits.js'
 import { collectBlocks, initRecord } from './scope-edit.js'
 import type { Store } from './store.js'
 import { ensureStack, type Txn } from './txn.js'
@@ -107,7 +108,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
       const touched = replaceAll ? dir.liveSlots() : existing.filter((s) => s >= 0).sort((a, b) => a - b)
       const created = existing.filter((s) => s < 0).length
       if ((replaceAll ? 0 : Atomics.load(i32, H_SCOPES)) + created > st.cfg.maxScopes) {
-        throw new ScopeCacheError('store_full', `store is at capacity: ${st.cfg.maxScopes} scopes`)
+        throw new ScopeCacheError('store_full', MESSAGES.scopeTableFull(st.cfg.maxScopes))
       }
       const locked: number[] = []
       try {

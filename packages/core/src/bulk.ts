@@ -22,6 +22,7 @@ import {
 } from './layout.js'
 import { ttlArg } from './expiry.js'
 import { setItemSeqTs, writeItemHeader } from './item-record.js'
+import { MESSAGES } from './limits.js'
 import { preparePayload } from './payload.js'
 import type { WarmItem } from './types.js'
 import { keyProblem, utf8Length } from './validate.js'
@@ -96,7 +97,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
     const scope = it.scope
     if (scope !== lastScope || gi < 0) {
       // a scope's own rule is reported bare, before any of its items
-      const sp = typeof scope !== 'string' || scope === '' ? "the 'scope' field is required" : byScope.has(scope) ? null : keyProblem(scope, 'scope')
+      const sp = typeof scope !== 'string' || scope === '' ? MESSAGES.scopeRequired : byScope.has(scope) ? null : keyProblem(scope, 'scope')
       if (sp !== null) throw invalid(sp)
       const s = scope as string
       let g = byScope.get(s)
@@ -120,19 +121,19 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
     try {
       p = preparePayload(it.payload)
     } catch (e) {
-      throw itemError(scope, k, (e as Error).message.replace('scopecache: invalid input: ', ''))
+      throw itemError(scope, k, (e as Error).message.replace(MESSAGES.invalidPrefix, ''))
     }
     let ttl = 0
     if (it.ttlMs !== undefined) {
       try {
         ttl = ttlArg(it.ttlMs)
       } catch (e) {
-        throw itemError(scope, k, (e as Error).message.replace('scopecache: invalid input: ', ''))
+        throw itemError(scope, k, (e as Error).message.replace(MESSAGES.invalidPrefix, ''))
       }
       ;(b.ttl ??= new Float64Array(n))[i] = ttl
     }
     const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength, ttl > 0)
-    if (size > lim.maxItemBytes) throw itemError(scope, k, tooLarge(size, lim.maxItemBytes).message.replace('scopecache: invalid input: ', ''), 'too_large')
+    if (size > lim.maxItemBytes) throw itemError(scope, k, tooLarge(size, lim.maxItemBytes).message.replace(MESSAGES.invalidPrefix, ''), 'too_large')
     b.ids[i] = id as string | null
     if (p.text !== null) b.pay[i] = p.text
     else {
@@ -151,7 +152,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   if (over.length > 0 || groups.length > lim.maxScopes) throwFirstDuplicate(b, n, lim.scopeMaxItems)
   if (over.length > 0) throw scopeFull(over.map((g) => ({ scope: g.scope, count: g.count, cap: lim.scopeMaxItems })))
   if (groups.length > lim.maxScopes) {
-    throw new ScopeCacheError('store_full', `store is at capacity: ${lim.maxScopes} scopes`, {
+    throw new ScopeCacheError('store_full', MESSAGES.scopeTableFull(lim.maxScopes), {
       storeBytes: lim.chargedBytes(), addedBytes: 0, maxStoreBytes: lim.maxStoreBytes,
     })
   }
@@ -172,9 +173,9 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   return b
 }
 
-/** The reference's wording of an item's problem: `scope 's', item at index k: …`, k counted within the scope. */
+/** An item's problem in the reference's bulk wording (MESSAGES.bulkItem), k counted within the scope. */
 const itemError = (scope: unknown, k: number, reason: string, code: 'invalid_input' | 'too_large' = 'invalid_input'): ScopeCacheError =>
-  new ScopeCacheError(code, `scope '${String(scope)}', item at index ${k}: scopecache: invalid input: ${reason}`)
+  new ScopeCacheError(code, MESSAGES.bulkItem(String(scope), k, reason))
 
 /**
  * Throws the duplicate-id error of the first item before `upTo` whose id repeats one earlier in its

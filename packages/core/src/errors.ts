@@ -2,7 +2,10 @@
  * Every error the store throws is a ScopeCacheError with a stable `code`.
  * Match on `code`, never on the message or the class: the code survives a
  * trip across threads (see `toWire`/`fromWire`), the class does not.
+ * The store knows no HTTP: each code's HTTP status is @scopecache/http's
+ * (`HTTP_STATUS`, `httpStatusOf`); the statuses noted below are that table's.
  */
+import { MESSAGES } from './limits.js'
 
 export type ErrorCode =
   /** Malformed call or input that breaks a validation rule. HTTP 400. */
@@ -25,19 +28,6 @@ export type ErrorCode =
   | 'closed'
   /** A coherent node (@scopecache/redis) cannot publish a write: Redis unreachable or resyncing. HTTP 503. */
   | 'unavailable'
-
-export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
-  invalid_input: 400,
-  too_large: 400,
-  conflict: 409,
-  scope_full: 507,
-  store_full: 507,
-  response_too_large: 507,
-  too_many_threads: 503,
-  lock_timeout: 503,
-  closed: 500,
-  unavailable: 503,
-}
 
 /** Extra facts for capacity errors, mirroring ScopeCache's 507 bodies. */
 export interface ErrorDetails {
@@ -68,10 +58,6 @@ export class ScopeCacheError extends Error {
     this.details = details
   }
 
-  get status(): number {
-    return HTTP_STATUS[this.code]
-  }
-
   /** A structured-clone-safe form; `fromWire` re-creates the typed error. */
   toWire(): WireError {
     return { __scopecacheError: true, code: this.code, message: this.message, details: this.details }
@@ -93,7 +79,7 @@ export interface WireError {
   details: ErrorDetails | undefined
 }
 
-const INVALID = 'scopecache: invalid input: '
+const INVALID = MESSAGES.invalidPrefix
 
 export const invalid = (reason: string): ScopeCacheError =>
   new ScopeCacheError('invalid_input', INVALID + reason)
@@ -101,11 +87,11 @@ export const invalid = (reason: string): ScopeCacheError =>
 export const tooLarge = (size: number, max: number): ScopeCacheError =>
   new ScopeCacheError(
     'too_large',
-    `${INVALID}the item's approximate size (${size} bytes) exceeds the maximum of ${max} bytes`,
+    INVALID + MESSAGES.itemTooLarge(size, max),
   )
 
 export const duplicateId = (): ScopeCacheError =>
-  new ScopeCacheError('conflict', "an item with this 'id' already exists in the scope")
+  new ScopeCacheError('conflict', MESSAGES.duplicateId)
 
 export const scopeFull = (offenders: { scope: string; count: number; cap: number }[]): ScopeCacheError =>
   new ScopeCacheError(

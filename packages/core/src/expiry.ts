@@ -20,6 +20,7 @@
 import { invalid, ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { itemExpiry } from './item-record.js'
+import { MESSAGES } from './limits.js'
 import { DEFAULTS, H_EXPIRED, H_ITEMS, I_EXPIRES, MAX_TTL_MS, S_COUNT, S_EXP_ITEMS, S_EXP_MIN_F, S_TTL_F, UNDO_DELETE, UNDO_RESTORE } from './layout.js'
 import { nameOf, removeAtLocked } from './scope-edit.js'
 import { trimOldestLocked } from './trim-oldest.js'
@@ -34,7 +35,7 @@ export const SWEEP_RECLAIM_DELETES = 1024
 /** A TTL argument: an integer number of ms in 1..MAX_TTL_MS (`field` names it in the error). */
 export function ttlArg(v: unknown, field = 'ttlMs'): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_TTL_MS) {
-    throw invalid(`the '${field}' field must be an integer number of milliseconds from 1 to ${MAX_TTL_MS}`)
+    throw invalid(MESSAGES.ttlRange(field))
   }
   return v
 }

@@ -12,11 +12,11 @@
  * encoding problem is reported: a payload that is not valid UTF-8 is not text at all.
  */
 
-export const MAX_JSON_DEPTH = 10_000
+import { LIMITS, MESSAGES } from './limits.js'
 
-const NOT_JSON = "the 'payload' field must be a valid JSON value"
-const BAD_UTF8 = "the 'payload' field must be valid UTF-8"
-const TOO_DEEP = `the 'payload' field exceeds the maximum nesting depth of ${MAX_JSON_DEPTH}`
+export const MAX_JSON_DEPTH = LIMITS.maxJsonDepth
+
+const { payloadNotJson: NOT_JSON, payloadBadUtf8: BAD_UTF8, payloadTooDeep: TOO_DEEP } = MESSAGES
 
 // Kinds of the open containers, innermost at stack[depth - 1]. Shared by every call: the
 // scanners never call out, so a call cannot interleave with another on the same thread.

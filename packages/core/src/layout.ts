@@ -25,6 +25,8 @@
  * relative to the record, in 8-byte units).
  */
 
+import { LIMITS } from './limits.js'
+
 export const MAGIC = 0x53435031 // "SCP1"
 export const LAYOUT_VERSION = 9 // 8: expiry; 9: the capacity policy
 
@@ -304,7 +306,7 @@ export const DEFAULTS = {
 } as const
 
 /** The largest TTL (ms) a write, touch or setScopeTtl takes: ten years; more is a mistake, not a cache. */
-export const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000
+export const MAX_TTL_MS = LIMITS.maxTtlMs
 
 /**
  * The largest budget: every byte offset of the buffer must fit a signed 32-bit int (the core

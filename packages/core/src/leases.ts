@@ -32,6 +32,7 @@ import {
 } from './layout.js'
 import { acquire, release } from './lock.js'
 import type { Store } from './store.js'
+import { LIMITS, MESSAGES } from './limits.js'
 import { keyProblem } from './validate.js'
 
 /** Lock names hash with the store's seed mixed with this, apart from scope names and ids. */
@@ -39,7 +40,7 @@ export const LEASE_SEED = 0x27d4eb2f
 export const DEFAULT_LEASE_MS = 5000
 const noop = (): void => {}
 /** The longest lease and the longest wait: a day. Longer is a bug in the caller, not a plan. */
-export const MAX_LEASE_MS = 86_400_000
+export const MAX_LEASE_MS = LIMITS.maxLeaseMs
 
 /** A held lock: pass `token` to `renew`/`unlock`, and to whatever the lock protects. */
 export interface LeaseGrant {
@@ -57,7 +58,7 @@ export function msOption(name: 'leaseMs' | 'waitMs', v: unknown, dflt: number, m
 
 /** A fencing token argument: a positive integer. */
 export function tokenArg(token: unknown): number {
-  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1) throw invalid("the 'token' field must be a positive integer")
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1) throw invalid(MESSAGES.tokenPositive)
   return token
 }
 

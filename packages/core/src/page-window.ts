@@ -5,6 +5,7 @@
 import { checkLimit } from './args.js'
 import { invalid } from './errors.js'
 import { S_COUNT } from './layout.js'
+import { MESSAGES } from './limits.js'
 import type { ScopeIndex } from './scope-index.js'
 
 /** Which positions of a scope's seq order a page holds. */
@@ -18,7 +19,7 @@ export interface PageWindow {
 /** head's page: items with seq > afterSeq, oldest first, at most `limit` (arguments checked here). */
 export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | undefined, limit: number | undefined): PageWindow {
   const after = afterSeq ?? 0
-  if (!Number.isSafeInteger(after) || after < 0) throw invalid("the 'after_seq' parameter must be a valid unsigned integer")
+  if (!Number.isSafeInteger(after) || after < 0) throw invalid(MESSAGES.afterSeqUnsigned)
   const n = checkLimit(limit)
   return {
     range(rec) {
@@ -42,7 +43,7 @@ export function headWindow(i32: Int32Array, idx: ScopeIndex, afterSeq: number | 
 /** tail's page: the newest `limit` items after skipping `offset` newest (arguments checked here). */
 export function tailWindow(i32: Int32Array, offset: number | undefined, limit: number | undefined): PageWindow {
   const skip = offset ?? 0
-  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid("the 'offset' parameter must be a non-negative integer")
+  if (!Number.isSafeInteger(skip) || skip < 0) throw invalid(MESSAGES.offsetNonNegative)
   const n = checkLimit(limit)
   return {
     range(rec) {

@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer'
 import { invalid } from './errors.js'
 import { jsonBytesProblem, jsonDepthExceeds, jsonTextProblem, MAX_JSON_DEPTH, trimJson } from './json.js'
+import { MESSAGES } from './limits.js'
 
 /** JSON text (or its UTF-8 bytes) to store verbatim. Create it with `rawJson`. */
 export class RawJson {
@@ -29,8 +30,7 @@ export interface Prepared {
   isString: boolean
 }
 
-const REQUIRED = "the 'payload' field is required"
-const NOT_JSON = "the 'payload' field must be a valid JSON value"
+const { payloadRequired: REQUIRED, payloadNotJson: NOT_JSON } = MESSAGES
 
 export function preparePayload(value: unknown): Prepared {
   if (value instanceof RawJson) return value.json instanceof Uint8Array ? fromBytes(value.json) : fromText(value.json)
@@ -44,7 +44,7 @@ export function preparePayload(value: unknown): Prepared {
   }
   if (text === undefined) throw invalid(NOT_JSON) // functions, symbols
   if (text === 'null') throw invalid(REQUIRED) // NaN, Infinity
-  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw invalid(`the 'payload' field exceeds the maximum nesting depth of ${MAX_JSON_DEPTH}`)
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw invalid(MESSAGES.payloadTooDeep)
   return textPrepared(text)
 }
 

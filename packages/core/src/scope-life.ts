@@ -13,6 +13,7 @@ import { fault } from './fault.js'
 import { evictAfter, evictLocked, EVICT_ROUNDS, finishEviction } from './evict.js'
 import { H_SCOPES, S_CLOCK, S_EXP_ITEMS, S_GEN, S_LAST_SEQ_F, S_LOCK, S_STATE, SCOPE_LIVE, SCOPE_RECORD_BYTES, TAG_NAME, blockBytes } from './layout.js'
 import { release } from './lock.js'
+import { MESSAGES } from './limits.js'
 import { dropSlotsLocked, finishDrop, type Dropped } from './scope-drop.js'
 import { initRecord, nameOf } from './scope-edit.js'
 import type { Txn } from './txn.js'
@@ -115,7 +116,7 @@ function createScope(t: Txn, scope: string): number {
       }
       const charged = heap.chargedBytes()
       if (Atomics.load(i32, H_SCOPES) >= cfg.maxScopes) {
-        throw new ScopeCacheError('store_full', `store is at capacity: ${cfg.maxScopes} scopes`, {
+        throw new ScopeCacheError('store_full', MESSAGES.scopeTableFull(cfg.maxScopes), {
           storeBytes: charged, addedBytes: SCOPE_RECORD_BYTES, maxStoreBytes: cfg.maxStoreBytes,
         })
       }

@@ -5,7 +5,9 @@
  * This runs on every write and every keyed read, so it is one charCodeAt pass with no allocation;
  * only a failing key builds its message.
  */
-export const MAX_KEY_BYTES = 256
+import { LIMITS, MESSAGES } from './limits.js'
+
+export const MAX_KEY_BYTES = LIMITS.maxKeyBytes
 
 export type KeyField = 'scope' | 'id' | 'prefix' | 'after' | 'name'
 
@@ -83,13 +85,13 @@ export function keyProblem(s: string, field: KeyField): string | null {
     case OK:
       return null
     case TOO_LONG:
-      return `the '${field}' field must not exceed ${MAX_KEY_BYTES} bytes`
+      return MESSAGES.keyTooLong(field)
     case SPACE:
-      return `the '${field}' field must not have leading or trailing whitespace`
+      return MESSAGES.keySpace(field)
     case CONTROL:
-      return `the '${field}' field must not contain control characters`
+      return MESSAGES.keyControl(field)
     default:
-      return `the '${field}' field must be valid UTF-8`
+      return MESSAGES.badUtf8(field)
   }
 }
 

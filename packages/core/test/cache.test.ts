@@ -514,7 +514,8 @@ describe('stats and scopeList', () => {
     const e = new ScopeCacheError('scope_full', 'scope is at capacity', { scopes: [{ scope: 's', count: 1, cap: 1 }] })
     const back = ScopeCacheError.fromWire(structuredClone(e.toWire()))
     expect(back).toBeInstanceOf(ScopeCacheError)
-    expect([back.code, back.status, back.details?.scopes?.[0].cap]).toEqual(['scope_full', 507, 1])
+    expect([back.code, back.message, back.details?.scopes?.[0].cap]).toEqual(['scope_full', 'scope is at capacity', 1])
+    expect('status' in back, 'the store knows no HTTP status (@scopecache/http maps codes)').toBe(false)
   })
 
   it('attach gives the same store; close frees the thread slot', () => {

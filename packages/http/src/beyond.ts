@@ -7,7 +7,7 @@
  *   capacity     `POST /scope_limit` sets (or with `"max_items":null` removes) a scope's item limit.
  * The core checks names and scopes; the numbers are checked here with messages that say the range.
  */
-import { MAX_TTL_MS, type ScopeCache } from '@scopecache/core'
+import { LIMITS, MESSAGES, type ScopeCache } from '@scopecache/core'
 import { badField } from './errors.js'
 import { queryScope } from './fields.js'
 import { getRaw, getString, getUtf8String, has, Kind, type JsonObject } from './json-body.js'
@@ -16,7 +16,7 @@ import { requiredMessage, SPEC, writeFields } from './write-fields.js'
 
 const required = (field: string, path: string): Error => badField(requiredMessage(field, path))
 
-const MAX_MS = 86_400_000 // the core's longest lease: a day
+const MAX_MS = LIMITS.maxLeaseMs // the core's longest lease
 const DIGITS = /^[0-9]{1,16}$/
 
 /** A body's optional `if_version`: a version read with `/version` (a non-negative integer). */
@@ -47,7 +47,7 @@ export function invalidate(cache: ScopeCache, path: string, b: JsonObject): stri
 
 /**
  * An optional `ttl_ms` (append, upsert, update, warm/rebuild items, /touch): an integer number of
- * ms from 1 to MAX_TTL_MS (ten years); anything else — negative, fractional, a string, an exponent —
+ * ms from 1 to LIMITS.maxTtlMs (ten years); anything else — negative, fractional, a string, an exponent —
  * is a 400 and nothing is stored. `null` is absent, as for every optional field.
  */
 export function ttlMs(b: JsonObject): number | undefined {
@@ -57,7 +57,7 @@ export function ttlMs(b: JsonObject): number | undefined {
 
 export function ttlText(text: string): number {
   const v = DIGITS.test(text) ? Number(text) : NaN
-  if (!(v >= 1 && v <= MAX_TTL_MS)) throw badField(`the 'ttl_ms' field must be an integer number of milliseconds from 1 to ${MAX_TTL_MS}`)
+  if (!(v >= 1 && v <= LIMITS.maxTtlMs)) throw badField(MESSAGES.ttlRange('ttl_ms'))
   return v
 }
 
@@ -101,7 +101,7 @@ function token(b: JsonObject, path: string): number {
   const text = getRaw(b, 'token')
   if (text === undefined) throw required('token', path)
   const t = DIGITS.test(text) ? Number(text) : NaN
-  if (!(t >= 1 && Number.isSafeInteger(t))) throw badField("the 'token' field must be a positive integer")
+  if (!(t >= 1 && Number.isSafeInteger(t))) throw badField(MESSAGES.tokenPositive)
   return t
 }
 

@@ -14,7 +14,7 @@
  * then the item is added. A duplicate id and the caps stay with the core (`cache.warm`/`rebuild`),
  * which checks them after every item, capacity first.
  */
-import { itemBytes, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
+import { itemBytes, MESSAGES, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
 import { badField, badJson, HttpError, INVALID } from './errors.js'
 import { forEachElement, forEachMember, getArray, keyIs, Kind, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
 import { ttlText } from './beyond.js'
@@ -45,9 +45,9 @@ function fields(s: Bytes, start: number, end: number): void {
 const str = (s: Bytes, at: number): string | undefined => (f[at] === 0 ? undefined : spanString(s, f[at], f[at + 1], f[at + 2]))
 const int = (s: Bytes, at: number, unsigned: boolean): number => (f[at] === 0 ? 0 : spanInteger(s, f[at], f[at + 1], f[at + 2], unsigned))
 
-/** The reference's bulk wording: `scope 's', item at index i: scopecache: invalid input: …` (i within the scope). */
+/** The reference's bulk wording (the core's MESSAGES.bulkItem), i counted within the scope. */
 const itemError = (scope: string, i: number, reason: string, code: 'invalid_input' | 'too_large' = 'invalid_input'): HttpError =>
-  new HttpError(code, `scope '${scope}', item at index ${i}: ${INVALID}${reason}`)
+  new HttpError(code, MESSAGES.bulkItem(scope, i, reason))
 
 /** Whether s[a, b) holds the same bytes as s[c, d). */
 function sameBytes(s: Bytes, a: number, b: number, c: number, d: number): boolean {
@@ -119,7 +119,7 @@ export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): Wa
       }
     }
     const size = itemBytes(id === null ? 0 : Buffer.byteLength(id), f[PAYLOAD + 2] - f[PAYLOAD + 1], ttlMs > 0)
-    if (size > maxItemBytes) throw itemError(scope, k, `the item's approximate size (${size} bytes) exceeds the maximum of ${maxItemBytes} bytes`, 'too_large')
+    if (size > maxItemBytes) throw itemError(scope, k, MESSAGES.itemTooLarge(size, maxItemBytes), 'too_large')
     const payload = payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2])
     out.push(ttlMs > 0 ? { scope, id, payload, ttlMs } : { scope, id, payload })
   })

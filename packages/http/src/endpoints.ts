@@ -5,7 +5,7 @@
  * body — a JSON string, raw bytes (`/get`, `/render`), or null for a raw miss (404, empty) — and
  * throws an HttpError or a core error for everything else; the handler turns those into answers.
  */
-import type { RawJson, ScopeCache } from '@scopecache/core' // payload as RawJson: writeFields has checked it is present (only a payload-less endpoint leaves it undefined)
+import { LIMITS, MESSAGES, type RawJson, type ScopeCache } from '@scopecache/core' // payload as RawJson: writeFields has checked it is present (only a payload-less endpoint leaves it undefined)
 import { badField, badRequest, HttpError, responseTooLarge } from './errors.js'
 import { bulkItems } from './bulk.js'
 import { readItem } from './item-read.js'
@@ -48,7 +48,7 @@ export interface Endpoint {
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
-const MAX_TARGETS = 1000
+const MAX_TARGETS = LIMITS.maxGetManyTargets
 const OK_NL = '}\n'
 
 /** A stored JSON-string payload decoded one level (`"a\u00e9"` → `aé`); any other payload verbatim. */
@@ -103,12 +103,12 @@ function getMany(ctx: Ctx, path: string, q: Query, b: JsonObject): string {
     const scope = getString(t, 'scope')
     const rawId = getString(t, 'id')
     const seq = getUint(t, 'seq') || undefined
-    if (scope === undefined || scope === '') throw at("the 'scope' field is required")
+    if (scope === undefined || scope === '') throw at(MESSAGES.scopeRequired)
     const sv = t.members.get('scope') as Span
     const sp = bodyKeyProblem(t, scope, sv.start, sv.end, 'scope')
     if (sp !== null) throw at(sp)
     const id = rawId === '' ? undefined : rawId
-    if ((id === undefined) === (seq === undefined)) throw at("exactly one of 'id' or 'seq' must be provided")
+    if ((id === undefined) === (seq === undefined)) throw at(MESSAGES.oneOfIdOrSeq)
     if (id !== undefined) {
       const iv = t.members.get('id') as Span
       const ip = bodyKeyProblem(t, id, iv.start, iv.end, 'id')
@@ -164,7 +164,7 @@ function page(ctx: Ctx, scope: string, items: { id: string | null; seq: number; 
 function head(ctx: Ctx, path: string, q: Query): string {
   const scope = queryScope(q, path)
   if (q.has('offset')) throw badRequest("the 'offset' parameter is not supported on /head; use 'after_seq' instead, or call /tail for position-based paging")
-  const after = uintParam(q, 'after_seq', "the 'after_seq' parameter must be a valid unsigned integer") ?? 0
+  const after = uintParam(q, 'after_seq', MESSAGES.afterSeqUnsigned) ?? 0
   const limit = limitParam(q)
   const p = ctx.cache.head<string>(scope, { afterSeq: Math.min(after, MAX_SAFE), limit, raw: true })
   return page(ctx, scope, p.items, p.truncated, null)
@@ -173,8 +173,8 @@ function head(ctx: Ctx, path: string, q: Query): string {
 function tail(ctx: Ctx, path: string, q: Query): string {
   const scope = queryScope(q, path)
   const limit = limitParam(q)
-  const offset = intParam(q, 'offset', "the 'offset' parameter must be a non-negative integer") ?? 0
-  if (offset < 0) throw badRequest("the 'offset' parameter must be a non-negative integer")
+  const offset = intParam(q, 'offset', MESSAGES.offsetNonNegative) ?? 0
+  if (offset < 0) throw badRequest(MESSAGES.offsetNonNegative)
   const p = ctx.cache.tail<string>(scope, { limit, offset: Math.min(offset, MAX_SAFE), raw: true })
   const echo = offset <= MAX_SAFE ? String(offset) : BigInt(param(q, 'offset') as string).toString()
   return page(ctx, scope, p.items, p.truncated, echo)
@@ -233,7 +233,7 @@ function update(ctx: Ctx, path: string, b: JsonObject): string {
 function counterAdd(ctx: Ctx, path: string, b: JsonObject): string {
   const by = getInt(b, 'by') ?? 1
   const { scope, ref } = writeFields(b, path, SPEC.counter)
-  if (by === 0 || !Number.isSafeInteger(by)) throw badField("the 'by' field must be a non-zero integer within ±(2^53−1)")
+  if (by === 0 || !Number.isSafeInteger(by)) throw badField(MESSAGES.byNonZero)
   const { created, value } = ctx.cache.counter(scope, (ref as { id: string }).id, by) // one locked write says whether it created the item
   ctx.tally.write()
   return '{"ok":true,"created":' + created + ',"value":' + value + OK_NL

@@ -1,11 +1,12 @@
 /**
  * Every error answer of the HTTP API: a status, a stable code (the core's codes plus the HTTP
- * layer's own), the message and, for the 507 variants, extra JSON fields. Core errors are
+ * layer's own), the message and, for the 507 variants, extra JSON fields. The status of each core
+ * code is this package's (`HTTP_STATUS`): the store knows no HTTP. Core errors are
  * recognised by their `code` (duck-typed: the core may be loaded twice, from src and dist, and
  * `instanceof` would then lie) and their messages pass through unchanged, except where the
  * reference's wording differs: the handler checks those rules itself before calling the core.
  */
-import { HTTP_STATUS, type ErrorDetails } from '@scopecache/core'
+import { MESSAGES, type ErrorCode, type ErrorDetails } from '@scopecache/core'
 import { errorJson, mb, quote } from './wire.js'
 
 export type HttpErrorCode =
@@ -19,8 +20,22 @@ export const ERROR_CODES: readonly HttpErrorCode[] = [
   'too_many_threads', 'lock_timeout', 'closed', 'unavailable', 'body_too_large', 'method_not_allowed', 'not_found', 'internal',
 ]
 
+/** The HTTP status of each error code of the store (`ScopeCacheError.code`). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  invalid_input: 400,
+  too_large: 400,
+  conflict: 409,
+  scope_full: 507,
+  store_full: 507,
+  response_too_large: 507,
+  too_many_threads: 503,
+  lock_timeout: 503,
+  closed: 500,
+  unavailable: 503,
+}
+
 const STATUS: Readonly<Record<HttpErrorCode, number>> = {
-  ...HTTP_STATUS, // the core's codes keep the core's statuses
+  ...HTTP_STATUS,
   body_too_large: 413,
   method_not_allowed: 405,
   not_found: 404,
@@ -39,8 +54,8 @@ export const MSG = {
   internal: 'internal error',
 } as const
 
-/** The prefix the reference puts on field-rule messages. */
-export const INVALID = 'scopecache: invalid input: '
+/** The prefix the reference puts on field-rule messages (the core's). */
+export const INVALID = MESSAGES.invalidPrefix
 
 export class HttpError extends Error {
   override readonly name = 'HttpError'
@@ -81,6 +96,12 @@ const isCoreError = (e: unknown): e is CoreErrorLike => {
   const code = (e as { code?: unknown } | null)?.code
   return e instanceof Error && e.name === 'ScopeCacheError' && typeof code === 'string' && code in STATUS
 }
+
+/**
+ * The HTTP status a thrown value answers with: an HttpError's own, a store error's by its code
+ * (a ScopeCacheError from any copy of the core, or one re-created from its wire form), else 500.
+ */
+export const httpStatusOf = (e: unknown): number => (e instanceof HttpError ? e.status : isCoreError(e) ? STATUS[e.code as HttpErrorCode] : 500)
 
 /** Any thrown value as an HttpError; unknown errors become 500 `internal` (the caller logs them). */
 export function toHttpError(e: unknown): HttpError {

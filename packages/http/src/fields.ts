@@ -2,12 +2,10 @@
  * The query parameters the read endpoints take, each read and checked with the reference's own
  * message (the checks the core words differently). Body fields: write-fields.ts.
  */
+import { LIMITS, MESSAGES } from '@scopecache/core'
 import { badRequest } from './errors.js'
 import { checkKey } from './keys.js'
 import { intParam, param, uintValue, type Query } from './query.js'
-
-const DEFAULT_LIMIT = 1000
-const MAX_LIMIT = 10_000
 
 /** A read's scope parameter; query messages carry no `scopecache: invalid input: ` prefix (as in Go). */
 export function queryScope(q: Query, path: string): string {
@@ -23,8 +21,8 @@ export function scopeValue(scope: string | undefined, path: string): string {
 /** The item a read's `id`/`seq` parameters name; a seq past 2^53−1 (no item has one) is Infinity. */
 export function refValue(id: string | undefined, seqText: string | undefined): { id: string } | { seq: number } {
   const seq = uintValue(seqText, "the 'seq' parameter must be a valid unsigned integer")
-  if ((id === undefined) === (seq === undefined)) throw badRequest("exactly one of 'id' or 'seq' must be provided")
-  if (seq === 0) throw badRequest("the 'seq' parameter must be a positive integer")
+  if ((id === undefined) === (seq === undefined)) throw badRequest(MESSAGES.oneOfIdOrSeq)
+  if (seq === 0) throw badRequest(MESSAGES.seqPositive)
   if (id !== undefined) {
     checkKey(id, 'id')
     return { id }
@@ -33,10 +31,10 @@ export function refValue(id: string | undefined, seqText: string | undefined): {
 }
 
 export function limitParam(q: Query): number {
-  const limit = intParam(q, 'limit', "the 'limit' parameter must be a positive integer")
-  if (limit === undefined) return DEFAULT_LIMIT
-  if (limit <= 0) throw badRequest("the 'limit' parameter must be a positive integer")
-  return Math.min(limit, MAX_LIMIT)
+  const limit = intParam(q, 'limit', MESSAGES.limitPositive)
+  if (limit === undefined) return LIMITS.defaultLimit
+  if (limit <= 0) throw badRequest(MESSAGES.limitPositive)
+  return Math.min(limit, LIMITS.maxLimit)
 }
 
 export function envelopeParam(q: Query): boolean {

@@ -6,7 +6,7 @@
 export { clientErrorHandler, createHandler, HttpApi } from './handler.js'
 export type { Handler, HandlerLogger, HandlerOptions } from './handler.js'
 export { ENDPOINT_NAMES, PATHS } from './endpoints.js'
-export { ERROR_CODES, HttpError } from './errors.js'
+export { ERROR_CODES, HTTP_STATUS, HttpError, httpStatusOf } from './errors.js'
 export type { HttpErrorCode } from './errors.js'
 export { resolveLimits } from './limits.js'
 export { HTTP_OPTION_KEYS } from './options.js'

@@ -12,9 +12,10 @@
  * value", in its turn among the field rules.
  */
 import type { Buffer } from 'node:buffer'
+import { LIMITS } from '@scopecache/core'
 import { badJson } from './errors.js'
 
-export const MAX_DEPTH = 10_000
+export const MAX_DEPTH = LIMITS.maxJsonDepth
 
 export const enum Kind {
   String = 1,

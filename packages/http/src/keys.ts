@@ -6,7 +6,7 @@
  * query value's broken rule is answered without the `scopecache: invalid input: ` prefix that the
  * same rule carries when it comes from a body.
  */
-import { keyProblem as coreKeyProblem, MAX_KEY_BYTES, type KeyField } from '@scopecache/core'
+import { keyProblem as coreKeyProblem, MAX_KEY_BYTES, MESSAGES, type KeyField } from '@scopecache/core'
 import { badRequest } from './errors.js'
 import { INVALID_UTF8 } from './query.js'
 
@@ -35,6 +35,6 @@ function printable(s: string): boolean {
 
 /** The broken rule (without the error prefix), or null when `s` (non-empty) is a valid key. */
 export function keyProblem(s: string, field: KeyField): string | null {
-  if (s === INVALID_UTF8) return `the '${field}' field must be valid UTF-8`
+  if (s === INVALID_UTF8) return MESSAGES.badUtf8(field)
   return coreKeyProblem(s, field)
 }

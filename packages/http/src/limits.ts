@@ -4,7 +4,7 @@
  * The caps are read from the ScopeCache instance; `overrides` replaces any of them (a server
  * that fronts a store created elsewhere, or a test that wants tiny caps).
  */
-import type { ScopeCache } from '@scopecache/core'
+import { LIMITS, type ScopeCache } from '@scopecache/core'
 
 const MIB = 1024 * 1024
 
@@ -55,14 +55,14 @@ export const limitLines = (l: Limits): string =>
     `max_store_bytes: ${l.maxStoreBytes}`,
     `scope_max_items: ${l.scopeMaxItems}`,
     `max_item_bytes: ${l.maxItemBytes}`,
-    `max_key_bytes: 256`,
-    `default_limit: 1000`,
-    `max_limit: 10000`,
-    `max_get_many_targets: 1000`,
+    `max_key_bytes: ${LIMITS.maxKeyBytes}`,
+    `default_limit: ${LIMITS.defaultLimit}`,
+    `max_limit: ${LIMITS.maxLimit}`,
+    `max_get_many_targets: ${LIMITS.maxGetManyTargets}`,
     `max_body_bytes_single: ${l.singleBodyBytes}`,
     `max_body_bytes_bulk: ${l.bulkBodyBytes}`,
     `max_body_bytes_get_many: ${l.getManyBodyBytes}`,
     `flush_body_read_bytes: ${l.flushBodyBytes}`,
     `max_response_bytes: ${l.responseBytes}`,
-    `max_json_depth: 10000`,
+    `max_json_depth: ${LIMITS.maxJsonDepth}`,
   ].join('\n')

@@ -4,7 +4,7 @@
  * message naming it, instead of being silently ignored. Checked once per handler or server,
  * never per request.
  */
-import { ScopeCacheError } from '@scopecache/core'
+import { MESSAGES, ScopeCacheError } from '@scopecache/core'
 
 export const HTTP_OPTION_KEYS = {
   createHandler: ['logger', 'metricsBuffer', 'limits', 'headers', 'tracing', 'writes', 'coherenceBuffer'],
@@ -32,5 +32,5 @@ export function optionsProblem(opts: unknown, call: keyof typeof HTTP_OPTION_KEY
 /** Throws ScopeCacheError `invalid_input` for what `optionsProblem` finds. */
 export function checkHttpOptions(opts: unknown, call: keyof typeof HTTP_OPTION_KEYS): void {
   const problem = optionsProblem(opts, call)
-  if (problem !== null) throw new ScopeCacheError('invalid_input', 'scopecache: invalid input: ' + problem)
+  if (problem !== null) throw new ScopeCacheError('invalid_input', MESSAGES.invalidPrefix + problem)
 }

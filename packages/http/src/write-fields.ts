@@ -16,7 +16,7 @@
  * U+FFFD and stores that): the shape rules run on the text as decoded with U+FFFD, as the
  * reference's do, and only a name that passes them all gets "must be valid UTF-8".
  */
-import { keyProblem, rawJson, type KeyField, type RawJson } from '@scopecache/core'
+import { keyProblem, MESSAGES, rawJson, type KeyField, type RawJson } from '@scopecache/core'
 import { badField } from './errors.js'
 import { getInt, getString, getUint, Kind, spanUtf8, type JsonObject, type Span } from './json-body.js'
 
@@ -47,8 +47,6 @@ export interface WriteFields {
   payload: RawJson | undefined
 }
 
-const REQUIRED_PAYLOAD = "the 'payload' field is required"
-
 export const requiredMessage = (field: string, path: string): string => `the '${field}' field is required for the '${path}' endpoint`
 export const managedMessage = (field: 'seq' | 'ts', path: string): string =>
   `the '${field}' field is managed by the cache and must not be provided to the '${path}' endpoint`
@@ -58,14 +56,14 @@ type Source = Pick<JsonObject, 'bytes' | 'utf8'>
 
 /** The broken shape rule of a non-empty key read from a body at [start, end), or null. */
 export function bodyKeyProblem(o: Source, text: string, start: number, end: number, field: KeyField): string | null {
-  return keyProblem(text, field) ?? (spanUtf8(o, start, end) ? null : `the '${field}' field must be valid UTF-8`)
+  return keyProblem(text, field) ?? (spanUtf8(o, start, end) ? null : MESSAGES.badUtf8(field))
 }
 
 /** The broken payload rule of a payload member (kind 0: absent), or null. */
 export function payloadProblem(o: Source, kind: Kind | 0, start: number, end: number): string | null {
-  if (kind === 0 || kind === Kind.Null) return REQUIRED_PAYLOAD
-  if (kind === Kind.Bad) return "the 'payload' field must be a valid JSON value"
-  return spanUtf8(o, start, end) ? null : "the 'payload' field must be valid UTF-8"
+  if (kind === 0 || kind === Kind.Null) return MESSAGES.payloadRequired
+  if (kind === Kind.Bad) return MESSAGES.payloadNotJson
+  return spanUtf8(o, start, end) ? null : MESSAGES.payloadBadUtf8
 }
 
 /**

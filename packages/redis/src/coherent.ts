@@ -17,7 +17,7 @@
  * node resynchronised (flushed) before it could apply its own write.
  */
 import {
-  keyProblem, RawJson, rawJson, ScopeCache, ScopeCacheError, type AppendOptions, type GetOrLoadOptions, type Item,
+  keyProblem, MESSAGES, RawJson, rawJson, ScopeCache, ScopeCacheError, type AppendOptions, type GetOrLoadOptions, type Item,
   type ItemMeta, type ItemRef, type PayloadInput, type StoreStats, type TrimOptions,
 } from '@scopecache/core'
 import { compareIds, shardKeys, shardOf } from './keys.js'
@@ -35,7 +35,7 @@ export async function createCoherentCache(options: CoherentCacheOptions): Promis
   return node
 }
 
-const invalid = (msg: string): ScopeCacheError => new ScopeCacheError('invalid_input', `scopecache: invalid input: ${msg}`)
+const invalid = (msg: string): ScopeCacheError => new ScopeCacheError('invalid_input', MESSAGES.invalidPrefix + msg)
 
 function checkKey(v: unknown, field: 'scope' | 'id'): string {
   if (typeof v !== 'string' || v === '') throw invalid(`the '${field}' field is required`)
@@ -46,7 +46,7 @@ function checkKey(v: unknown, field: 'scope' | 'id'): string {
 
 function checkRef(ref: ItemRef | null | undefined): { id: string } | { seq: number } {
   const r = ref as { id?: unknown; seq?: unknown } | null | undefined
-  if (r == null || typeof r !== 'object' || (r.id === undefined) === (r.seq === undefined)) throw invalid("exactly one of 'id' or 'seq' must be provided")
+  if (r == null || typeof r !== 'object' || (r.id === undefined) === (r.seq === undefined)) throw invalid(MESSAGES.oneOfIdOrSeq)
   if (r.id !== undefined) return { id: checkKey(r.id, 'id') }
   if (typeof r.seq !== 'number' || !Number.isSafeInteger(r.seq) || r.seq < 1) throw invalid("the 'seq' field must be a positive integer")
   return { seq: r.seq }
@@ -205,7 +205,7 @@ export class CoherentCache {
       try {
         JSON.parse(text)
       } catch {
-        throw invalid("the 'payload' field must be a valid JSON value")
+        throw invalid(MESSAGES.payloadNotJson)
       }
     } else if (payload !== null && payload !== undefined) {
       try {
@@ -214,10 +214,10 @@ export class CoherentCache {
         text = undefined
       }
     }
-    if (text === undefined || text.trim() === 'null') throw invalid(payload == null ? "the 'payload' field is required" : "the 'payload' field must be a valid JSON value")
+    if (text === undefined || text.trim() === 'null') throw invalid(payload == null ? MESSAGES.payloadRequired : MESSAGES.payloadNotJson)
     const bytes = Buffer.byteLength(text) + (id === null ? 0 : Buffer.byteLength(id))
     if (bytes > this.cache.maxItemBytes) {
-      throw new ScopeCacheError('too_large', `scopecache: invalid input: the item's approximate size (${bytes} bytes) exceeds the maximum of ${this.cache.maxItemBytes} bytes`)
+      throw new ScopeCacheError('too_large', MESSAGES.invalidPrefix + MESSAGES.itemTooLarge(bytes, this.cache.maxItemBytes))
     }
     return text
   }

@@ -1,6 +1,6 @@
 /** createCoherentCache's options: checked once, defaults filled in (bad ones: `invalid_input`, nothing started). */
 import { randomBytes } from 'node:crypto'
-import { ScopeCache, ScopeCacheError } from '@scopecache/core'
+import { MESSAGES, ScopeCache, ScopeCacheError } from '@scopecache/core'
 
 export type CoherenceMode = 'invalidate' | 'replicate'
 
@@ -46,7 +46,7 @@ export interface ResolvedOptions {
 
 export const COHERENT_OPTION_KEYS = ['cache', 'redis', 'group', 'mode', 'maxStaleMs', 'shards', 'maxLen', 'blockMs', 'timeoutMs', 'nodeId', 'log'] as const
 
-const bad = (msg: string): ScopeCacheError => new ScopeCacheError('invalid_input', `scopecache: invalid input: createCoherentCache: ${msg}`)
+const bad = (msg: string): ScopeCacheError => new ScopeCacheError('invalid_input', `${MESSAGES.invalidPrefix}createCoherentCache: ${msg}`)
 
 function int(o: Record<string, unknown>, key: string, dflt: number, min: number, max: number): number {
   const v = o[key]

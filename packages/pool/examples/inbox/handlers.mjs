@@ -15,14 +15,9 @@ const cache = workerCache() // attached once, when this worker started
 const SCOPE_KEY = /^[A-Za-z0-9_-]{1,64}$/
 
 /** One request, already parsed by the main thread: { method, route, params, query, body }. */
+/** A store error (scope_full when the write buffer is full, ...) is thrown on to the main thread. */
 export default async function handle(req) {
-  try {
-    return { handledBy: threadId, ...(await route(req)) }
-  } catch (err) {
-    // A store error carries a stable `code` and an HTTP status (scope_full -> 507 ...).
-    if (typeof err?.status === 'number') return { handledBy: threadId, status: err.status, body: { error: err.code, message: err.message } }
-    throw err
-  }
+  return { handledBy: threadId, ...(await route(req)) }
 }
 
 async function route({ method, route, params, query, body }) {

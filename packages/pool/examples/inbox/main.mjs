@@ -16,6 +16,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ScopeCache } from '@scopecache/core'
+import { HttpError, httpStatusOf } from '@scopecache/http'
 import { createCachePool } from '@scopecache/pool'
 
 const serve = process.argv.includes('--serve')
@@ -63,7 +64,9 @@ const server = createServer(async (req, res) => {
     const out = await handlers.run({ method: req.method, route: match.route, params: match.params, query: Object.fromEntries(url.searchParams), body })
     send(res, out.status, { ...out.body, handledBy: out.handledBy })
   } catch (err) {
-    send(res, err.status ?? 500, { error: err.code ?? 'internal', message: err.message })
+    // A store error arrives from the pool as a ScopeCacheError with its stable `code`; the HTTP
+    // package maps the code to a status (scope_full -> 507 ...), anything unknown to 500.
+    send(res, httpStatusOf(err), { error: err.code ?? 'internal', message: err.message })
   }
 })
 
@@ -72,13 +75,13 @@ async function readJson(req) {
   const chunks = []
   for await (const c of req) {
     size += c.length
-    if (size > MAX_BODY) throw Object.assign(new Error('body too large'), { status: 413, code: 'too_large' })
+    if (size > MAX_BODY) throw new HttpError('body_too_large', 'body too large')
     chunks.push(c)
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch {
-    throw Object.assign(new Error('body is not JSON'), { status: 400, code: 'invalid_input' })
+    throw new HttpError('invalid_input', 'body is not JSON')
   }
 }
 
