@@ -27,7 +27,7 @@ class ScannedJson extends RawJson {
   declare readonly json: Uint8Array
 }
 
-/** @internal See ScannedJson. */
+/** For the HTTP package (the `@scopecache/core/scanner` entry), not the documented API; see ScannedJson. */
 export const scannedJson = (bytes: Uint8Array): RawJson => new ScannedJson(bytes)
 
 /** A validated payload, ready to copy into an item block. */
