@@ -12,7 +12,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
-const ORDER = ['point-reads', 'read-ratios', 'ordered', 'writes', 'write-ratios', 'scaling', 'concurrency', 'memory', 'bulk', 'http', 'pool', 'locks', 'eviction', 'processes', 'redis-coherent']
+const ORDER = ['point-reads', 'read-ratios', 'ordered', 'writes', 'write-ratios', 'scaling', 'concurrency', 'memory', 'bulk', 'http', 'http-writes', 'pool', 'locks', 'eviction', 'processes', 'redis-coherent']
 const SUITE_TIMEOUT_MS = quick ? 100_000 : 600_000
 const tty = process.stderr.isTTY
 const t0 = Date.now()

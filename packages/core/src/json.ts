@@ -6,20 +6,21 @@
  * JSON.parse accepts far deeper input, and a later JSON.stringify of a parsed payload that deep
  * would blow the stack.
  *
- * The text and byte scanners below are the same state machine written twice (charCodeAt vs
- * byte index) so that neither pays for an indirect read per character; the tests check that
- * they agree. When both a syntax/depth problem and an encoding problem are present, the
- * encoding problem is reported: a payload that is not valid UTF-8 is not text at all.
+ * Bytes go through the byte scanner (json-bytes.ts, shared with the HTTP body parser); text has
+ * the same state machine written over charCodeAt below, so that neither pays for an indirect
+ * read per character; the tests check that they agree. When both a syntax/depth problem and an
+ * encoding problem are present, the encoding problem is reported: a payload that is not valid
+ * UTF-8 is not text at all.
  */
+import { JSON_TOO_DEEP, jsonValueEnd, jsonWs, MAX_JSON_DEPTH, validUtf8 } from './json-bytes.js'
+import { MESSAGES } from './limits.js'
 
-import { LIMITS, MESSAGES } from './limits.js'
-
-export const MAX_JSON_DEPTH = LIMITS.maxJsonDepth
+export { MAX_JSON_DEPTH }
 
 const { payloadNotJson: NOT_JSON, payloadBadUtf8: BAD_UTF8, payloadTooDeep: TOO_DEEP } = MESSAGES
 
 // Kinds of the open containers, innermost at stack[depth - 1]. Shared by every call: the
-// scanners never call out, so a call cannot interleave with another on the same thread.
+// scanner never calls out, so a call cannot interleave with another on the same thread.
 const ARRAY = 1
 const OBJECT = 2
 const stack = new Uint8Array(MAX_JSON_DEPTH)
@@ -56,10 +57,10 @@ export function jsonTextProblem(text: string): string | null {
 
 /** The same check over the UTF-8 bytes u8[start, end), which must also be valid UTF-8 (works on SharedArrayBuffer views). */
 export function jsonBytesProblem(u8: Uint8Array, start: number, end: number): string | null {
-  const r = scanBytes(u8, start, end)
-  if (r === VALID) return null
+  const r = jsonValueEnd(u8, jsonWs(u8, start, end), end, 0, true)
+  if (r >= 0 && jsonWs(u8, r, end) === end) return null
   if (!validUtf8(u8, start, end)) return BAD_UTF8
-  return r === DEPTH ? TOO_DEEP : NOT_JSON
+  return r === JSON_TOO_DEEP ? TOO_DEEP : NOT_JSON
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,170 +194,6 @@ function numberText(s: string, i: number, n: number): number {
     while (i < n && isDigit(s.charCodeAt(i))) i++
   }
   return i
-}
-
-// ---------------------------------------------------------------------------------------------
-// Byte scanner: the same machine over u8[start, end). Outside string literals a byte ≥ 0x80 is a
-// syntax error; inside them every multi-byte sequence is validated as it is passed.
-
-function scanBytes(u8: Uint8Array, start: number, n: number): number {
-  let depth = 0
-  let i = wsBytes(u8, start, n)
-  for (;;) {
-    if (i >= n) return SYNTAX
-    let c = u8[i]
-    if (c === 0x7b || c === 0x5b) {
-      if (depth === MAX_JSON_DEPTH) return DEPTH
-      const kind = c === 0x5b ? ARRAY : OBJECT
-      stack[depth++] = kind
-      i = wsBytes(u8, i + 1, n)
-      if (i < n && u8[i] === (kind === ARRAY ? 0x5d : 0x7d)) {
-        depth--
-        i++
-      } else {
-        if (kind === OBJECT) {
-          i = memberKeyBytes(u8, i, n)
-          if (i < 0) return SYNTAX
-        }
-        continue
-      }
-    } else if (c === 0x22) {
-      i = stringBytes(u8, i, n)
-      if (i < 0) return SYNTAX
-    } else if (c === 0x2d || isDigit(c)) {
-      i = numberBytes(u8, i, n)
-      if (i < 0) return SYNTAX
-    } else if (c === 0x74) {
-      if (i + 3 >= n || u8[i + 1] !== 0x72 || u8[i + 2] !== 0x75 || u8[i + 3] !== 0x65) return SYNTAX
-      i += 4
-    } else if (c === 0x66) {
-      if (i + 4 >= n || u8[i + 1] !== 0x61 || u8[i + 2] !== 0x6c || u8[i + 3] !== 0x73 || u8[i + 4] !== 0x65) return SYNTAX
-      i += 5
-    } else if (c === 0x6e) {
-      if (i + 3 >= n || u8[i + 1] !== 0x75 || u8[i + 2] !== 0x6c || u8[i + 3] !== 0x6c) return SYNTAX
-      i += 4
-    } else return SYNTAX
-    for (;;) {
-      i = wsBytes(u8, i, n)
-      if (depth === 0) return i === n ? VALID : SYNTAX
-      if (i >= n) return SYNTAX
-      c = u8[i]
-      const kind = stack[depth - 1]
-      if (c === 0x2c) {
-        i = wsBytes(u8, i + 1, n)
-        if (kind === OBJECT) {
-          i = memberKeyBytes(u8, i, n)
-          if (i < 0) return SYNTAX
-        }
-        break
-      }
-      if (c !== (kind === ARRAY ? 0x5d : 0x7d)) return SYNTAX
-      depth--
-      i++
-    }
-  }
-}
-
-function wsBytes(u8: Uint8Array, i: number, n: number): number {
-  while (i < n && isWs(u8[i])) i++
-  return i
-}
-
-function memberKeyBytes(u8: Uint8Array, i: number, n: number): number {
-  if (i >= n || u8[i] !== 0x22) return -1
-  i = stringBytes(u8, i, n)
-  if (i < 0) return -1
-  i = wsBytes(u8, i, n)
-  if (i >= n || u8[i] !== 0x3a) return -1
-  return wsBytes(u8, i + 1, n)
-}
-
-function stringBytes(u8: Uint8Array, i: number, n: number): number {
-  i++
-  while (i < n) {
-    const c = u8[i++]
-    if (c === 0x22) return i
-    if (c === 0x5c) {
-      if (i >= n) return -1
-      const e = u8[i++]
-      if (e === 0x75) {
-        if (i + 4 > n || !isHex(u8[i]) || !isHex(u8[i + 1]) || !isHex(u8[i + 2]) || !isHex(u8[i + 3])) return -1
-        i += 4
-      } else if (!isSimpleEscape(e)) return -1
-    } else if (c < 0x20) return -1
-    else if (c >= 0x80) {
-      i = utf8Tail(u8, c, i, n)
-      if (i < 0) return -1
-    }
-  }
-  return -1
-}
-
-function numberBytes(u8: Uint8Array, i: number, n: number): number {
-  if (u8[i] === 0x2d) i++
-  if (i >= n) return -1
-  let c = u8[i]
-  if (c === 0x30) i++
-  else if (c >= 0x31 && c <= 0x39) {
-    i++
-    while (i < n && isDigit(u8[i])) i++
-  } else return -1
-  if (i < n && u8[i] === 0x2e) {
-    i++
-    if (i >= n || !isDigit(u8[i])) return -1
-    while (i < n && isDigit(u8[i])) i++
-  }
-  if (i < n && (u8[i] | 0x20) === 0x65) {
-    i++
-    if (i < n) {
-      c = u8[i]
-      if (c === 0x2b || c === 0x2d) i++
-    }
-    if (i >= n || !isDigit(u8[i])) return -1
-    while (i < n && isDigit(u8[i])) i++
-  }
-  return i
-}
-
-/**
- * The continuation bytes of a sequence whose lead byte `c` (≥ 0x80) was just read; i is the
- * index after the lead. Returns the index after the sequence, or -1 for an invalid one: a stray
- * continuation byte, an overlong form (C0, C1, E0 80–9F, F0 80–8F), a surrogate (ED A0–BF),
- * a code point above U+10FFFF (F4 90–, F5–FF), or a sequence cut off by `n`. (Unicode table 3-7.)
- */
-function utf8Tail(u8: Uint8Array, c: number, i: number, n: number): number {
-  if (c < 0xc2) return -1
-  if (c < 0xe0) {
-    if (i >= n || (u8[i] & 0xc0) !== 0x80) return -1
-    return i + 1
-  }
-  if (c < 0xf0) {
-    if (i + 1 >= n) return -1
-    const b1 = u8[i]
-    if (c === 0xe0 ? b1 < 0xa0 || b1 > 0xbf : c === 0xed ? b1 < 0x80 || b1 > 0x9f : (b1 & 0xc0) !== 0x80) return -1
-    if ((u8[i + 1] & 0xc0) !== 0x80) return -1
-    return i + 2
-  }
-  if (c < 0xf5) {
-    if (i + 2 >= n) return -1
-    const b1 = u8[i]
-    if (c === 0xf0 ? b1 < 0x90 || b1 > 0xbf : c === 0xf4 ? b1 < 0x80 || b1 > 0x8f : (b1 & 0xc0) !== 0x80) return -1
-    if ((u8[i + 1] & 0xc0) !== 0x80 || (u8[i + 2] & 0xc0) !== 0x80) return -1
-    return i + 3
-  }
-  return -1
-}
-
-/** Whether u8[start, end) is valid UTF-8 (the error path's full check). */
-function validUtf8(u8: Uint8Array, start: number, end: number): boolean {
-  let i = start
-  while (i < end) {
-    const c = u8[i++]
-    if (c < 0x80) continue
-    i = utf8Tail(u8, c, i, end)
-    if (i < 0) return false
-  }
-  return true
 }
 
 // ---------------------------------------------------------------------------------------------

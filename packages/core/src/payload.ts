@@ -17,6 +17,20 @@ export class RawJson {
 /** Marks JSON text or bytes to be stored byte-exact instead of stringified. */
 export const rawJson = (json: string | Uint8Array): RawJson => new RawJson(json)
 
+/**
+ * JSON bytes the caller has already scanned with `jsonValueEnd(…, utf8: true)` or checked as
+ * UTF-8 on its own: exactly one value, no whitespace around it, not `null`. The store takes them
+ * without scanning them again. Not part of the public API (`rawJson` always validates): only the
+ * `@scopecache/core/scanner` entry hands it out, for the HTTP body parser, whose scan of the
+ * request body has already checked the payload.
+ */
+class ScannedJson extends RawJson {
+  declare readonly json: Uint8Array
+}
+
+/** For the HTTP package (the `@scopecache/core/scanner` entry), not the documented API; see ScannedJson. */
+export const scannedJson = (bytes: Uint8Array): RawJson => new ScannedJson(bytes)
+
 /** A validated payload, ready to copy into an item block. */
 export interface Prepared {
   /** The JSON text, when the payload came as a string or JS value. */
@@ -33,7 +47,10 @@ export interface Prepared {
 const { payloadRequired: REQUIRED, payloadNotJson: NOT_JSON } = MESSAGES
 
 export function preparePayload(value: unknown): Prepared {
-  if (value instanceof RawJson) return value.json instanceof Uint8Array ? fromBytes(value.json) : fromText(value.json)
+  if (value instanceof RawJson) {
+    if (value instanceof ScannedJson) return fromScanned(value.json)
+    return value.json instanceof Uint8Array ? fromBytes(value.json) : fromText(value.json)
+  }
   if (value === undefined || value === null) throw invalid(REQUIRED)
   let text: string | undefined
   try {
@@ -73,6 +90,16 @@ function fromBytes(src: Uint8Array): Prepared {
   if (problem !== null) throw invalid(problem)
   while (start < end && isWs(u8[start])) start++
   while (end > start && isWs(u8[end - 1])) end--
+  return bytesPrepared(u8, start, end)
+}
+
+/** Scanned bytes (ScannedJson): already one trimmed value, valid UTF-8; not scanned again. */
+function fromScanned(src: Uint8Array): Prepared {
+  const u8 = src.buffer instanceof ArrayBuffer ? src : new Uint8Array(src) // as in fromBytes
+  return bytesPrepared(u8, 0, u8.length)
+}
+
+function bytesPrepared(u8: Uint8Array, start: number, end: number): Prepared {
   if (end - start === 4 && u8[start] === 110 && u8[start + 1] === 117 && u8[start + 2] === 108 && u8[start + 3] === 108) throw invalid(REQUIRED)
   let ascii = true
   for (let i = start; i < end; i++) if (u8[i] > 127) { ascii = false; break }

@@ -4,7 +4,8 @@
  * the array is then walked element by element, so a body's heap cost is what the batch keeps:
  * an invalid body fails at its first bad element having built nothing (a 100 MiB body of `{}`
  * costs no heap per element), and a valid one keeps one small item per element whose payload
- * is its exact text (short ones) or a view of the body's bytes, never a parsed value.
+ * is a view of the body's bytes, never a parsed value nor a string: the body's scan has checked
+ * it, so the core takes the bytes without scanning them again (json-body.ts `payloadJson`).
  *
  * Two walks give the reference's first error (write-fields.ts): (1) every element is an object and
  * every field it reads has its JSON type, else "valid JSON" (Go's decode, before any rule); (2) per
@@ -14,9 +15,9 @@
  * then the item is added. A duplicate id and the caps stay with the core (`cache.warm`/`rebuild`),
  * which checks them after every item, capacity first.
  */
-import { itemBytes, MESSAGES, rawJson, type RawJson, type WarmItem } from '@scopecache/core'
+import { itemBytes, MESSAGES, type WarmItem } from '@scopecache/core'
 import { badField, badJson, HttpError, INVALID } from './errors.js'
-import { forEachElement, forEachMember, getArray, keyIs, Kind, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
+import { forEachElement, getArray, keyIs, Kind, payloadJson, spanInteger, spanString, type Bytes, type JsonObject } from './json-body.js'
 import { ttlText } from './beyond.js'
 import { bodyKeyProblem, itemProblem, requiredMessage } from './write-fields.js'
 
@@ -29,17 +30,14 @@ const PAYLOAD = 12
 const TTL = 15 // ttl_ms (beyond ScopeCache)
 const f = new Float64Array(18)
 
-/** Reads the members of the element s[start, end) the batch cares about into `f`. */
-function fields(s: Bytes, start: number, end: number): void {
-  f.fill(0)
-  forEachMember(s, start, end, (ks, ke, kind, vs, ve) => {
-    const at = keyIs(s, ks, ke, 'scope') ? SCOPE : keyIs(s, ks, ke, 'id') ? ID : keyIs(s, ks, ke, 'seq') ? SEQ
-      : keyIs(s, ks, ke, 'ts') ? TS : keyIs(s, ks, ke, 'payload') ? PAYLOAD : keyIs(s, ks, ke, 'ttl_ms') ? TTL : -1
-    if (at < 0) return
-    f[at] = kind === Kind.Null ? 0 : kind
-    f[at + 1] = vs
-    f[at + 2] = ve
-  })
+/** A member callback that reads the members of an element the batch cares about into `f` (cleared by the element's callback once used). */
+const fieldsOf = (s: Bytes) => (ks: number, ke: number, kind: Kind, vs: number, ve: number): void => {
+  const at = keyIs(s, ks, ke, 'scope') ? SCOPE : keyIs(s, ks, ke, 'id') ? ID : keyIs(s, ks, ke, 'seq') ? SEQ
+    : keyIs(s, ks, ke, 'ts') ? TS : keyIs(s, ks, ke, 'payload') ? PAYLOAD : keyIs(s, ks, ke, 'ttl_ms') ? TTL : -1
+  if (at < 0) return
+  f[at] = kind === Kind.Null ? 0 : kind
+  f[at + 1] = vs
+  f[at + 2] = ve
 }
 
 const str = (s: Bytes, at: number): string | undefined => (f[at] === 0 ? undefined : spanString(s, f[at], f[at + 1], f[at + 2]))
@@ -56,30 +54,22 @@ function sameBytes(s: Bytes, a: number, b: number, c: number, d: number): boolea
   return true
 }
 
-// A view of the body costs ~100 bytes of heap whatever its length; a short payload is cheaper as text.
-const SHORT = 64
-
-/** The payload s[a, b) as raw JSON: a short one as its text, a longer one as a view of the body. */
-function payloadAt(s: Bytes, a: number, b: number): RawJson {
-  if (b - a > SHORT) return rawJson(s.subarray(a, b))
-  for (let k = a; k < b; k++) if (s[k] > 0x7f) return rawJson(s.toString('utf8', a, b))
-  return rawJson(s.toString('latin1', a, b))
-}
-
 /** The `items` of a warm/rebuild body as core bulk items; absent or null is none. */
 export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): WarmItem[] {
   const items = getArray(b, 'items')
   if (items === undefined) return []
   const s = b.bytes
+  const fields = fieldsOf(s)
+  f.fill(0)
   // (1) every element an object, every field read of its type
-  forEachElement(b, items, (start, end) => {
+  forEachElement(b, items, (start) => {
     if (s[start] !== 0x7b) throw badJson()
-    fields(s, start, end)
     str(s, SCOPE)
     str(s, ID)
     int(s, SEQ, true)
     int(s, TS, false)
-  })
+    f.fill(0)
+  }, fields)
   // (2) the rules, item by item, each scope's before its first item's; then the item joins the batch
   const out: WarmItem[] = []
   const groups = new Map<string, number>()
@@ -88,8 +78,7 @@ export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): Wa
   let g = -1
   let scopeStart = 0
   let scopeEnd = 0
-  forEachElement(b, items, (start, end) => {
-    fields(s, start, end)
+  forEachElement(b, items, () => {
     if (g < 0 || !sameBytes(s, f[SCOPE + 1], f[SCOPE + 2], scopeStart, scopeEnd)) {
       // consecutive items of one scope share one string
       scope = str(s, SCOPE) ?? ''
@@ -120,8 +109,9 @@ export function bulkItems(b: JsonObject, path: string, maxItemBytes: number): Wa
     }
     const size = itemBytes(id === null ? 0 : Buffer.byteLength(id), f[PAYLOAD + 2] - f[PAYLOAD + 1], ttlMs > 0)
     if (size > maxItemBytes) throw itemError(scope, k, MESSAGES.itemTooLarge(size, maxItemBytes), 'too_large')
-    const payload = payloadAt(s, f[PAYLOAD + 1], f[PAYLOAD + 2])
+    const payload = payloadJson(s, f[PAYLOAD + 1], f[PAYLOAD + 2])
     out.push(ttlMs > 0 ? { scope, id, payload, ttlMs } : { scope, id, payload })
-  })
+    f.fill(0)
+  }, fields)
   return out
 }

@@ -22,7 +22,11 @@ export function gateProxy(port: MessagePort): { gate: WriteGate; settle(m: ToLis
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>()
   const call = (name: Call) => (...args: unknown[]): Promise<never> => {
     const at = PAYLOAD_AT[name]
-    if (at !== undefined) args[at] = (args[at] as RawJson).json
+    if (at !== undefined) {
+      const json = (args[at] as RawJson).json
+      // a view of the request body: cloning it would copy its whole buffer, so copy just its bytes
+      args[at] = typeof json === 'string' ? json : new Uint8Array(json)
+    }
     const id = ++next
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })

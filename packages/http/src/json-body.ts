@@ -1,8 +1,9 @@
 /**
  * JSON request bodies without a parse tree and without a string of the whole body: one scan over
- * the body's bytes (json-scan.ts) validates it and records, for the top-level object only, where
+ * the body's bytes (json-walk.ts, on the core's byte scanner) validates it and records, for the top-level object only, where
  * each member's value starts and ends. Field values are then decoded on demand and payloads are
- * handed on as the exact source slice, so the bytes a client sent are the bytes the store keeps.
+ * handed on as the exact source bytes (a view of the body, `payloadJson`), so the bytes a client sent
+ * are the bytes the store keeps, neither decoded nor scanned again.
  * Arrays of objects (`items`, `targets`) are walked element by element when asked for
  * (`forEachElement`, `forEachMember`), so a bulk body costs no heap per element it is not kept for.
  *
@@ -14,10 +15,12 @@
  * whatever an unknown field holds.
  */
 import { Buffer, isUtf8 } from 'node:buffer'
+import { scannedJson } from '@scopecache/core/scanner'
+import type { RawJson } from '@scopecache/core'
 import { badJson, HttpError, MSG } from './errors.js'
-import { isDigit, Kind, skipValue, stringAt, walkObject, ws, type Bytes, type Span } from './json-scan.js'
+import { isDigit, Kind, Loose, stringAt, walkArray, walkObject, ws, type Bytes, type Span } from './json-walk.js'
 
-export { keyIs, Kind, MAX_DEPTH, type Bytes, type Span } from './json-scan.js'
+export { keyIs, Kind, MAX_DEPTH, type Bytes, type Span } from './json-walk.js'
 
 /** One JSON object of the body: the body's bytes, whether all of them are UTF-8, and the value span of each member. */
 export interface JsonObject {
@@ -29,7 +32,7 @@ export interface JsonObject {
 /** Parses the object at s[i] (`{` there), `depth` levels deep; returns it and the index after it. */
 function objectFrom(s: Bytes, i: number, n: number, depth: number, utf8: boolean, loose: boolean): [JsonObject, number] {
   const members = new Map<string, Span>()
-  const end = walkObject(s, i, n, depth, loose, (ks, ke, kind, start, end) => members.set(stringAt(s, ks, ke), { kind, start, end }))
+  const end = walkObject(s, i, n, depth, loose ? Loose.PayloadAndElements : Loose.None, (ks, ke, kind, start, end) => members.set(stringAt(s, ks, ke), { kind, start, end }))
   return [{ bytes: s, utf8, members }, end]
 }
 
@@ -128,6 +131,13 @@ export function getRaw(o: JsonObject, name: string): string | undefined {
   return v === undefined ? undefined : o.bytes.toString('utf8', v.start, v.end)
 }
 
+/**
+ * A payload member's bytes for the store, after its rules passed (payloadProblem: not absent, not
+ * `null`, not Kind.Bad, valid UTF-8): the body scan has checked them, so they go as a view of the
+ * body, marked scanned — no string, no second scan.
+ */
+export const payloadJson = (s: Bytes, start: number, end: number): RawJson => scannedJson(s.subarray(start, end))
+
 /** The span of an array member; absent or null is undefined; any other type is 400. */
 export function getArray(o: JsonObject, name: string): Span | undefined {
   const v = present(o, name)
@@ -138,20 +148,13 @@ export function getArray(o: JsonObject, name: string): Span | undefined {
 
 /**
  * Calls `fn(start, end, index)` for each element of the validated array `a` of `o`, in order
- * (`end` is exclusive). Nothing is allocated per element.
+ * (`end` is exclusive), and before it, for an object element, `member` with each of its members
+ * as forEachMember does (one walk for both). Nothing is allocated per element.
  */
-export function forEachElement(o: JsonObject, a: Span, fn: (start: number, end: number, index: number) => void): void {
-  const s = o.bytes
-  let i = ws(s, a.start + 1, a.end)
-  if (s[i] === 0x5d) return
-  for (let k = 0; ; k++) {
-    const start = i
-    i = skipValue(s, i, a.end, 2, 2)
-    fn(start, i, k)
-    i = ws(s, i, a.end)
-    if (s[i] === 0x5d) return
-    i = ws(s, i + 1, a.end) // a comma: the scan already validated the array
-  }
+export function forEachElement(
+  o: JsonObject, a: Span, fn: (start: number, end: number, index: number) => void, member?: (ks: number, ke: number, kind: Kind, vs: number, ve: number) => void,
+): void {
+  walkArray(o.bytes, a.start, a.end, 1, fn, member)
 }
 
 /**
@@ -160,7 +163,7 @@ export function forEachElement(o: JsonObject, a: Span, fn: (start: number, end: 
  * included; `keyIs` compares it with a name) and a `payload` member that is not valid JSON is Kind.Bad.
  */
 export function forEachMember(s: Bytes, start: number, end: number, fn: (ks: number, ke: number, kind: Kind, vs: number, ve: number) => void): void {
-  walkObject(s, start, end, 3, true, fn)
+  walkObject(s, start, end, 3, Loose.PayloadAndElements, fn)
 }
 
 /** The elements of an array member as objects; absent or null is undefined; any non-object is 400. */

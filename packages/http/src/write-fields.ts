@@ -16,9 +16,9 @@
  * U+FFFD and stores that): the shape rules run on the text as decoded with U+FFFD, as the
  * reference's do, and only a name that passes them all gets "must be valid UTF-8".
  */
-import { keyProblem, MESSAGES, rawJson, type KeyField, type RawJson } from '@scopecache/core'
+import { keyProblem, MESSAGES, type KeyField, type RawJson } from '@scopecache/core'
 import { badField } from './errors.js'
-import { getInt, getString, getUint, Kind, spanUtf8, type JsonObject, type Span } from './json-body.js'
+import { getInt, getString, getUint, Kind, payloadJson, spanUtf8, type JsonObject, type Span } from './json-body.js'
 
 /** How a write addresses its item. */
 export type Address = 'optional' | 'required' | 'either' | 'none'
@@ -122,7 +122,7 @@ export function writeFields(b: JsonObject, path: string, spec: WriteSpec): Write
     const pp = payloadProblem(b, pv?.kind ?? 0, pv?.start ?? 0, pv?.end ?? 0)
     if (pp !== null) throw badField(pp)
     const { start, end } = pv as Span
-    payload = rawJson(b.bytes.toString('utf8', start, end))
+    payload = payloadJson(b.bytes, start, end)
   }
   // 5. managed fields
   if (spec.managed === 'seq+ts' && seq !== 0) throw badField(managedMessage('seq', path))
