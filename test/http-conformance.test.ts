@@ -1,5 +1,5 @@
 /**
- * Black-box conformance of the HTTP API (CONTRACT.md + REFERENCE v0.8.32): every endpoint and
+ * Black-box conformance of the HTTP API (the HTTP API of ScopeCache v0.8.32 as the root README describes it): every endpoint and
  * alias, every error class and status, exact bytes wherever the shape is fixed, field order,
  * payload byte-exactness, seq rules, caps and their 507 bodies, body caps (413), 405/404, /help
  * and /metrics. Runs against `startTarget()`; only `checkInvariants` looks inside the store.

@@ -1,5 +1,5 @@
 /**
- * Dead threads (RELIABILITY.md §2.5, layer L4). A worker runs one operation on a shared store and
+ * Dead threads. A worker runs one operation on a shared store and
  * dies at a chosen crash point inside the core: terminated there, process.exit() there, an
  * exception thrown from there, or out of memory there. The thread that owns the Worker watches it
  * (`cache.watch`), so the reaper runs on 'exit'. Then, for every case:
