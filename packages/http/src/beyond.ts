@@ -83,7 +83,7 @@ export function scopeTtl(cache: ScopeCache, path: string, b: JsonObject): string
 
 function name(b: JsonObject, path: string): string {
   const n = getUtf8String(b, 'name')
-  if (n === null) throw badField("the 'name' field must be valid UTF-8") // (decoded, two names could become one)
+  if (n === null) throw badField(MESSAGES.badUtf8('name')) // (decoded, two names could become one)
   if (n === undefined || n === '') throw required('name', path)
   return n
 }
