@@ -6,24 +6,15 @@
  * (all candidates locked) is refused with store_full, and the invariant checker passes.
  * Workers run the built core (packages/core/dist).
  */
-import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
+import { runWatched } from './helpers/watched-worker.js'
 
 const WORKER = new URL('./fixtures/evict-worker.mjs', import.meta.url)
 interface Report { role: string; bad: string[]; writes: number; refused: number; reads: number; pauses: number }
 
-function run(cache: ScopeCache, data: Record<string, unknown>): Promise<Report> {
-  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, ...data } })
-  cache.watch(worker)
-  return new Promise((resolve, reject) => {
-    let last: Report | undefined
-    worker.on('message', (m) => (last = m))
-    worker.once('error', reject)
-    worker.once('exit', (code) => (code === 0 && last ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
-  })
-}
+const run = (cache: ScopeCache, data: Record<string, unknown>): Promise<Report> => runWatched<Report>(cache, WORKER, data).done
 
 describe("whenFull 'evict' across threads", () => {
   it('3 writers, a reader and a pausing writer on a 48 KiB store: no corruption, under the cap, no eviction under a writer', async () => {

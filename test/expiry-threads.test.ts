@@ -4,26 +4,18 @@
  * a worker sweeps and the creating thread's timer sweeps too; at the end every invariant holds and
  * a last sweep leaves only live items. Workers run the built core (packages/core/dist).
  */
-import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
+import { runWatched } from './helpers/watched-worker.js'
 
 const WORKER = new URL('./fixtures/expiry-worker.mjs', import.meta.url)
 const SCOPES = ['e0', 'e1', 'e2', 'e3']
 
 interface Report { role: string; bad: string[]; badCount: number; checked: number; ops: number }
 
-function run(cache: ScopeCache, data: Record<string, unknown>): Promise<Report> {
-  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, scopes: SCOPES, ms: 1500, ops: 200_000, ...data } })
-  cache.watch(worker)
-  return new Promise((resolve, reject) => {
-    let last: Report | undefined
-    worker.on('message', (m) => (last = m))
-    worker.once('error', reject)
-    worker.once('exit', (code) => (code === 0 && last ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
-  })
-}
+const run = (cache: ScopeCache, data: Record<string, unknown>): Promise<Report> =>
+  runWatched<Report>(cache, WORKER, { scopes: SCOPES, ms: 1500, ops: 200_000, ...data }).done
 
 describe('expiry across threads', () => {
   it('2 writers with TTLs, 2 readers, a sweeping worker and the creator\'s sweep timer: no read returns an expired item', async () => {

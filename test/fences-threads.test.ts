@@ -3,23 +3,14 @@
  * changed never puts its stale value back (the fence refuses it), and no thread ever sees a version
  * go back while others write, invalidate and drop. Workers run the built core (packages/core/dist).
  */
-import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
+import { runWatched } from './helpers/watched-worker.js'
 
 const WORKER = new URL('./fixtures/fences-worker.mjs', import.meta.url)
 
-function run(cache: ScopeCache, data: Record<string, unknown>): Promise<{ role: string; bad: string[]; reads?: number; checked?: number }> {
-  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, ...data } })
-  cache.watch(worker)
-  return new Promise((resolve, reject) => {
-    let last: { role: string; bad: string[] } | undefined
-    worker.on('message', (m) => (last = m))
-    worker.once('error', reject)
-    worker.once('exit', (code) => (code === 0 && last ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
-  })
-}
+const run = (cache: ScopeCache, data: Record<string, unknown>) => runWatched<{ role: string; bad: string[]; reads?: number; checked?: number }>(cache, WORKER, data).done
 
 describe('version fences across threads', () => {
   it('2 refillers race an invalidator: the stored view is never older than the source after the last invalidate', async () => {

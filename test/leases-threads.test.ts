@@ -3,28 +3,18 @@
  * while several workers contend with tryLock and with `await lock()`, and a holder that dies
  * frees nothing early but its lease lapses. Workers run the built core (packages/core/dist).
  */
-import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
 import { sleep } from './helpers/kill-checks.js'
+import { runWatched } from './helpers/watched-worker.js'
 
 const WORKER = new URL('./fixtures/leases-worker.mjs', import.meta.url)
 const SEED = process.env.SCOPECACHE_SEED !== undefined ? Number(process.env.SCOPECACHE_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0
 
 interface Report { w: number; viaLock: number; viaTry: number; spins: number; bad: string[] }
 
-function run<T>(cache: ScopeCache, data: Record<string, unknown>): { worker: Worker; done: Promise<T> } {
-  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, ...data } })
-  cache.watch(worker)
-  const done = new Promise<T>((resolve, reject) => {
-    let last: T | undefined
-    worker.on('message', (m: T) => (last = m))
-    worker.once('error', reject)
-    worker.once('exit', (code) => (code === 0 && last !== undefined ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
-  })
-  return { worker, done }
-}
+const run = <T>(cache: ScopeCache, data: Record<string, unknown>) => runWatched<T>(cache, WORKER, data)
 
 describe('named locks across threads', () => {
   it('4 workers contend for 3 names with tryLock and await lock(): one holder at a time, tokens only rise', async () => {

@@ -3,25 +3,15 @@
  * callers, and a loader whose thread dies is replaced once its lease lapses. Workers run the built
  * core (packages/core/dist).
  */
-import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
 import { sleep } from './helpers/kill-checks.js'
+import { runWatched } from './helpers/watched-worker.js'
 
 const WORKER = new URL('./fixtures/read-through-worker.mjs', import.meta.url)
 
-function start(cache: ScopeCache, data: Record<string, unknown>): { worker: Worker; done: Promise<{ w: number; distinct: string[] }> } {
-  const worker = new Worker(WORKER, { workerData: { handle: cache.handle, ...data } })
-  cache.watch(worker)
-  const done = new Promise<{ w: number; distinct: string[] }>((resolve, reject) => {
-    let last: { w: number; distinct: string[] } | undefined
-    worker.on('message', (m) => (last = m))
-    worker.once('error', reject)
-    worker.once('exit', (code) => (code === 0 && last ? resolve(last) : reject(new Error(`worker exited with ${code}`))))
-  })
-  return { worker, done }
-}
+const start = (cache: ScopeCache, data: Record<string, unknown>) => runWatched<{ w: number; distinct: string[] }>(cache, WORKER, data)
 
 describe('getOrLoad across threads', () => {
   it('4 threads × 250 concurrent callers of one missing item: the loader runs once, all get its value', async () => {

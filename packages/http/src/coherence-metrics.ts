@@ -4,23 +4,13 @@
  * into a small SharedArrayBuffer (a few times a second and on every state change) that every
  * listener reads: one Float64 per figure, the state as its index in COHERENCE_STATES.
  */
+import type { CoherenceStats, LinkState } from '@scopecache/redis'
 import { Counter, Gauge, type Registry } from 'prom-client'
 
-export const COHERENCE_STATES = ['connecting', 'in-sync', 'resyncing', 'disconnected', 'closed'] as const
+export const COHERENCE_STATES = ['connecting', 'in-sync', 'resyncing', 'disconnected', 'closed'] as const satisfies readonly LinkState[]
 
-/** What the server reports of a node (a subset of @scopecache/redis' CoherenceStats). */
-export interface CoherenceFigures {
-  state: (typeof COHERENCE_STATES)[number]
-  published: number
-  conflicts: number
-  applied: number
-  ownSkipped: number
-  badEntries: number
-  applyErrors: number
-  resyncs: number
-  disconnects: number
-  propagationMs: { p50: number; p99: number }
-}
+/** What the server reports of a node: the counts and state of @scopecache/redis' CoherenceStats, and two quantiles. */
+export type CoherenceFigures = Pick<CoherenceStats, 'state' | (typeof COUNTS)[number]> & { propagationMs: Pick<CoherenceStats['propagationMs'], 'p50' | 'p99'> }
 
 const COUNTS = ['published', 'conflicts', 'applied', 'ownSkipped', 'badEntries', 'applyErrors', 'resyncs', 'disconnects'] as const
 const WORDS = 1 + COUNTS.length + 2
