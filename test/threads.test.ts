@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ScopeCache } from '../packages/core/dist/index.js'
 import { checkInvariants } from '../packages/core/dist/internals.js'
+import type { ReaderReport as StressReaderReport, WriterReport as StressWriterReport } from './helpers/stress-state.js'
 
 const SIGNAL = new URL('./fixtures/threads-signal.mjs', import.meta.url)
 const STRESS = new URL('./fixtures/threads-stress.mjs', import.meta.url)
@@ -128,26 +129,12 @@ describe('threads share one store', () => {
     cache.close()
   }, TIMEOUT)
 
-  interface WriterReport {
-    role: 'writer'
-    w: number
+  interface WriterReport extends StressWriterReport {
     ops: number
-    acked: Record<string, number>
-    failed: Record<string, number>
-    counterSum: number
-    /** [id, scope, n, version, seq] */
-    live: [string, string, number, number, number][]
-    violations: number
-    bad: string[]
   }
-  interface ReaderReport {
-    role: 'reader'
-    w: number
-    counts: Record<string, number>
+  interface ReaderReport extends StressReaderReport {
     distinctItems: number
     deletedSeen: number
-    violations: number
-    bad: string[]
   }
 
   const stressCases = [
