@@ -1,13 +1,9 @@
 /**
- * The heap allocator: TLSF (two-level segregated fit, Masmano et al. 2004) over the heap region.
- * O(1) alloc and free with immediate coalescing of neighbours, so memory freed by deletes, trims,
- * drops and warms is reused and a store under steady churn does not grow. One short lock
- * (H_ALLOC_LOCK) guards the free lists and the byte accounting together, so
- * "Σ live blocks == charged + pending" holds whenever the lock is free.
- *
- * Free-list classes: sizes below 128 bytes are exact 8-byte classes; above, each power of two
- * is split into 16 sub-classes. A request is rounded up to the next class boundary, so any block
- * in the class found fits without a search.
+ * The heap allocator: TLSF free lists (free-lists.ts) over the heap region, O(1) alloc and free
+ * with immediate coalescing of neighbours, so memory freed by deletes, trims, drops and warms is
+ * reused and a store under steady churn does not grow; small charged blocks are carved from a
+ * per-thread chunk (carve). One short lock (H_ALLOC_LOCK) guards the free lists and the byte
+ * accounting together, so "Σ live blocks == charged + pending" holds whenever the lock is free.
  *
  * Accounting: CHARGED blocks count against maxStoreBytes (every ordinary write). PENDING blocks
  * (a bulk write being built beside the live data) do not, until `commit` moves them to charged
@@ -18,10 +14,10 @@
 import { ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { acquire, Budget, release, type Liveness } from './lock.js'
+import { putFree, takeFree, unlinkFree } from './free-lists.js'
 import {
-  B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
-  H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
-  SL_COUNT, SMALL_BLOCK, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
+  B_TAG, F_FREE, F_PREV_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, MIN_BLOCK_BYTES, SIZE_MASK,
+  TAG_CHUNK, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
 } from './layout.js'
 import { tokenSlot } from './threads.js'
 
@@ -36,20 +32,9 @@ export type Mode = typeof CHARGED | typeof PENDING
 export const ALLOC_OVER_BUDGET = 0
 export const ALLOC_NO_SPACE = -1
 
-const ctz = (x: number): number => 31 - Math.clz32(x & -x)
-
-function classOf(size: number): number {
-  if (size < SMALL_BLOCK) return size >>> 3
-  const l = 31 - Math.clz32(size)
-  return ((l - 6) << SL_BITS) | ((size >>> (l - SL_BITS)) & (SL_COUNT - 1))
-}
-
-/** Class index for a request: rounded up so every block in it is at least `size`. */
-function searchClassOf(size: number): number {
-  if (size < SMALL_BLOCK) return size >>> 3
-  const l = 31 - Math.clz32(size)
-  return classOf(size + (1 << (l - SL_BITS)) - 1)
-}
+/** A thread's allocation chunk (see Heap.carve), and the largest block carved from one. */
+export const CHUNK_BYTES = 16 << 10
+export const CARVE_MAX = 1 << 10
 
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 
@@ -69,6 +54,15 @@ export class Heap {
   refusedBytes = 0
   /** This thread's allocation serial (tag bits 16-31), from a random start. */
   private serial = (Math.random() * 0x10000) | 0
+  /**
+   * This thread's allocation chunk (0: none): a PENDING block it owns (TAG_CHUNK, counted in its
+   * T_DEFERRED_B8 like a deferred free) that small charged blocks are carved from, front first.
+   * Two writers then fill cache lines of their own, instead of taking neighbouring blocks off one
+   * free list and writing each other's lines, and a carve touches no free list. Given back by
+   * releaseChunk (the thread closes, or the heap has no block of a request's size), or freed by
+   * the reaper if the thread dies (an unreachable PENDING block of a dead owner).
+   */
+  private chunk = 0
 
   /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
   private nextSerial(): number {
@@ -83,6 +77,8 @@ export class Heap {
     private readonly token: number,
     private readonly leaseMs: number,
     private readonly budget = new Budget(leaseMs),
+    /** This thread's T_DEFERRED_B8 word (-1: a heap that never carves). */
+    private readonly deferredW = -1,
   ) {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
@@ -93,13 +89,12 @@ export class Heap {
   static init(i32: Int32Array): void {
     const start = i32[H_HEAP_B8] * 8
     const sentinel = i32[H_HEAP_END_B8] * 8 - 8
-    const h = new Heap(i32, 0, NOBODY, 1, 1)
     i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
     let prevFree = 0
     for (let b = start; b < sentinel; ) {
       let size = Math.min(MAX_BLOCK_BYTES, sentinel - b)
       if (sentinel - (b + size) < MIN_BLOCK_BYTES) size = sentinel - b > MAX_BLOCK_BYTES ? size - 64 : sentinel - b
-      h.putFree(b, size, prevFree)
+      putFree(i32, b, size, prevFree)
       prevFree = F_PREV_FREE
       b += size
     }
@@ -133,8 +128,16 @@ export class Heap {
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
     if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-    const b = this.takeFree(size)
-    if (b < 0) return ALLOC_NO_SPACE
+    if (mode === CHARGED && size <= CARVE_MAX && this.deferredW >= 0) {
+      const r = this.carve(size, tag)
+      if (r !== 0) return r
+    }
+    const b = takeFree(this.i32, size)
+    if (b < 0) {
+      if (this.chunk === 0) return ALLOC_NO_SPACE
+      this.releaseChunkLocked() // the heap is that short: our chunk may be what it lacks
+      return this.allocLocked(n, tag, mode)
+    }
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
@@ -142,6 +145,76 @@ export class Heap {
     i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | this.nextSerial()
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     return b >> 3
+  }
+
+  /**
+   * A charged block of `size` bytes (budget checked) carved from the front of this thread's chunk,
+   * which is taken first if there is none or it is too small; 0 when no chunk can be had (the
+   * caller falls back to the free lists). The rest of the chunk stays one PENDING block, so the
+   * heap stays a walkable row of blocks at every step. Allocator lock held.
+   */
+  private carve(size: number, tag: number): number {
+    const { i32 } = this
+    let c = this.chunk
+    if (c === 0 || (i32[c * 2] & SIZE_MASK) - size < MIN_BLOCK_BYTES) {
+      if (c !== 0) this.releaseChunkLocked()
+      const b = takeFree(i32, CHUNK_BYTES)
+      if (b < 0) return 0
+      c = b >> 3
+      const got8 = (i32[c * 2] & SIZE_MASK) >> 3
+      i32[c * 2 + B_TAG] = TAG_CHUNK | TAG_PENDING | this.ownerBits
+      i32[H_PENDING_B8] += got8
+      Atomics.add(i32, this.deferredW, got8)
+      this.chunk = c
+    }
+    const w = c * 2
+    const rest = w + (size >> 2) // the rest's header (word index); the item before it is used: no F_PREV_FREE
+    i32[rest] = (i32[w] & SIZE_MASK) - size
+    i32[rest + B_TAG] = TAG_CHUNK | TAG_PENDING | this.ownerBits
+    i32[w] = size | (i32[w] & F_PREV_FREE)
+    i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
+    this.chunk = rest >> 1
+    i32[H_CHARGED_B8] += size >> 3
+    i32[H_PENDING_B8] -= size >> 3
+    Atomics.sub(i32, this.deferredW, size >> 3)
+    return c
+  }
+
+  /** Gives this thread's chunk back to the free lists (allocator lock held). */
+  releaseChunkLocked(): void {
+    const c = this.chunk
+    if (c === 0) return
+    this.chunk = 0
+    Atomics.sub(this.i32, this.deferredW, this.sizeOf(c) >> 3)
+    this.freeLocked(c)
+  }
+
+  /** True while this thread holds a chunk (an unreachable block of its own: see Txn.leave). */
+  get hasChunk(): boolean {
+    return this.chunk !== 0
+  }
+
+  /** Gives this thread's chunk back to the free lists. Takes the allocator lock. */
+  releaseChunk(): void {
+    if (this.chunk === 0) return
+    this.lock()
+    try {
+      this.releaseChunkLocked()
+    } finally {
+      this.unlock()
+    }
+  }
+
+  /** Bytes of this thread's chunk (0: none): PENDING bytes no write of its own accounts for. */
+  get chunkBytes(): number {
+    return this.chunk === 0 ? 0 : this.sizeOf(this.chunk)
+  }
+
+  /** Hands the chunk over to be freed like a deferred free (still counted in T_DEFERRED_B8); 0: none. */
+  handOverChunk(): number {
+    const c = this.chunk
+    this.chunk = 0
+    return c
   }
 
   /**
@@ -171,7 +244,7 @@ export class Heap {
     this.refusedBytes = size
     const old8 = this.sizeOf(old) >> 3
     if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-    const b = this.takeFree(size)
+    const b = takeFree(this.i32, size)
     if (b < 0) return ALLOC_NO_SPACE
     fault('alloc:taking')
     const w = b >> 2
@@ -318,19 +391,19 @@ export class Heap {
     const next = b + size
     const nh = i32[next >> 2]
     if ((nh & F_FREE) !== 0 && size + (nh & SIZE_MASK) <= MAX_BLOCK_BYTES) {
-      this.unlink(next, nh & SIZE_MASK)
+      unlinkFree(i32, next, nh & SIZE_MASK)
       size += nh & SIZE_MASK
     }
     if (prevFree !== 0) {
       const psize = i32[(b >> 2) - 1] // the free neighbour's footer
       if (size + psize <= MAX_BLOCK_BYTES) {
         b -= psize
-        this.unlink(b, psize)
+        unlinkFree(i32, b, psize)
         size += psize
         prevFree = i32[b >> 2] & F_PREV_FREE
       }
     }
-    this.putFree(b, size, prevFree)
+    putFree(i32, b, size, prevFree)
     i32[(b + size) >> 2] |= F_PREV_FREE
   }
 
@@ -364,67 +437,5 @@ export class Heap {
   /** Size in bytes of an allocated block (header included). */
   sizeOf(ref: number): number {
     return this.i32[ref * 2] & SIZE_MASK
-  }
-
-  // ---- free lists ----------------------------------------------------------------------
-
-  private takeFree(size: number): number {
-    const { i32 } = this
-    let c = searchClassOf(size)
-    let fl = c >>> SL_BITS
-    if (fl >= FL_COUNT) return -1
-    let slMap = i32[H_SL_BITMAPS + fl] & (~0 << (c & (SL_COUNT - 1)))
-    if (slMap === 0) {
-      const flMap = fl + 1 >= 32 ? 0 : i32[H_FL_BITMAP] & (~0 << (fl + 1))
-      if (flMap === 0) return -1
-      fl = ctz(flMap)
-      slMap = i32[H_SL_BITMAPS + fl]
-    }
-    c = (fl << SL_BITS) | ctz(slMap)
-    const b = i32[H_FREE_HEADS + c] * 8
-    const w = b >> 2
-    const bsize = i32[w] & SIZE_MASK
-    const prevFree = i32[w] & F_PREV_FREE
-    this.unlink(b, bsize)
-    if (bsize - size >= MIN_BLOCK_BYTES) {
-      this.putFree(b + size, bsize - size, 0)
-      i32[w] = size | prevFree
-    } else {
-      i32[w] = bsize | prevFree
-      i32[(b + bsize) >> 2] &= ~F_PREV_FREE
-    }
-    return b
-  }
-
-  /** Puts a block on its free list (allocator lock held). */
-  putFree(b: number, size: number, prevFree: number): void {
-    const { i32 } = this
-    const w = b >> 2
-    i32[w + B_SIZE] = size | F_FREE | prevFree
-    i32[((b + size) >> 2) - 1] = size
-    const c = classOf(size)
-    const head = i32[H_FREE_HEADS + c]
-    i32[w + B_NEXT] = head
-    i32[w + B_PREV] = 0
-    if (head !== 0) i32[head * 2 + B_PREV] = b >> 3
-    i32[H_FREE_HEADS + c] = b >> 3
-    i32[H_SL_BITMAPS + (c >>> SL_BITS)] |= 1 << (c & (SL_COUNT - 1))
-    i32[H_FL_BITMAP] |= 1 << (c >>> SL_BITS)
-  }
-
-  private unlink(b: number, size: number): void {
-    const { i32 } = this
-    const w = b >> 2
-    const next = i32[w + B_NEXT]
-    const prev = i32[w + B_PREV]
-    const c = classOf(size)
-    if (prev !== 0) i32[prev * 2 + B_NEXT] = next
-    else i32[H_FREE_HEADS + c] = next
-    if (next !== 0) i32[next * 2 + B_PREV] = prev
-    if (i32[H_FREE_HEADS + c] === 0) {
-      const fl = c >>> SL_BITS
-      i32[H_SL_BITMAPS + fl] &= ~(1 << (c & (SL_COUNT - 1)))
-      if (i32[H_SL_BITMAPS + fl] === 0) i32[H_FL_BITMAP] &= ~(1 << fl)
-    }
   }
 }

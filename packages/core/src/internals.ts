@@ -244,7 +244,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   }
   if (i32[H_CHARGED_B8] * 8 > cfg.maxStoreBytes) fail('accounting: charged bytes exceed maxStoreBytes')
   if (i32[H_SCOPES] !== scopes) fail(`counters: ${i32[H_SCOPES]} scopes counted, ${scopes} live`)
-  if (i32[H_ITEMS] !== items) fail(`counters: ${i32[H_ITEMS]} items counted, ${items} live`)
+  const counted = i32[H_ITEMS] + threads.itemDeltas()
+  if (counted !== items) fail(`counters: ${counted} items counted (H_ITEMS ${i32[H_ITEMS]} + the thread slots'), ${items} live`)
   if (i32[H_DIR_LOCK] !== 0 || i32[H_ALLOC_LOCK] !== 0) fail('locks: directory or allocator lock still held')
   for (let t = 0; t < cfg.maxThreads; t++) {
     const st = i32[threads.at(t) + T_STATE]

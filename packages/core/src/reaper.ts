@@ -181,7 +181,7 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
       i32[H_CHARGED_B8] = used.charged8 + (scopes * SCOPE_RECORD_BYTES) / 8
       i32[H_PENDING_B8] = used.pending8
       Atomics.store(i32, H_SCOPES, scopes)
-      Atomics.store(i32, H_ITEMS, items)
+      Atomics.store(i32, H_ITEMS, items - threads.itemDeltas()) // (every slot's count is still: all scope locks are held)
     } finally {
       heap.unlock()
     }

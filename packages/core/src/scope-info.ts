@@ -36,7 +36,7 @@ export function listScopes(s: Store, opts: ScopeListOptions): { scopes: ScopeInf
 export function storeStats(s: Store, lastWriteTs: number): StoreStats {
   return {
     scopes: Atomics.load(s.i32, H_SCOPES),
-    items: Atomics.load(s.i32, H_ITEMS),
+    items: Atomics.load(s.i32, H_ITEMS) + s.threads.itemDeltas(),
     bytes: s.heap.chargedBytes(),
     maxStoreBytes: s.cfg.maxStoreBytes,
     lastWriteTs,

@@ -85,7 +85,7 @@ export class Txn {
     if (--this.depth !== 0) return
     this.s.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0 && this.spare === 0) this.s.i32[this.s.busyW] = 0
+    if (!this.dirty && this.deferred.length === 0 && this.spare === 0 && !this.s.heap.hasChunk) this.s.i32[this.s.busyW] = 0
   }
 
   /**
@@ -192,6 +192,8 @@ export class Txn {
 
   /** Hands the spare block to the deferred frees (close() frees them, waiting up to a lease). */
   private releaseSpare(): void {
+    const chunk = this.s.heap.handOverChunk()
+    if (chunk !== 0) this.deferred.push(chunk) // counted in T_DEFERRED_B8 too
     if (this.spare === 0) return
     this.deferred.push(this.spare) // already counted in T_DEFERRED_B8
     this.spare = 0
