@@ -1,8 +1,8 @@
 /**
  * The heap allocator: TLSF free lists (free-lists.ts) over the heap region, O(1) alloc and free
  * with immediate coalescing of neighbours, so memory freed by deletes, trims, drops and warms is
- * reused and a store under steady churn does not grow; small charged blocks are carved from a
- * per-thread chunk (carve). One short lock (H_ALLOC_LOCK) guards the free lists and the byte
+ * reused and a store under steady churn does not grow; item writes of one size take ready blocks
+ * a thread keeps (takeReady). One short lock (H_ALLOC_LOCK) guards the free lists and the byte
  * accounting together, so "Σ live blocks == charged + pending" holds whenever the lock is free.
  *
  * Accounting: CHARGED blocks count against maxStoreBytes (every ordinary write). PENDING blocks
@@ -14,15 +14,14 @@
 import { ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { acquire, Budget, release, type Liveness } from './lock.js'
-import { putFree, takeFree, unlinkFree } from './free-lists.js'
+import { MAX_BLOCK_BYTES, putFree, takeFree, unlinkFree } from './free-lists.js'
 import {
-  B_TAG, F_FREE, F_PREV_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, MIN_BLOCK_BYTES, SIZE_MASK,
-  TAG_CHUNK, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
+  B_TAG, F_FREE, F_PREV_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_PENDING_B8, SIZE_MASK,
+  TAG_OWNER_MASK, TAG_READY, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
 } from './layout.js'
 import { tokenSlot } from './threads.js'
 
-/** Largest single block: keeps sizes in a positive int32 header. */
-export const MAX_BLOCK_BYTES = 1 << 30
+export { MAX_BLOCK_BYTES } from './free-lists.js'
 
 export const CHARGED = 0
 export const PENDING = 1
@@ -32,9 +31,13 @@ export type Mode = typeof CHARGED | typeof PENDING
 export const ALLOC_OVER_BUDGET = 0
 export const ALLOC_NO_SPACE = -1
 
-/** A thread's allocation chunk (see Heap.carve), and the largest block carved from one. */
-export const CHUNK_BYTES = 16 << 10
-export const CARVE_MAX = 1 << 10
+/**
+ * A thread's ready blocks (Heap.takeReady): at most READY_MAX, of at most READY_BLOCK_MAX bytes
+ * each, READY_BYTES in all (or 1/128 of the budget, for small stores).
+ */
+export const READY_MAX = 64
+export const READY_BLOCK_MAX = 1 << 10
+export const READY_BYTES = 8 << 10
 
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 
@@ -55,14 +58,18 @@ export class Heap {
   /** This thread's allocation serial (tag bits 16-31), from a random start. */
   private serial = (Math.random() * 0x10000) | 0
   /**
-   * This thread's allocation chunk (0: none): a PENDING block it owns (TAG_CHUNK, counted in its
-   * T_DEFERRED_B8 like a deferred free) that small charged blocks are carved from, front first.
-   * Two writers then fill cache lines of their own, instead of taking neighbouring blocks off one
-   * free list and writing each other's lines, and a carve touches no free list. Given back by
-   * releaseChunk (the thread closes, or the heap has no block of a request's size), or freed by
-   * the reaper if the thread dies (an unreachable PENDING block of a dead owner).
+   * This thread's ready blocks: charged blocks of one size (readySize), split from one free block
+   * in one allocator round, owned by this thread and reachable from nothing (TAG_READY, counted
+   * in its slot's T_READY_B8). An item write of that size takes one without the allocator lock
+   * and without writing a shared word (takeReady): two writers no longer pass the allocator's
+   * cache line back and forth on every append, and each fills lines of its own. Ready blocks
+   * count against the budget (stats() leaves them out); a write the budget refuses gives this
+   * thread's back first (fits). Freed at close() (Txn.settle), or by the reaper if the thread dies.
    */
-  private chunk = 0
+  private readonly ready = new Int32Array(READY_MAX)
+  private nReady = 0
+  private readySize = 0
+  private readonly readyBytes: number
 
   /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
   private nextSerial(): number {
@@ -77,28 +84,13 @@ export class Heap {
     private readonly token: number,
     private readonly leaseMs: number,
     private readonly budget = new Budget(leaseMs),
-    /** This thread's T_DEFERRED_B8 word (-1: a heap that never carves). */
-    private readonly deferredW = -1,
+    /** This thread's T_READY_B8 word (-1: a heap that keeps no ready blocks). */
+    private readonly readyW = -1,
   ) {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
     this.ownerBits = (tokenSlot(token) + 1) << TAG_OWNER_SHIFT
-  }
-
-  /** Lays the whole heap out as free blocks (creator only, before the buffer is shared). */
-  static init(i32: Int32Array): void {
-    const start = i32[H_HEAP_B8] * 8
-    const sentinel = i32[H_HEAP_END_B8] * 8 - 8
-    i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
-    let prevFree = 0
-    for (let b = start; b < sentinel; ) {
-      let size = Math.min(MAX_BLOCK_BYTES, sentinel - b)
-      if (sentinel - (b + size) < MIN_BLOCK_BYTES) size = sentinel - b > MAX_BLOCK_BYTES ? size - 64 : sentinel - b
-      putFree(i32, b, size, prevFree)
-      prevFree = F_PREV_FREE
-      b += size
-    }
-    i32[sentinel >> 2] |= F_PREV_FREE
+    this.readyBytes = Math.min(READY_BYTES, maxStoreBytes >> 7)
   }
 
   lock(): void {
@@ -127,94 +119,97 @@ export class Heap {
     const size = blockBytes(n)
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
-    if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-    if (mode === CHARGED && size <= CARVE_MAX && this.deferredW >= 0) {
-      const r = this.carve(size, tag)
-      if (r !== 0) return r
+    if (mode === CHARGED) {
+      if (!this.fits(size >> 3)) return ALLOC_OVER_BUDGET
+      if (this.nReady === 0 && size <= READY_BLOCK_MAX && this.readyW >= 0) {
+        const r = this.refillLocked(size, tag)
+        if (r !== 0) return r
+      }
     }
-    const b = takeFree(this.i32, size)
-    if (b < 0) {
-      if (this.chunk === 0) return ALLOC_NO_SPACE
-      this.releaseChunkLocked() // the heap is that short: our chunk may be what it lacks
-      return this.allocLocked(n, tag, mode)
-    }
+    const b = takeFree(i32, size)
+    if (b < 0) return ALLOC_NO_SPACE
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    if (mode === CHARGED && i32[H_CHARGED_B8] + got > this.maxCharged8) return this.giveBack(b, tag, got)
+    if (mode === CHARGED && !this.fits(got)) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | this.nextSerial()
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     return b >> 3
   }
 
+  /** Whether `d8` more charged 8-byte units fit the budget — after giving back this thread's ready blocks if need be. */
+  private fits(d8: number): boolean {
+    if (this.i32[H_CHARGED_B8] + d8 <= this.maxCharged8) return true
+    if (this.nReady === 0) return false
+    this.releaseReadyLocked()
+    return this.i32[H_CHARGED_B8] + d8 <= this.maxCharged8
+  }
+
   /**
-   * A charged block of `size` bytes (budget checked) carved from the front of this thread's chunk,
-   * which is taken first if there is none or it is too small; 0 when no chunk can be had (the
-   * caller falls back to the free lists). The rest of the chunk stays one PENDING block, so the
-   * heap stays a walkable row of blocks at every step. Allocator lock held.
+   * An item write's block of `size` bytes without the allocator lock: one of this thread's ready
+   * blocks if it has one of that size (charged already), else 0. Scope (or directory) lock held.
    */
-  private carve(size: number, tag: number): number {
+  takeReady(n: number, tag: number): number {
+    if (this.nReady === 0 || blockBytes(n) !== this.readySize) return 0
+    const ref = this.ready[--this.nReady]
+    this.i32[ref * 2 + B_TAG] = tag | this.ownerBits | this.nextSerial()
+    Atomics.sub(this.i32, this.readyW, this.readySize >> 3)
+    return ref
+  }
+
+  /**
+   * Splits one free block into the block a charged request of `size` bytes gets (returned; 0 when
+   * the heap or the budget has no room for more than it) and up to READY_MAX ready blocks of that
+   * size behind it, all charged at once. Each piece is a used block with a whole header at every
+   * step, so the heap stays a walkable row of blocks. Allocator lock held, no ready blocks left.
+   */
+  private refillLocked(size: number, tag: number): number {
     const { i32 } = this
-    let c = this.chunk
-    if (c === 0 || (i32[c * 2] & SIZE_MASK) - size < MIN_BLOCK_BYTES) {
-      if (c !== 0) this.releaseChunkLocked()
-      const b = takeFree(i32, CHUNK_BYTES)
-      if (b < 0) return 0
-      c = b >> 3
-      const got8 = (i32[c * 2] & SIZE_MASK) >> 3
-      i32[c * 2 + B_TAG] = TAG_CHUNK | TAG_PENDING | this.ownerBits
-      i32[H_PENDING_B8] += got8
-      Atomics.add(i32, this.deferredW, got8)
-      this.chunk = c
+    const room = (this.maxCharged8 - i32[H_CHARGED_B8]) * 8 - 8 // the split may leave 8 bytes more
+    const k = Math.min(READY_MAX + 1, Math.floor(this.readyBytes / size), Math.floor(room / size))
+    if (k < 2) return 0
+    const b = takeFree(i32, k * size)
+    if (b < 0) return 0
+    fault('alloc:taking')
+    const w = b >> 2
+    const got = i32[w] & SIZE_MASK
+    const first = got - (k - 1) * size // the request's block: the 8 bytes of an unsplittable rest go to it
+    i32[w] = first | (i32[w] & F_PREV_FREE)
+    for (let j = k - 1; j >= 1; j--) {
+      // pushed last to first, so they are taken in address order
+      const bw = (b + first + (j - 1) * size) >> 2
+      i32[bw] = size
+      i32[bw + B_TAG] = TAG_READY | this.ownerBits
+      this.ready[this.nReady++] = bw >> 1
     }
-    const w = c * 2
-    const rest = w + (size >> 2) // the rest's header (word index); the item before it is used: no F_PREV_FREE
-    i32[rest] = (i32[w] & SIZE_MASK) - size
-    i32[rest + B_TAG] = TAG_CHUNK | TAG_PENDING | this.ownerBits
-    i32[w] = size | (i32[w] & F_PREV_FREE)
+    this.readySize = size
     i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
-    this.chunk = rest >> 1
-    i32[H_CHARGED_B8] += size >> 3
-    i32[H_PENDING_B8] -= size >> 3
-    Atomics.sub(i32, this.deferredW, size >> 3)
-    return c
+    i32[H_CHARGED_B8] += got >> 3
+    Atomics.add(i32, this.readyW, ((k - 1) * size) >> 3)
+    return b >> 3
   }
 
-  /** Gives this thread's chunk back to the free lists (allocator lock held). */
-  releaseChunkLocked(): void {
-    const c = this.chunk
-    if (c === 0) return
-    this.chunk = 0
-    Atomics.sub(this.i32, this.deferredW, this.sizeOf(c) >> 3)
-    this.freeLocked(c)
+  /** Frees this thread's ready blocks (allocator lock held). */
+  releaseReadyLocked(): void {
+    if (this.nReady === 0) return
+    Atomics.sub(this.i32, this.readyW, (this.nReady * this.readySize) >> 3)
+    while (this.nReady > 0) this.freeLocked(this.ready[--this.nReady])
   }
 
-  /** True while this thread holds a chunk (an unreachable block of its own: see Txn.leave). */
-  get hasChunk(): boolean {
-    return this.chunk !== 0
-  }
-
-  /** Gives this thread's chunk back to the free lists. Takes the allocator lock. */
-  releaseChunk(): void {
-    if (this.chunk === 0) return
+  /** Frees this thread's ready blocks. Takes the allocator lock (may time out: then they stay). */
+  releaseReady(): void {
+    if (this.nReady === 0) return
     this.lock()
     try {
-      this.releaseChunkLocked()
+      this.releaseReadyLocked()
     } finally {
       this.unlock()
     }
   }
 
-  /** Bytes of this thread's chunk (0: none): PENDING bytes no write of its own accounts for. */
-  get chunkBytes(): number {
-    return this.chunk === 0 ? 0 : this.sizeOf(this.chunk)
-  }
-
-  /** Hands the chunk over to be freed like a deferred free (still counted in T_DEFERRED_B8); 0: none. */
-  handOverChunk(): number {
-    const c = this.chunk
-    this.chunk = 0
-    return c
+  /** Bytes of this thread's ready blocks: charged, but holding nothing yet. */
+  get readyBytesHeld(): number {
+    return this.nReady * this.readySize
   }
 
   /**
@@ -243,13 +238,13 @@ export class Heap {
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
     const old8 = this.sizeOf(old) >> 3
-    if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
+    if (!this.fits((size >> 3) - old8)) return ALLOC_OVER_BUDGET
     const b = takeFree(this.i32, size)
     if (b < 0) return ALLOC_NO_SPACE
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) return this.giveBack(b, tag, got)
+    if (!this.fits(got - old8)) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
     i32[H_CHARGED_B8] += got - old8
     i32[H_PENDING_B8] += old8
@@ -415,7 +410,7 @@ export class Heap {
   /** Charges (or with a negative n, refunds) bytes that live outside the heap (scope records). */
   chargeLocked(bytes: number): boolean {
     const d = bytes >> 3
-    if (d > 0 && this.i32[H_CHARGED_B8] + d > this.maxCharged8) return false
+    if (d > 0 && !this.fits(d)) return false
     this.i32[H_CHARGED_B8] += d
     return true
   }
@@ -428,7 +423,7 @@ export class Heap {
   commitLocked(newBytes: number, oldBytes: number, extra = 0): boolean {
     const { i32 } = this
     const delta = (newBytes - oldBytes + extra) >> 3
-    if (delta > 0 && i32[H_CHARGED_B8] + delta > this.maxCharged8) return false
+    if (delta > 0 && !this.fits(delta)) return false
     i32[H_CHARGED_B8] += delta
     i32[H_PENDING_B8] += (oldBytes - newBytes) >> 3
     return true

@@ -1,6 +1,6 @@
 /**
  * The TLSF free lists (two-level segregated fit, Masmano et al. 2004) over the heap region: the
- * caller holds the allocator lock (alloc.ts), or owns the buffer alone (Heap.init, the reaper's
+ * caller holds the allocator lock (alloc.ts), or owns the buffer alone (initFreeHeap, the reaper's
  * rebuild in heap-walk.ts).
  *
  * Free-list classes: sizes below 128 bytes are exact 8-byte classes; above, each power of two
@@ -10,9 +10,12 @@
  * to its list neighbours.
  */
 import {
-  B_NEXT, B_PREV, B_SIZE, F_FREE, F_PREV_FREE, FL_COUNT, H_FL_BITMAP, H_FREE_HEADS, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK,
-  SL_BITS, SL_COUNT, SMALL_BLOCK,
+  B_NEXT, B_PREV, B_SIZE, F_FREE, F_PREV_FREE, FL_COUNT, H_FL_BITMAP, H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_SL_BITMAPS,
+  MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, SMALL_BLOCK,
 } from './layout.js'
+
+/** Largest single block: keeps sizes in a positive int32 header. */
+export const MAX_BLOCK_BYTES = 1 << 30
 
 const ctz = (x: number): number => 31 - Math.clz32(x & -x)
 
@@ -90,4 +93,20 @@ export function unlinkFree(i32: Int32Array, b: number, size: number): void {
     i32[H_SL_BITMAPS + fl] &= ~(1 << (c & (SL_COUNT - 1)))
     if (i32[H_SL_BITMAPS + fl] === 0) i32[H_FL_BITMAP] &= ~(1 << fl)
   }
+}
+
+/** Lays the whole heap out as free blocks (creator only, before the buffer is shared). */
+export function initFreeHeap(i32: Int32Array): void {
+  const start = i32[H_HEAP_B8] * 8
+  const sentinel = i32[H_HEAP_END_B8] * 8 - 8
+  i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
+  let prevFree = 0
+  for (let b = start; b < sentinel; ) {
+    let size = Math.min(MAX_BLOCK_BYTES, sentinel - b)
+    if (sentinel - (b + size) < MIN_BLOCK_BYTES) size = sentinel - b > MAX_BLOCK_BYTES ? size - 64 : sentinel - b
+    putFree(i32, b, size, prevFree)
+    prevFree = F_PREV_FREE
+    b += size
+  }
+  i32[sentinel >> 2] |= F_PREV_FREE
 }

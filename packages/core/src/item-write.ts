@@ -151,14 +151,16 @@ export function insertLocked(
   const ts = s.now()
   const expires = expiresAt(s, rec, ts, ttl)
   const size = withExpiry(s, size0, expires)
-  // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
-  // trip, which also frees this thread's spare block)
-  t.lockHeap()
-  let item: number
-  try {
-    item = heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
-  } finally {
-    heap.unlock()
+  // charged at once: a new item has no old one whose bytes it could reuse. One of this thread's
+  // ready blocks, or one allocator round trip (which also frees this thread's spare block)
+  let item = heap.takeReady(size - 8, TAG_ITEM)
+  if (item === 0) {
+    t.lockHeap()
+    try {
+      item = heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
+    } finally {
+      heap.unlock()
+    }
   }
   if (item <= 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, s.cfg.maxStoreBytes)
   fillItem(s, item, id, p, seq, ts, expires)

@@ -125,6 +125,7 @@ export const T_PSTART_HI = 68 // its high bits (0 outside shared memory: no addo
 // the slot's thread stores it and it survives the slot's reuse, so the store's item count is
 // H_ITEMS + the sum over every slot (threads.ts itemDeltas) and an append bumps no shared word
 export const T_ITEMS_F = 40 // f64 slot 40 of the thread slot
+export const T_READY_B8 = 82 // bytes (/8) of the thread's ready blocks (alloc.ts): charged, but holding nothing yet
 export const THREAD_WORDS = 128 // 512 bytes
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
 export const UNDO_TRIM = 2 // roll forward: remove the first A entries
@@ -244,7 +245,7 @@ export const TAG_ENTRIES = 2
 export const TAG_IDTAB = 3
 export const TAG_NAME = 4
 export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
-export const TAG_CHUNK = 6 // a thread's allocation chunk: small charged blocks are carved from it (PENDING, alloc.ts)
+export const TAG_READY = 6 // a thread's ready block: charged, reachable from nothing until an item write of its size takes it (alloc.ts)
 
 // ---- item block (24-byte header; words from the block start) --------------------------------
 //   word 0  block size | flags          word 1  tag word (above)

@@ -37,7 +37,7 @@ export function storeStats(s: Store, lastWriteTs: number): StoreStats {
   return {
     scopes: Atomics.load(s.i32, H_SCOPES),
     items: Atomics.load(s.i32, H_ITEMS) + s.threads.itemDeltas(),
-    bytes: s.heap.chargedBytes(),
+    bytes: s.usedBytes(),
     maxStoreBytes: s.cfg.maxStoreBytes,
     lastWriteTs,
     expiredItems: Atomics.load(s.i32, H_EXPIRED),

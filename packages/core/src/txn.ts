@@ -85,7 +85,7 @@ export class Txn {
     if (--this.depth !== 0) return
     this.s.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0 && this.spare === 0 && !this.s.heap.hasChunk) this.s.i32[this.s.busyW] = 0
+    if (!this.dirty && this.deferred.length === 0 && this.spare === 0 && this.s.heap.readyBytesHeld === 0) this.s.i32[this.s.busyW] = 0
   }
 
   /**
@@ -102,14 +102,18 @@ export class Txn {
   /** At close(): hands the spare to the deferred frees and frees them, waiting up to a lease. */
   settle(): void {
     this.releaseSpare()
-    if (this.deferred.length > 0) {
+    const { heap } = this.s
+    if (this.deferred.length > 0 || heap.readyBytesHeld > 0) {
       this.s.budget.deadline = Date.now() + this.s.cfg.lockLeaseMs
       try {
         this.freeDeferred()
+        heap.releaseReady()
+      } catch (e) {
+        if (!(e instanceof ScopeCacheError)) throw e
       } finally {
         this.s.budget.deadline = 0
       }
-      if (this.deferred.length > 0) this.dirty = true
+      if (this.deferred.length > 0 || heap.readyBytesHeld > 0) this.dirty = true
     }
   }
 
@@ -192,8 +196,6 @@ export class Txn {
 
   /** Hands the spare block to the deferred frees (close() frees them, waiting up to a lease). */
   private releaseSpare(): void {
-    const chunk = this.s.heap.handOverChunk()
-    if (chunk !== 0) this.deferred.push(chunk) // counted in T_DEFERRED_B8 too
     if (this.spare === 0) return
     this.deferred.push(this.spare) // already counted in T_DEFERRED_B8
     this.spare = 0

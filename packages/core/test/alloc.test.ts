@@ -88,15 +88,15 @@ class Rebuild implements fc.Command<Model, Real> {
   }
 }
 
-/** The counters and a heap walk agree with the model; pending bytes include this thread's allocation chunk. */
+/** The counters and a heap walk agree with the model; charged bytes include this thread's ready blocks (alloc.ts takeReady). */
 function agree(m: Model, r: Real): void {
   const { v, heap } = r.cache[INTERNALS]()
   const { i32 } = v
-  expect(i32[H_CHARGED_B8] * 8).toBe(m.charged)
-  expect(i32[H_PENDING_B8] * 8).toBe(m.pending + heap.chunkBytes)
+  expect(i32[H_CHARGED_B8] * 8).toBe(m.charged + heap.readyBytesHeld)
+  expect(i32[H_PENDING_B8] * 8).toBe(m.pending)
   const walk = countUsed(i32)
-  expect(walk.charged8 * 8).toBe(m.charged)
-  expect(walk.pending8 * 8).toBe(m.pending + heap.chunkBytes)
+  expect(walk.charged8 * 8).toBe(m.charged + heap.readyBytesHeld)
+  expect(walk.pending8 * 8).toBe(m.pending)
 }
 
 describe('allocator vs a reference model', () => {
@@ -114,7 +114,7 @@ describe('allocator vs a reference model', () => {
         const r: Real = { cache }
         fc.modelRun(() => ({ model: m, real: r }), cmds)
         for (const ref of [...m.live.keys()]) cache[INTERNALS]().heap.free(ref)
-        cache[INTERNALS]().heap.releaseChunk()
+        cache[INTERNALS]().heap.releaseReady()
         const report = checkInvariants(cache) // one coalesced free heap, counters at zero
         expect(report.usedBlocks).toBe(0)
         cache.close()

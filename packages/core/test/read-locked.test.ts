@@ -10,7 +10,7 @@ import { checkInvariants } from '../src/internals.js'
 import { S_LOCK, S_VER } from '../src/layout.js'
 import { INTERNALS } from '../src/store.js'
 
-/** Holds the scope's seqlock odd; `busy` is the thread's busy flag before (a write leaves it up while the thread holds an allocation chunk). */
+/** Holds the scope's seqlock odd; `busy` is the thread's busy flag before (a write leaves it up while the thread holds ready blocks). */
 function openWindow(cache: ScopeCache, scope: string): { rec: number; close: () => void; i32: Int32Array; busyW: number; busy: number } {
   const s = cache[INTERNALS]()
   const rec = s.dir.rec(s.dir.resolve(scope))
