@@ -17,7 +17,7 @@ import { acquire, Budget, release, type Liveness } from './lock.js'
 import { MAX_BLOCK_BYTES, putFree, takeFree, unlinkFree } from './free-lists.js'
 import {
   B_TAG, F_FREE, F_PREV_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_PENDING_B8, SIZE_MASK,
-  TAG_OWNER_MASK, TAG_READY, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
+  TAG_ITEM, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_READY, TAG_SERIAL_SHIFT, blockBytes,
 } from './layout.js'
 import { tokenSlot } from './threads.js'
 
@@ -38,15 +38,9 @@ export const ALLOC_NO_SPACE = -1
 export const READY_MAX = 64
 export const READY_BLOCK_MAX = 1 << 10
 export const READY_BYTES = 8 << 10
+const READY_MISSES = 8 // item allocations of other sizes in a row after which they are given back
 
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
-
-/** The tag word of a used block. */
-export const tagWord = (type: number, pending: boolean, ownerSlot: number): number =>
-  type | (pending ? TAG_PENDING : 0) | ((ownerSlot + 1) << TAG_OWNER_SHIFT)
-/** The owner thread slot named in a tag word (-1: none). */
-export const tagOwner = (tag: number): number => ((tag & TAG_OWNER_MASK) >>> TAG_OWNER_SHIFT) - 1
-export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
 
 export class Heap {
   private readonly i32: Int32Array
@@ -69,6 +63,9 @@ export class Heap {
   private readonly ready = new Int32Array(READY_MAX)
   private nReady = 0
   private readySize = 0
+  private readyMisses = 0
+  /** The block size of this thread's last item allocation round (wantsReady). */
+  private lastItemSize = 0
   private readonly readyBytes: number
 
   /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
@@ -121,7 +118,7 @@ export class Heap {
     this.refusedBytes = size
     if (mode === CHARGED) {
       if (!this.fits(size >> 3)) return ALLOC_OVER_BUDGET
-      if (this.nReady === 0 && size <= READY_BLOCK_MAX && this.readyW >= 0) {
+      if (tag === TAG_ITEM && size <= READY_BLOCK_MAX && this.readyW >= 0 && this.wantsReady(size)) {
         const r = this.refillLocked(size, tag)
         if (r !== 0) return r
       }
@@ -143,6 +140,23 @@ export class Heap {
     if (this.nReady === 0) return false
     this.releaseReadyLocked()
     return this.i32[H_CHARGED_B8] + d8 <= this.maxCharged8
+  }
+
+  /**
+   * Whether an item allocation of `size` bytes (no ready block of that size: takeReady missed)
+   * should (re)fill the ready blocks with that size: when it repeats the previous item size — a
+   * stream of one size — and the ready blocks held, if any, have missed READY_MISSES times in a row
+   * (they are freed first). Items of ever-changing sizes so never pay for splits they do not use.
+   */
+  private wantsReady(size: number): boolean {
+    const repeat = size === this.lastItemSize
+    this.lastItemSize = size
+    if (this.nReady > 0) {
+      if (++this.readyMisses < READY_MISSES || !repeat) return false
+      this.releaseReadyLocked()
+    }
+    this.readyMisses = 0
+    return repeat
   }
 
   /**

@@ -14,7 +14,7 @@
  *         finds exactly the items that have ids, slot by slot (checkIdTable); the directory finds every live scope and
  *         nothing else; counts match; no lock is held and no seqlock is odd
  */
-import { MAX_BLOCK_BYTES, tagOwner } from './alloc.js'
+import { MAX_BLOCK_BYTES } from './alloc.js'
 import type { ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
@@ -23,7 +23,7 @@ import {
   S_CLOCK, S_LIMIT, S_LIMIT_MODE, LIMIT_REJECT, LIMIT_DROP_OLDEST,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, T_DEFERRED_B8, T_READY_B8, TAG_READY, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
+  THREAD_REAPING, T_DEFERRED_B8, T_READY_B8, TAG_READY, tagOwner, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
   S_EXP_MIN_F, S_TTL_F,
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_TOKEN_F, L_HASH, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F,
   LEASE_FREE, LEASE_HELD, LEASE_WORDS,

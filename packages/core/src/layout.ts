@@ -246,6 +246,9 @@ export const TAG_IDTAB = 3
 export const TAG_NAME = 4
 export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
 export const TAG_READY = 6 // a thread's ready block: charged, reachable from nothing until an item write of its size takes it (alloc.ts)
+/** The owner thread slot named in a tag word (-1: none). */
+export const tagOwner = (tag: number): number => ((tag & TAG_OWNER_MASK) >>> TAG_OWNER_SHIFT) - 1
+export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
 
 // ---- item block (24-byte header; words from the block start) --------------------------------
 //   word 0  block size | flags          word 1  tag word (above)

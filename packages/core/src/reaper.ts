@@ -33,7 +33,6 @@
  * Waits in (c) are bounded by the lease; if one runs out, the reap is undone (slot back to DEAD,
  * nothing changed but what was already consistent) and retried later.
  */
-import { tagOwner, tagType } from './alloc.js'
 import { countUsed, rebuildFreeLists } from './heap-walk.js'
 import { bumpFence } from './fences.js'
 import { recoverLeaseLock } from './leases.js'
@@ -43,7 +42,7 @@ import {
   H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_REF, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_ID_USED, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
-  TAG_PENDING, TAG_READY, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
+  TAG_PENDING, TAG_READY, tagOwner, tagType, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
 import { deleteForward, trimForward } from './scope-edit.js'
 import { ScopeIndex } from './scope-index.js'
