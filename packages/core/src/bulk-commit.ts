@@ -5,7 +5,7 @@
  * an undo block first), and settle the blocks of either side if the swap is rolled back.
  */
 import { PENDING } from './alloc.js'
-import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
+import { carveGroup, prepareBatch, releaseBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
 import { ScopeCacheError, storeFull, tooLarge } from './errors.js'
 import { evictAfter, EVICT_ROUNDS } from './evict.js'
 import { fault } from './fault.js'
@@ -30,7 +30,12 @@ export function prepareBulk(s: Store, items: readonly WarmItem[], op: 'warm' | '
     maxItemBytes: cfg.maxItemBytes, scopeMaxItems: cfg.scopeMaxItems, maxScopes: cfg.maxScopes, maxStoreBytes: cfg.maxStoreBytes,
     chargedBytes: () => heap.chargedBytes(),
   })
-  if (op === 'warm') applyScopeTtls(s, batch)
+  try {
+    if (op === 'warm') applyScopeTtls(s, batch)
+  } catch (e) {
+    releaseBatch(batch)
+    throw e
+  }
   return batch
 }
 
@@ -47,8 +52,8 @@ function applyScopeTtls(s: Store, b: BulkBatch): void {
     return Number.isSafeInteger(ttl) && ttl > 0 ? ttl : 0
   })
   if (!dflt.some((d) => d > 0)) return
-  const ttl = (b.ttl ??= new Float64Array(b.size.length))
-  for (let i = 0; i < b.size.length; i++) {
+  const ttl = (b.ttl ??= new Float64Array(b.n))
+  for (let i = 0; i < b.n; i++) {
     const g = b.grp[i]
     if (g < 0 || ttl[i] > 0 || dflt[g] === 0) continue
     ttl[i] = dflt[g]
@@ -86,7 +91,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
   const { i32, f64, heap, dir } = st
   const { groups } = batch
   const pending: number[] = [] // names, entries, id tables; the items are in `built`
-  const built: Built = { refs: new Int32Array(batch.order.length), n: 0 }
+  const built: Built = { refs: batch.refs, n: 0 }
   let committed = false
   let undoRef = 0
   const old: number[] = []
@@ -97,7 +102,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
       for (const g of groups) buildGroup(t, batch, g, pending, built, replaceAll, ts)
     } catch (e) {
       // a duplicate id earlier in the batch than what stopped the build is the first problem
-      if (e instanceof ScopeCacheError) throwFirstDuplicate(batch, batch.ids.length)
+      if (e instanceof ScopeCacheError) throwFirstDuplicate(batch, batch.n)
       throw e
     }
     fault('bulk:built')
@@ -345,7 +350,7 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
   if (g.idCount > 0) {
     g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))
     if (g.tabCap < 0) {
-      throwFirstDuplicate(batch, batch.ids.length)
+      throwFirstDuplicate(batch, batch.n)
       throw new Error('scopecache: duplicate id not found again (internal bug)')
     }
     g.tab = t.allocOrFull(g.tabCap * 4, TAG_IDTAB, PENDING)
