@@ -94,7 +94,8 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
   const built: Built = { refs: batch.refs, n: 0 }
   let committed = false
   let undoRef = 0
-  const old: number[] = []
+  let old: Int32Array = new Int32Array(0) // the replaced blocks (the first nOld), then spare names and the undo block
+  let nOld = 0
   let spareNames: number[] = []
   try {
     let ts = st.now()
@@ -158,10 +159,11 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         for (const b of pending) if (!spare.has(b)) heap.markPending(b, false)
         const { refs } = built
         for (let k = 0; k < built.n; k++) i32[refs[k] * 2 + B_TAG] &= ~TAG_PENDING
-        for (const s of touched) collectBlocks(st, dir.rec(s), old, replaceAll)
-        for (const b of old) {
-          heap.adopt(b)
-          heap.markPending(b, true)
+        old = collectOld(st, touched, replaceAll, spareNames.length + 1)
+        nOld = old.length - spareNames.length - 1
+        for (let k = 0; k < nOld; k++) {
+          heap.adopt(old[k])
+          heap.markPending(old[k], true)
         }
         // The items were numbered (and stamped) at build time after each scope's lastSeq as it was then;
         // a locked scope's lastSeq is stable: renumber a group whose scope moved on meanwhile, and
@@ -182,8 +184,8 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
           swapLocked(t, names, groups, existing, touched, created, replaceAll, ts)
         } catch (e) {
           // rolled back (or scopes emptied): settle every block of either side against the records
-          settleBlocks(t, pending.concat(Array.from(built.refs.subarray(0, built.n)), old), records)
-          old.length = 0
+          settleBlocks(t, pending.concat(Array.from(built.refs.subarray(0, built.n)), Array.from(old.subarray(0, nOld))), records)
+          nOld = 0
           spareNames = []
           throw e
         }
@@ -200,8 +202,32 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
     if (undoRef > 0) t.freeRetired([undoRef])
     throw e
   }
-  if (undoRef > 0) old.push(undoRef)
-  t.freeRetired(old.concat(spareNames))
+  let n = nOld
+  for (const b of spareNames) old[n++] = b
+  if (undoRef > 0) old[n++] = undoRef
+  t.freeRetired(old.subarray(0, n), true) // a warm-built scope's items are heap neighbours: freed as runs
+}
+
+/**
+ * The touched scopes' blocks (items in order, entries, id table, and with `name` the name block),
+ * as collectBlocks lists them, followed by `extra` unused slots.
+ */
+function collectOld(st: Store, touched: number[], name: boolean, extra: number): Int32Array {
+  const { i32, dir, idx } = st
+  let total = extra
+  for (const s of touched) total += i32[dir.rec(s) + S_COUNT] + 3
+  const refs = new Int32Array(total)
+  let n = 0
+  for (const s of touched) {
+    const rec = dir.rec(s)
+    const count = i32[rec + S_COUNT]
+    const e = count > 0 ? idx.entW(rec) + i32[rec + S_ENT_START] : 0
+    for (let k = 0; k < count; k++) refs[n++] = i32[e + k]
+    if (i32[rec + S_ENT_REF] !== 0) refs[n++] = i32[rec + S_ENT_REF]
+    if (i32[rec + S_ID_REF] !== 0) refs[n++] = i32[rec + S_ID_REF]
+    if (name) refs[n++] = i32[rec + S_NAME_REF]
+  }
+  return refs.subarray(0, n + extra)
 }
 
 /**

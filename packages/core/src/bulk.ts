@@ -363,7 +363,18 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
       built.refs[r++] = at
       at += s >> 3
     }
-    if (end - pos > 1) i32[chunk * 2] = (i32[chunk * 2] & F_PREV_FREE) | size[order[first + pos]] // the split
+    if (end - pos > 1) {
+      // The split, under the allocator lock: a neighbour's free or take sets or clears this
+      // header's F_PREV_FREE under that lock, and a read-modify-write beside it could undo either.
+      try {
+        heap.lock()
+      } catch (e) {
+        built.n++ // the chunk (its first item's ref), unsplit: freed with the build's other blocks
+        throw e
+      }
+      i32[chunk * 2] = (i32[chunk * 2] & F_PREV_FREE) | size[order[first + pos]]
+      heap.unlock()
+    }
     built.n = r
     total += got
     pos = end
