@@ -204,6 +204,11 @@ describe('jsonTextProblem / jsonBytesProblem', () => {
     for (const s of INVALID) expect(simpleJson(s), JSON.stringify(s)).toBe(false)
     // a surrogate pair, escaped or not, and deeper nesting go to the scanner
     for (const s of ['"😀"', '[[[1]]]', '{"a":[1,{"b":2}]}']) expect(simpleJson(s), s).toBe(false)
+    // long texts go to the scanner (the regex's backtrack stack would overflow on megabytes)
+    const long = `{"a":"${'x'.repeat(10_000_000)}","b":[${'1,'.repeat(100_000)}1]}`
+    expect(simpleJson(long)).toBe(false)
+    expect(jsonTextProblem(long)).toBeNull()
+    expect(jsonTextProblem(long.slice(0, -1))).toBe(NOT_JSON)
     for (const s of ['{"a":[1,2],"b":{"c":"d"}}', '[{"a":"\\u00e9\\n"},[true,null,-1.5e-3]]', '{"user":"u1","text":"é中"}']) expect(simpleJson(s), s).toBe(true)
   })
 
