@@ -351,15 +351,15 @@ export class Heap {
 
   /**
    * Frees blocks like freeAll, but stops at the first batch whose lock wait runs out instead of
-   * throwing: returns how many of `refs` (from the start) were freed.
+   * throwing: returns how many of `refs` (from the start) were freed. `runs`: see freeRunLocked.
    */
-  freeSome(refs: ArrayLike<number>): number {
+  freeSome(refs: ArrayLike<number>, runs = false): number {
     let i = 0
     try {
       while (i < refs.length) {
         this.lock()
         try {
-          for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
+          for (const end = Math.min(refs.length, i + 512); i < end; ) i = this.freeRunLocked(refs, i, runs ? end : i + 1)
         } finally {
           this.unlock()
         }
@@ -388,6 +388,24 @@ export class Heap {
     } finally {
       this.unlock()
     }
+  }
+
+  /** Frees refs[i] and the refs after it (< end) that follow it in the heap, same owner and counter (a warm's items), as one block. */
+  private freeRunLocked(refs: ArrayLike<number>, i: number, end: number): number {
+    const { i32 } = this
+    const first = refs[i]
+    const kind = i32[first * 2 + B_TAG] & (TAG_PENDING | TAG_OWNER_MASK)
+    let bytes = i32[first * 2] & SIZE_MASK
+    let j = i + 1
+    for (; j < end; j++) {
+      const r = refs[j]
+      const size = i32[r * 2] & SIZE_MASK
+      if (r !== first + (bytes >> 3) || (i32[r * 2 + B_TAG] & (TAG_PENDING | TAG_OWNER_MASK)) !== kind || bytes + size > MAX_BLOCK_BYTES) break
+      bytes += size
+    }
+    if (j > i + 1) i32[first * 2] = (i32[first * 2] & F_PREV_FREE) | bytes
+    this.freeLocked(first)
+    return j
   }
 
   /** Frees a used block; its tag word says which counter it was counted in. */

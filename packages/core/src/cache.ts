@@ -12,6 +12,7 @@
 import type { Worker } from 'node:worker_threads'
 import { checkKey, checkOptions, checkRef, checkScope, checkTargets } from './args.js'
 import { Beyond } from './beyond.js'
+import { releaseBatch } from './bulk.js'
 import { bulkCommit, prepareBulk, warmCommit } from './bulk-commit.js'
 import { invalid, ScopeCacheError } from './errors.js'
 import { startSweepTimer, sweepMsOption } from './expiry.js'
@@ -315,8 +316,12 @@ export class ScopeCache {
   warm<P>(items: readonly WarmItem<P>[]): { scopes: number } {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
-    if (batch.groups.length === 0) return { scopes: 0 }
-    this.t.busy(() => warmCommit(this.t, batch))
+    try {
+      if (batch.groups.length === 0) return { scopes: 0 }
+      this.t.busy(() => warmCommit(this.t, batch))
+    } finally {
+      releaseBatch(batch)
+    }
     return { scopes: batch.groups.length }
   }
 
@@ -325,7 +330,11 @@ export class ScopeCache {
   rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number } {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'rebuild')
-    this.t.busy(() => bulkCommit(this.t, batch, true))
+    try {
+      this.t.busy(() => bulkCommit(this.t, batch, true))
+    } finally {
+      releaseBatch(batch)
+    }
     return { scopes: batch.groups.length, items: items.length }
   }
 

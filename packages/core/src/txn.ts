@@ -137,9 +137,9 @@ export class Txn {
    * for a write that failed). A published write must not report failure, so what the allocator
    * lock does not allow within the call's deadline is deferred, not thrown.
    */
-  freeRetired(refs: number[]): void {
+  freeRetired(refs: ArrayLike<number>, runs = false): void {
     const { heap } = this.s
-    const n = heap.freeSome(refs)
+    const n = heap.freeSome(refs, runs)
     if (n === refs.length) return
     let b8 = 0
     for (let k = n; k < refs.length; k++) {
