@@ -11,7 +11,6 @@
  * word (TAG_PENDING) and which thread owns it, so the counters can always be recomputed from the
  * heap itself — which is how the reaper repairs counters a dying thread left half-updated.
  */
-import { ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { acquire, Budget, release, type Liveness } from './lock.js'
 import { MAX_BLOCK_BYTES, putFree, takeFree, unlinkFree } from './free-lists.js'
@@ -43,7 +42,7 @@ const READY_MISSES = 8 // item allocations of other sizes in a row after which t
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 
 export class Heap {
-  private readonly i32: Int32Array
+  readonly i32: Int32Array
   private readonly maxCharged8: number
   /** This thread's slot + 1, pre-shifted into tag position. */
   private readonly ownerBits: number
@@ -337,39 +336,6 @@ export class Heap {
     }
   }
 
-  /** Frees many blocks under one lock hold, in bounded batches so other writers get a turn. */
-  freeAll(refs: ArrayLike<number>): void {
-    for (let i = 0; i < refs.length; ) {
-      this.lock()
-      try {
-        for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
-      } finally {
-        this.unlock()
-      }
-    }
-  }
-
-  /**
-   * Frees blocks like freeAll, but stops at the first batch whose lock wait runs out instead of
-   * throwing: returns how many of `refs` (from the start) were freed. `runs`: see freeRunLocked.
-   */
-  freeSome(refs: ArrayLike<number>, runs = false): number {
-    let i = 0
-    try {
-      while (i < refs.length) {
-        this.lock()
-        try {
-          for (const end = Math.min(refs.length, i + 512); i < end; ) i = this.freeRunLocked(refs, i, runs ? end : i + 1)
-        } finally {
-          this.unlock()
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout')) throw e
-    }
-    return i
-  }
-
   /**
    * Retires charged blocks a write is about to unpublish (scope lock held): this thread adopts
    * them and they move to PENDING, tags and counters together, so after the publish they can be
@@ -388,24 +354,6 @@ export class Heap {
     } finally {
       this.unlock()
     }
-  }
-
-  /** Frees refs[i] and the refs after it (< end) that follow it in the heap, same owner and counter (a warm's items), as one block. */
-  private freeRunLocked(refs: ArrayLike<number>, i: number, end: number): number {
-    const { i32 } = this
-    const first = refs[i]
-    const kind = i32[first * 2 + B_TAG] & (TAG_PENDING | TAG_OWNER_MASK)
-    let bytes = i32[first * 2] & SIZE_MASK
-    let j = i + 1
-    for (; j < end; j++) {
-      const r = refs[j]
-      const size = i32[r * 2] & SIZE_MASK
-      if (r !== first + (bytes >> 3) || (i32[r * 2 + B_TAG] & (TAG_PENDING | TAG_OWNER_MASK)) !== kind || bytes + size > MAX_BLOCK_BYTES) break
-      bytes += size
-    }
-    if (j > i + 1) i32[first * 2] = (i32[first * 2] & F_PREV_FREE) | bytes
-    this.freeLocked(first)
-    return j
   }
 
   /** Frees a used block; its tag word says which counter it was counted in. */

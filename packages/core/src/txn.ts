@@ -11,6 +11,7 @@
 import type { Mode } from './alloc.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
+import { freeSome } from './heap-frees.js'
 import { bumpFence } from './fences.js'
 import {
   H_DIR_VER, H_SCOPES, H_SCOPES_LOST, S_LOCK, S_VER, SCOPE_WORDS, T_DEFERRED_B8, T_LAST_WRITE_TS_F, T_UNDO_A,
@@ -139,7 +140,7 @@ export class Txn {
    */
   freeRetired(refs: ArrayLike<number>, runs = false): void {
     const { heap } = this.s
-    const n = heap.freeSome(refs, runs)
+    const n = freeSome(heap, refs, runs)
     if (n === refs.length) return
     let b8 = 0
     for (let k = n; k < refs.length; k++) {
@@ -154,7 +155,7 @@ export class Txn {
     const { heap } = this.s
     const refs = this.deferred
     const sizes = refs.map((r) => heap.sizeOf(r) >> 3)
-    const n = heap.freeSome(refs)
+    const n = freeSome(heap, refs)
     if (n === 0) return
     this.deferred = refs.slice(n)
     let b8 = 0
@@ -179,7 +180,7 @@ export class Txn {
    * garbage: this thread stays marked busy (dirty), and any reap's sweep frees them.
    */
   dropUnpublished(refs: number[]): void {
-    if (this.s.heap.freeSome(refs) < refs.length) this.dirty = true
+    if (freeSome(this.s.heap, refs) < refs.length) this.dirty = true
   }
 
   /** Takes the allocator lock; frees this thread's spare block in the same hold. */

@@ -11,6 +11,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ALLOC_OVER_BUDGET, CHARGED, PENDING } from '../src/alloc.js'
+import { freeSome } from '../src/heap-frees.js'
 import { countUsed, rebuildFreeLists } from '../src/heap-walk.js'
 import { INTERNALS } from '../src/internals.js'
 import { ScopeCache } from '../src/index.js'
@@ -86,7 +87,7 @@ class FreeRuns implements fc.Command<Model, Real> {
   run(m: Model, r: Real): void {
     const sorted = [...m.live.keys()].sort((a, b) => a - b)
     const refs = sorted.slice(this.k % sorted.length, (this.k % sorted.length) + this.n)
-    expect(r.cache[INTERNALS]().heap.freeSome(Int32Array.from(refs), true)).toBe(refs.length)
+    expect(freeSome(r.cache[INTERNALS]().heap, Int32Array.from(refs), true)).toBe(refs.length)
     for (const ref of refs) {
       const b = m.live.get(ref) as { size: number; pending: boolean }
       m.live.delete(ref)
