@@ -8,11 +8,11 @@
  * read retry but never throw or hang. Reads write nothing shared (read counts: read-tally.ts).
  *
  * The point read (`point`: one item by id or seq) is the hot path and is written out in one place:
- * no closure, no query object, the id probe and compare inline, the last scope remembered. Its
- * decoded payload strings are kept in a small per-thread cache keyed by the item's block: an item
- * block is written once and never changed while it is allocated, and the key includes the block's
- * tag word (owner thread + a per-thread allocation serial, alloc.ts), seq and ts, so a block freed
- * and allocated again is a different key — a stale string is never served.
+ * no closure, no query object, the id probe and compare inline, the last scope remembered. The
+ * payload texts and ids it decoded are kept in a small per-thread cache keyed by the item's block
+ * and header words (read-strings.ts: a block freed and allocated again is a different key, so a
+ * stale string is never served); an id probe that meets a cached block compares the id with the
+ * cached id string (`===`) instead of the id's bytes.
  */
 import { Buffer } from 'node:buffer'
 import type { Directory } from './directory.js'
@@ -25,6 +25,7 @@ import {
   B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_EXP_ITEMS, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
+import { SC_MAX_BYTES, StringCache } from './read-strings.js'
 import { WEAK_ORDER, type Views } from './memory.js'
 import type { ReadTally } from './read-tally.js'
 import type { PageWindow } from './page-window.js'
@@ -73,12 +74,6 @@ export interface SliceBuffer extends Buffer {
   latin1Slice(start: number, end: number): string
 }
 
-// The decoded-string cache: 2048 entries (~30 KB of keys; strings only for payloads ≤ 2 KiB, so
-// at most ~4 MiB of strings per thread).
-const SC_BITS = 11
-const SC_SIZE = 1 << SC_BITS
-const SC_MAX_BYTES = 2048
-
 export interface ReaderDeps {
   v: Views
   dir: Directory
@@ -110,15 +105,16 @@ export class Reader {
   private memoName = ''
   private memoSlot = -1
   private memoGen = 0
-  // the decoded-string cache, and the entry a point read will fill once it validates
-  private readonly scRef = new Int32Array(SC_SIZE)
-  private readonly scTag = new Int32Array(SC_SIZE)
-  private readonly scSeq = new Float64Array(SC_SIZE)
-  private readonly scTs = new Float64Array(SC_SIZE)
-  private readonly scStr: string[] = new Array<string>(SC_SIZE).fill('')
-  private fillAt = -1
+  // the decoded-string cache; the entry an id probe found there (-1: none); and the header words
+  // of the item a point read will cache once it validates (fillRef 0: nothing to cache)
+  private readonly sc = new StringCache()
+  private hitAt = -1
   private fillRef = 0
   private fillTag = 0
+  private fillSeqLo = 0
+  private fillSeqHi = 0
+  private fillTsLo = 0
+  private fillTsHi = 0
   // the locked fallback's query (rare path: a closure over these fields)
   private qBy: string | number = 0
   private qH = 0
@@ -176,11 +172,12 @@ export class Reader {
         gen = this.d.dir.gen
         continue
       }
-      this.fillAt = -1
+      this.fillRef = 0
+      this.hitAt = -1
       let r: number
       try {
         const item = byId ? this.idRef(rec, by, h) : this.seqRef(rec, by)
-        r = item > 0 ? this.copyOne(item, format, byId ? by : undefined) : item === 0 ? MISS : RETRY
+        r = item <= 0 ? (item === 0 ? MISS : RETRY) : this.hitAt >= 0 && format !== 'bytes' ? this.copyHit(item, this.hitAt, by as string) : this.copyOne(item, format, byId ? by : undefined)
       } catch {
         r = RETRY // garbage from a racing writer
       }
@@ -189,7 +186,7 @@ export class Reader {
       if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
         if (r === MISS) return false
         this.d.tally.count(slot, gen)
-        if (this.fillAt >= 0) this.fill()
+        if (this.fillRef !== 0) this.fill()
         return true
       }
     }
@@ -203,7 +200,8 @@ export class Reader {
     const by = this.qBy
     const item = typeof by === 'string' ? this.idRef(rec, by, this.qH) : this.seqRef(rec, by)
     if (item <= 0) return MISS
-    this.fillAt = -1 // nothing is cached from a locked read: it is rare
+    this.fillRef = 0 // nothing is cached from a locked read: it is rare
+    if (this.hitAt >= 0 && this.qFormat !== 'bytes') return this.copyHit(item, this.hitAt, by as string)
     return this.copyOne(item, this.qFormat, typeof by === 'string' ? by : undefined)
   }
 
@@ -288,10 +286,13 @@ export class Reader {
 
   /**
    * Item ref of `id` in the scope's id table (id-table.ts: one word per slot, tag | ref): > 0
-   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item.
+   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item;
+   * when that item is in the string cache its cached id decides (and `hitAt` names the entry),
+   * else its id bytes are compared.
    */
   private idRef(rec: number, id: string, h: number): number {
-    const { i32, lo8, hi8, refMask } = this
+    const { i32, lo8, hi8, refMask, sc } = this
+    this.hitAt = -1
     const tref = i32[rec + S_ID_REF]
     if (tref === 0) return 0
     const cap = i32[rec + S_ID_CAP]
@@ -305,6 +306,12 @@ export class Reader {
       if (((s ^ h) & hi) === 0 && s !== ID_TOMB) {
         const r = s & refMask
         if (r < lo8 || r >= hi8) return -1
+        const e = sc.find(i32, r)
+        if (e >= 0) {
+          if (sc.id[e] !== id) continue
+          this.hitAt = e
+          return r
+        }
         const idLen = itemIdLen(i32, r)
         const off = r * 8 + ITEM_HEADER_BYTES
         if (off + idLen > hi8 * 8) return -1
@@ -356,12 +363,13 @@ export class Reader {
     const a = item * 8 + ITEM_HEADER_BYTES + idLen
     const b = a + len
     if (len < 0 || b > this.hi8 * 8) return RETRY
-    const seq = join53(i32[w + I_SEQ_LO], seqHi)
-    const ts = join53(i32[w + I_TS_LO], tsHi)
-    const ascii = (flagsOf(seqHi) & IF_ASCII) !== 0
-    out.seq = seq
-    out.ts = ts
-    out.id = idLen === 0 ? null : knownId ?? buf.utf8Slice(a - idLen, a)
+    const seqLo = i32[w + I_SEQ_LO]
+    const tsLo = i32[w + I_TS_LO]
+    out.seq = join53(seqLo, seqHi)
+    out.ts = join53(tsLo, tsHi)
+    // an id read that gets here found no entry in its probe (idRef); other reads look one up
+    const e = knownId === undefined ? this.sc.find(i32, item) : -1
+    out.id = idLen === 0 ? null : knownId ?? (e >= 0 ? this.sc.id[e] : buf.utf8Slice(a - idLen, a))
     if (format === 'bytes') {
       // allocUnsafe + set: a quarter of `new Uint8Array(n)` (which zero-fills through the C++ allocator)
       const bytes = Buffer.allocUnsafe(len)
@@ -369,32 +377,47 @@ export class Reader {
       out.bytes = bytes
       return HIT
     }
-    if (len > SC_MAX_BYTES) {
-      out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    if (e >= 0) {
+      out.text = this.sc.text[e]
       return HIT
     }
-    const tag = i32[w + B_TAG]
-    const k = Math.imul(item, 0x9e3779b1) >>> (32 - SC_BITS)
-    if (this.scRef[k] === item && this.scTag[k] === tag && this.scSeq[k] === seq && this.scTs[k] === ts) {
-      out.text = this.scStr[k]
-      return HIT
+    out.text = (flagsOf(seqHi) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    if (len <= SC_MAX_BYTES) {
+      this.fillRef = item
+      this.fillTag = i32[w + B_TAG]
+      this.fillSeqLo = seqLo
+      this.fillSeqHi = seqHi
+      this.fillTsLo = tsLo
+      this.fillTsHi = tsHi
     }
-    out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
-    this.fillAt = k
-    this.fillRef = item
-    this.fillTag = tag
     return HIT
   }
 
-  /** Caches the string of the point read that just validated (its key fields are still in `out`). */
+  /**
+   * copyOne for an item whose string-cache entry `e` an id probe found (its header words equal the
+   * entry's key, so the entry's strings are this item's): only the expiry is read from the block.
+   */
+  private copyHit(item: number, e: number, id: string): number {
+    const { out, sc } = this
+    const tsHi = sc.word(e, I_TS_HI)
+    if ((tsHi & I_EXPIRES) !== 0) {
+      // the expiry is the one word an allocated item block may change (touch), so it is read each time
+      const at = expiryIndex(item, this.i32[item * 2])
+      if (at >= this.hi8) return RETRY
+      const expires = this.f64[at]
+      if (expires <= this.d.clock.now()) return MISS
+      out.expires = expires
+    } else out.expires = 0
+    out.seq = join53(sc.word(e, I_SEQ_LO), sc.word(e, I_SEQ_HI))
+    out.ts = join53(sc.word(e, I_TS_LO), tsHi)
+    out.id = id
+    out.text = sc.text[e]
+    return HIT
+  }
+
+  /** Caches the strings of the point read that just validated (read with the header words in fill*). */
   private fill(): void {
-    const k = this.fillAt
-    this.scRef[k] = 0 // no half-written entry can match while the fields change
-    this.scTag[k] = this.fillTag
-    this.scSeq[k] = this.out.seq
-    this.scTs[k] = this.out.ts
-    this.scStr[k] = this.out.text
-    this.scRef[k] = this.fillRef
+    this.sc.put(this.fillRef, this.fillTag, this.fillSeqLo, this.fillSeqHi, this.fillTsLo, this.fillTsHi, this.out.text, this.out.id)
   }
 
   private locked(scope: string, visit: (rec: number) => number): number {
