@@ -25,54 +25,13 @@ import {
   B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_EXP_ITEMS, S_GEN,
   S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
 } from './layout.js'
+import { HIT, ItemOut, MAX_OPTIMISTIC, MISS, NO_SCOPE, readBackoff, RETRY, type Format, type SliceBuffer } from './read-base.js'
 import { SC_MAX_BYTES, StringCache } from './read-strings.js'
 import { WEAK_ORDER, type Views } from './memory.js'
 import type { ReadTally } from './read-tally.js'
 import type { PageWindow } from './page-window.js'
 import type { ScopeIndex } from './scope-index.js'
 import type { Item, Page } from './types.js'
-
-// what a read visitor reports
-export const HIT = 1
-export const MISS = 0
-export const RETRY = -1
-export const NO_SCOPE = -2
-
-export const MAX_OPTIMISTIC = 64
-/** A word nobody notifies: Atomics.wait on it is a sleep of microseconds (see readBackoff). */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4))
-
-/**
- * The pause before optimistic read attempt `attempt + 1`: none at first (a publish window lasts
- * nanoseconds), then a short growing spin, then sleeps of 10 µs growing to ~160 µs — so a reader
- * outlasts a writer preempted inside its window (~2 ms in all) before it falls back to the lock.
- */
-export function readBackoff(attempt: number): void {
-  if (attempt < 16) return
-  if (attempt < 48) {
-    for (let i = 1 << Math.min(attempt - 16, 10); i > 0; i--) Atomics.load(PAUSE, 0)
-    return
-  }
-  Atomics.wait(PAUSE, 0, 0, 0.01 * (1 << Math.min(attempt - 48, 4)))
-}
-
-export type Format = 'parsed' | 'raw' | 'bytes'
-
-/** What one item read copies out (reused per thread: the hot path allocates nothing else). */
-export class ItemOut {
-  seq = 0
-  ts = 0
-  /** µs since the epoch; 0: none */
-  expires = 0
-  id: string | null = null
-  text = ''
-  bytes: Uint8Array | null = null
-}
-
-export interface SliceBuffer extends Buffer {
-  utf8Slice(start: number, end: number): string
-  latin1Slice(start: number, end: number): string
-}
 
 export interface ReaderDeps {
   v: Views
@@ -101,6 +60,10 @@ export class Reader {
   private readonly hi8: number
   /** The item-ref bits of an id table slot (layout.ts idRefMask) */
   private readonly refMask: number
+  private readonly scopesW: number
+  private readonly idSeed: number
+  private readonly fenceWord: number
+  private readonly tally: ReadTally
   // the last scope a point read resolved (slot < 0: none)
   private memoName = ''
   private memoSlot = -1
@@ -128,6 +91,10 @@ export class Reader {
     this.lo8 = d.idx.lo8
     this.hi8 = d.idx.hi8
     this.refMask = idRefMask(d.idx.hi8)
+    this.scopesW = d.scopesW
+    this.idSeed = d.idSeed
+    this.fenceWord = d.fenceWord
+    this.tally = d.tally
   }
 
   /** Forgets the remembered scope (the handle closes). */
@@ -140,6 +107,50 @@ export class Reader {
   item(scope: string, format: Format): Item {
     const o = this.out
     return { scope, id: o.id, seq: o.seq, ts: o.ts, expiresTs: o.expires === 0 ? null : o.expires, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
+  }
+
+  /**
+   * getRaw by id: the payload's text, or undefined. One optimistic attempt on the remembered scope,
+   * written for the hot case — an id whose item is in the string cache, so nothing is decoded, no
+   * id byte is compared and `out` is not written; anything else in that attempt (no remembered
+   * scope, a writer inside its window, a retry) goes the general way (`point`).
+   */
+  rawById(scope: string, id: string): string | undefined {
+    const slot = scope === this.memoName ? this.memoSlot : -1
+    if (slot >= 0) {
+      const h = hashKey(id, this.idSeed)
+      const { i32, sc } = this
+      const rec = this.scopesW + slot * SCOPE_WORDS
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) === 0 && i32[rec + S_GEN] === this.memoGen) {
+        this.fillRef = 0
+        let text: string | undefined
+        let r: number
+        try {
+          const item = this.idRef(rec, id, h)
+          const e = this.hitAt
+          if (item <= 0) r = item === 0 ? MISS : RETRY
+          else if (e >= 0 && (sc.word(e, I_TS_HI) & I_EXPIRES) === 0) {
+            text = sc.text[e]
+            r = HIT
+          } else {
+            r = e >= 0 ? this.copyHit(item, e, id) : this.copyOne(item, 'raw', id)
+            text = this.out.text
+          }
+        } catch {
+          r = RETRY
+        }
+        fault('read:copying')
+        if (WEAK_ORDER) Atomics.add(i32, this.fenceWord, 0)
+        if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
+          if (r === MISS) return undefined
+          this.tally.count(slot, this.memoGen)
+          if (this.fillRef !== 0) this.fill()
+          return text
+        }
+      }
+    }
+    return this.point(scope, id, 'raw') ? this.out.text : undefined
   }
 
   /** Reads one item, by id (a string) or seq (a number), into `out`; false on a miss. */
@@ -156,11 +167,11 @@ export class Reader {
       this.memoGen = gen
     }
     const byId = typeof by === 'string'
-    const h = byId ? hashKey(by, this.d.idSeed) : 0
+    const h = byId ? hashKey(by, this.idSeed) : 0
     const { i32 } = this
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
       if (attempt > 0) readBackoff(attempt)
-      const rec = this.d.scopesW + slot * SCOPE_WORDS
+      const rec = this.scopesW + slot * SCOPE_WORDS
       const v = Atomics.load(i32, rec + S_VER)
       if ((v & 1) !== 0) continue
       if (i32[rec + S_GEN] !== gen) {
@@ -182,10 +193,10 @@ export class Reader {
         r = RETRY // garbage from a racing writer
       }
       fault('read:copying')
-      if (WEAK_ORDER) Atomics.add(i32, this.d.fenceWord, 0)
+      if (WEAK_ORDER) Atomics.add(i32, this.fenceWord, 0)
       if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
         if (r === MISS) return false
-        this.d.tally.count(slot, gen)
+        this.tally.count(slot, gen)
         if (this.fillRef !== 0) this.fill()
         return true
       }
@@ -312,13 +323,19 @@ export class Reader {
           this.hitAt = e
           return r
         }
-        const idLen = itemIdLen(i32, r)
-        const off = r * 8 + ITEM_HEADER_BYTES
-        if (off + idLen > hi8 * 8) return -1
-        if (idEquals(this.u8, off, idLen, id)) return r
+        const same = this.idAt(r, id)
+        if (same !== 0) return same > 0 ? r : -1
       }
     }
     return 0
+  }
+
+  /** 1 when the item at `r` (in the heap) has the id `id`, 0 when not, -1 when its length is garbage. */
+  private idAt(r: number, id: string): number {
+    const idLen = itemIdLen(this.i32, r)
+    const off = r * 8 + ITEM_HEADER_BYTES
+    if (off + idLen > this.hi8 * 8) return -1
+    return idEquals(this.u8, off, idLen, id) ? 1 : 0
   }
 
   /** Item ref of `seq`: > 0 found, 0 absent, -1 garbage (retry). */
