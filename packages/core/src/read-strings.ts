@@ -15,7 +15,10 @@
  * it displaces to second): 64 KiB of keys; texts are kept only for payloads ≤ 2 KiB, so at most
  * ~4 MiB of strings per thread.
  */
-import { B_TAG, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO } from './layout.js'
+import * as layout from './layout.js'
+
+// module consts, not imported bindings, on the hot path (read.ts says why)
+const { B_TAG, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO } = layout
 
 const SET_BITS = 10
 const SIZE = 2 << SET_BITS
@@ -31,6 +34,13 @@ export class StringCache {
   readonly id: (string | null)[] = new Array<string | null>(SIZE).fill(null)
   /** Blocks missed once lately (by hash): a block is cached on its second miss, not its first. */
   private readonly seen = new Int32Array(SIZE)
+  /** The block `stage` noted (0: none), and its header words. */
+  staged = 0
+  private sTag = 0
+  private sSeqLo = 0
+  private sSeqHi = 0
+  private sTsLo = 0
+  private sTsHi = 0
 
   /**
    * The entry of the block at `ref` whose key still equals its header words in `i32`, or -1.
@@ -57,6 +67,27 @@ export class StringCache {
   /** Entry e's seq low / high and ts low / high words. */
   word(e: number, i: number): number {
     return this.key[e * KW + i]
+  }
+
+  /**
+   * Notes the block at `ref` (in the heap) whose strings a read just decoded, with its header words
+   * as read now, inside the read: `commit` caches them once the read validated (no writer touched
+   * the scope meanwhile, so the block was reachable and unchanged the whole time). 0: none.
+   */
+  stage(i32: Int32Array, ref: number): void {
+    const w = ref * 2
+    this.staged = ref
+    this.sTag = i32[w + B_TAG]
+    this.sSeqLo = i32[w + I_SEQ_LO]
+    this.sSeqHi = i32[w + I_SEQ_HI]
+    this.sTsLo = i32[w + I_TS_LO]
+    this.sTsHi = i32[w + I_TS_HI]
+  }
+
+  /** Caches the staged block's text and id (call only after the read that staged it validated). */
+  commit(text: string, id: string | null): void {
+    this.put(this.staged, this.sTag, this.sSeqLo, this.sSeqHi, this.sTsLo, this.sTsHi, text, id)
+    this.staged = 0
   }
 
   /** Caches the text and id of the block at `ref` read with these header words (a validated read). */
