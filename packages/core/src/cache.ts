@@ -23,7 +23,8 @@ import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import type { LeaseGrant } from './leases.js'
 import { headWindow, tailWindow } from './page-window.js'
-import { Reader, type Format } from './read.js'
+import type { Format } from './read-base.js'
+import { Reader } from './read.js'
 import { ReadTally } from './read-tally.js'
 import type { GetOrLoadOptions } from './read-through.js'
 import { listScopes, storeStats } from './scope-info.js'
@@ -354,6 +355,7 @@ export class ScopeCache {
   /** The payload's JSON text, exactly as stored. */
   getRaw(scope: string, ref: ItemRef): string | undefined {
     const by = checkRef(ref)
+    if (typeof by === 'string') return this.reader.rawById(scope, by)
     return this.reader.point(scope, by, 'raw') ? this.reader.out.text : undefined
   }
 

@@ -10,7 +10,7 @@ import {
 import { read64 } from './counter64.js'
 import { WEAK_ORDER } from './memory.js'
 import { limitInfo } from './scope-limit.js'
-import { MAX_OPTIMISTIC, readBackoff } from './read.js'
+import { MAX_OPTIMISTIC, readBackoff } from './read-base.js'
 import { nameOf } from './scope-edit.js'
 import type { Store } from './store.js'
 import { checkLimit } from './args.js'
