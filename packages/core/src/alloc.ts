@@ -185,16 +185,21 @@ export class Heap {
     if (b < 0) return 0
     fault('alloc:taking')
     const w = b >> 2
+    // ours at once: if this thread dies mid-split, the reaper frees the block as a dead owner's
+    i32[w + B_TAG] = TAG_READY | this.ownerBits
     const got = i32[w] & SIZE_MASK
     const first = got - (k - 1) * size // the request's block: the 8 bytes of an unsplittable rest go to it
-    i32[w] = first | (i32[w] & F_PREV_FREE)
     for (let j = k - 1; j >= 1; j--) {
       // pushed last to first, so they are taken in address order
       const bw = (b + first + (j - 1) * size) >> 2
       i32[bw] = size
       i32[bw + B_TAG] = TAG_READY | this.ownerBits
       this.ready[this.nReady++] = bw >> 1
+      if (j === k - 1) fault('alloc:splitting')
     }
+    // the inner headers first, the outer one shrunk last: a walk of the heap (the reaper's, if this
+    // thread dies in between) finds a whole chain of blocks at every step
+    i32[w] = first | (i32[w] & F_PREV_FREE)
     this.readySize = size
     i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
     i32[H_CHARGED_B8] += got >> 3
