@@ -101,8 +101,9 @@ describe('item 2: a write the allocator lock blocks after its publish', () => {
     expect(r.created).toBe(false)
     expect(cache.getRaw('victim', { id: 'a' })).toBe('{"n":"replaced"}')
     // a write that needs the allocator now fails, changes nothing, and does not call the holder live
+    // (an item size none of this thread's ready blocks has: an append of the usual size needs no allocator)
     const before = dump(cache)
-    const err = fail(() => cache.append('victim', { n: 'x' }))
+    const err = fail(() => cache.append('victim', { n: 'x'.repeat(300) }))
     expect(err.code).toBe('lock_timeout')
     expect(err.message).not.toMatch(/a live thread held it/)
     expect(dump(cache)).toBe(before)
@@ -112,7 +113,7 @@ describe('item 2: a write the allocator lock blocks after its publish', () => {
     expect(() => checkInvariants(cache)).not.toThrow()
     const pendingBefore = cache[INTERNALS]().v.i32[19] // H_PENDING_B8
     expect(pendingBefore).toBeGreaterThan(0)
-    cache.append('victim', { n: 'later' }) // the next write frees it
+    cache.append('victim', { n: 'later'.repeat(60) }) // the next allocator round frees it (a size no ready block has)
     expect(cache[INTERNALS]().v.i32[19]).toBe(0)
     expect(() => checkInvariants(cache)).not.toThrow()
     cache.close()

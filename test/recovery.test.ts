@@ -26,7 +26,8 @@ const CRASH = new URL('./fixtures/recovery-worker.mjs', import.meta.url)
 const STREAM = new URL('./fixtures/recovery-stream.mjs', import.meta.url)
 
 type Mode = 'terminate' | 'exit' | 'throw' | 'oom'
-interface Case { point: string; op: string; hit?: number; modes: Mode[] }
+/** `reject`: the store refuses when full instead of evicting — so its threads keep ready blocks (alloc.ts), which evicting stores do not. */
+interface Case { point: string; op: string; hit?: number; modes: Mode[]; reject?: true }
 
 const ALL: Mode[] = ['terminate', 'exit', 'throw']
 const KILL: Mode[] = ['terminate', 'exit']
@@ -62,6 +63,11 @@ const CASES: Case[] = [
   { point: 'alloc:taking', op: 'append', modes: KILL },
   { point: 'alloc:taking', op: 'appendGrow', hit: 5, modes: KILL },
   { point: 'alloc:taking', op: 'warm', hit: 3, modes: KILL },
+  // a thread dying while it splits ready blocks, or while it holds some
+  { point: 'alloc:splitting', op: 'appendGrow', modes: KILL, reject: true },
+  { point: 'alloc:taking', op: 'appendGrow', hit: 5, modes: KILL, reject: true },
+  { point: 'publish:open', op: 'appendGrow', hit: 9, modes: KILL, reject: true },
+  { point: 'write:published', op: 'appendGrow', hit: 20, modes: ALL, reject: true },
   { point: 'read:copying', op: 'read', modes: KILL },
   { point: 'write:locked', op: 'upsertFenced', modes: KILL },
   { point: 'publish:open', op: 'upsertFenced', modes: ALL },
@@ -273,8 +279,9 @@ async function crashEach(cases: (Case & { mode: Mode })[]): Promise<void> {
     const lostTotal = new Map<string, number>()
     for (const c of cases) {
       const label = `${c.point} during ${c.op} (${c.mode})`
-      const cache = ScopeCache.create(OPTIONS)
-      const twin = ScopeCache.create(OPTIONS)
+      const opts = c.reject === true ? { ...OPTIONS, whenFull: 'reject' as const } : OPTIONS
+      const cache = ScopeCache.create(opts)
+      const twin = ScopeCache.create(opts)
       prefill(cache)
       prefill(twin)
       await sleep(100) // 'gone' and 'mid' expire, by every thread's clock

@@ -1,13 +1,9 @@
 /**
- * The heap allocator: TLSF (two-level segregated fit, Masmano et al. 2004) over the heap region.
- * O(1) alloc and free with immediate coalescing of neighbours, so memory freed by deletes, trims,
- * drops and warms is reused and a store under steady churn does not grow. One short lock
- * (H_ALLOC_LOCK) guards the free lists and the byte accounting together, so
- * "Σ live blocks == charged + pending" holds whenever the lock is free.
- *
- * Free-list classes: sizes below 128 bytes are exact 8-byte classes; above, each power of two
- * is split into 16 sub-classes. A request is rounded up to the next class boundary, so any block
- * in the class found fits without a search.
+ * The heap allocator: TLSF free lists (free-lists.ts) over the heap region, O(1) alloc and free
+ * with immediate coalescing of neighbours, so memory freed by deletes, trims, drops and warms is
+ * reused and a store under steady churn does not grow; item writes of one size take ready blocks
+ * a thread keeps (takeReady). One short lock (H_ALLOC_LOCK) guards the free lists and the byte
+ * accounting together, so "Σ live blocks == charged + pending" holds whenever the lock is free.
  *
  * Accounting: CHARGED blocks count against maxStoreBytes (every ordinary write). PENDING blocks
  * (a bulk write being built beside the live data) do not, until `commit` moves them to charged
@@ -15,18 +11,16 @@
  * word (TAG_PENDING) and which thread owns it, so the counters can always be recomputed from the
  * heap itself — which is how the reaper repairs counters a dying thread left half-updated.
  */
-import { ScopeCacheError } from './errors.js'
 import { fault } from './fault.js'
 import { acquire, Budget, release, type Liveness } from './lock.js'
+import { MAX_BLOCK_BYTES, putFree, takeFree, unlinkFree } from './free-lists.js'
 import {
-  B_NEXT, B_PREV, B_SIZE, B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_ALLOC_LOCK, H_CHARGED_B8, H_FL_BITMAP,
-  H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_PENDING_B8, H_SL_BITMAPS, MIN_BLOCK_BYTES, SIZE_MASK, SL_BITS,
-  SL_COUNT, SMALL_BLOCK, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_SERIAL_SHIFT, TAG_TYPE_MASK, blockBytes,
+  B_TAG, F_FREE, F_PREV_FREE, H_ALLOC_LOCK, H_CHARGED_B8, H_PENDING_B8, SIZE_MASK,
+  TAG_ITEM, TAG_OWNER_MASK, TAG_OWNER_SHIFT, TAG_PENDING, TAG_READY, TAG_SERIAL_SHIFT, blockBytes,
 } from './layout.js'
 import { tokenSlot } from './threads.js'
 
-/** Largest single block: keeps sizes in a positive int32 header. */
-export const MAX_BLOCK_BYTES = 1 << 30
+export { MAX_BLOCK_BYTES } from './free-lists.js'
 
 export const CHARGED = 0
 export const PENDING = 1
@@ -36,32 +30,19 @@ export type Mode = typeof CHARGED | typeof PENDING
 export const ALLOC_OVER_BUDGET = 0
 export const ALLOC_NO_SPACE = -1
 
-const ctz = (x: number): number => 31 - Math.clz32(x & -x)
-
-function classOf(size: number): number {
-  if (size < SMALL_BLOCK) return size >>> 3
-  const l = 31 - Math.clz32(size)
-  return ((l - 6) << SL_BITS) | ((size >>> (l - SL_BITS)) & (SL_COUNT - 1))
-}
-
-/** Class index for a request: rounded up so every block in it is at least `size`. */
-function searchClassOf(size: number): number {
-  if (size < SMALL_BLOCK) return size >>> 3
-  const l = 31 - Math.clz32(size)
-  return classOf(size + (1 << (l - SL_BITS)) - 1)
-}
+/**
+ * A thread's ready blocks (Heap.takeReady): at most READY_MAX, of at most READY_BLOCK_MAX bytes
+ * each, READY_BYTES in all (or 1/128 of the budget, for small stores).
+ */
+export const READY_MAX = 64
+export const READY_BLOCK_MAX = 1 << 10
+export const READY_BYTES = 8 << 10
+const READY_MISSES = 8 // item allocations of other sizes in a row after which they are given back
 
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 
-/** The tag word of a used block. */
-export const tagWord = (type: number, pending: boolean, ownerSlot: number): number =>
-  type | (pending ? TAG_PENDING : 0) | ((ownerSlot + 1) << TAG_OWNER_SHIFT)
-/** The owner thread slot named in a tag word (-1: none). */
-export const tagOwner = (tag: number): number => ((tag & TAG_OWNER_MASK) >>> TAG_OWNER_SHIFT) - 1
-export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
-
 export class Heap {
-  private readonly i32: Int32Array
+  readonly i32: Int32Array
   private readonly maxCharged8: number
   /** This thread's slot + 1, pre-shifted into tag position. */
   private readonly ownerBits: number
@@ -69,6 +50,22 @@ export class Heap {
   refusedBytes = 0
   /** This thread's allocation serial (tag bits 16-31), from a random start. */
   private serial = (Math.random() * 0x10000) | 0
+  /**
+   * This thread's ready blocks: charged blocks of one size (readySize), split from one free block
+   * in one allocator round, owned by this thread and reachable from nothing (TAG_READY, counted
+   * in its slot's T_READY_B8). An item write of that size takes one without the allocator lock
+   * and without writing a shared word (takeReady): two writers no longer pass the allocator's
+   * cache line back and forth on every append, and each fills lines of its own. Ready blocks
+   * count against the budget (stats() leaves them out); a write the budget refuses gives this
+   * thread's back first (fits). Freed at close() (Txn.settle), or by the reaper if the thread dies.
+   */
+  private readonly ready = new Int32Array(READY_MAX)
+  private nReady = 0
+  private readySize = 0
+  private readyMisses = 0
+  /** The block size of this thread's last item allocation round (wantsReady). */
+  private lastItemSize = 0
+  private readonly readyBytes: number
 
   /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
   private nextSerial(): number {
@@ -83,27 +80,13 @@ export class Heap {
     private readonly token: number,
     private readonly leaseMs: number,
     private readonly budget = new Budget(leaseMs),
+    /** This thread's T_READY_B8 word (-1: a heap that keeps no ready blocks). */
+    private readonly readyW = -1,
   ) {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
     this.ownerBits = (tokenSlot(token) + 1) << TAG_OWNER_SHIFT
-  }
-
-  /** Lays the whole heap out as free blocks (creator only, before the buffer is shared). */
-  static init(i32: Int32Array): void {
-    const start = i32[H_HEAP_B8] * 8
-    const sentinel = i32[H_HEAP_END_B8] * 8 - 8
-    const h = new Heap(i32, 0, NOBODY, 1, 1)
-    i32[sentinel >> 2] = 0 // zero-size used block: coalescing stops here
-    let prevFree = 0
-    for (let b = start; b < sentinel; ) {
-      let size = Math.min(MAX_BLOCK_BYTES, sentinel - b)
-      if (sentinel - (b + size) < MIN_BLOCK_BYTES) size = sentinel - b > MAX_BLOCK_BYTES ? size - 64 : sentinel - b
-      h.putFree(b, size, prevFree)
-      prevFree = F_PREV_FREE
-      b += size
-    }
-    i32[sentinel >> 2] |= F_PREV_FREE
+    this.readyBytes = Math.min(READY_BYTES, maxStoreBytes >> 7)
   }
 
   lock(): void {
@@ -132,16 +115,119 @@ export class Heap {
     const size = blockBytes(n)
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
-    if (mode === CHARGED && i32[H_CHARGED_B8] + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-    const b = this.takeFree(size)
+    if (mode === CHARGED) {
+      if (!this.fits(size >> 3)) return ALLOC_OVER_BUDGET
+      if (tag === TAG_ITEM && size <= READY_BLOCK_MAX && this.readyW >= 0 && this.wantsReady(size)) {
+        const r = this.refillLocked(size, tag)
+        if (r !== 0) return r
+      }
+    }
+    const b = takeFree(i32, size)
     if (b < 0) return ALLOC_NO_SPACE
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    if (mode === CHARGED && i32[H_CHARGED_B8] + got > this.maxCharged8) return this.giveBack(b, tag, got)
+    if (mode === CHARGED && !this.fits(got)) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | (mode === PENDING ? TAG_PENDING : 0) | this.ownerBits | this.nextSerial()
     i32[mode === CHARGED ? H_CHARGED_B8 : H_PENDING_B8] += got
     return b >> 3
+  }
+
+  /** Whether `d8` more charged 8-byte units fit the budget — after giving back this thread's ready blocks if need be. */
+  private fits(d8: number): boolean {
+    if (this.i32[H_CHARGED_B8] + d8 <= this.maxCharged8) return true
+    if (this.nReady === 0) return false
+    this.releaseReadyLocked()
+    return this.i32[H_CHARGED_B8] + d8 <= this.maxCharged8
+  }
+
+  /**
+   * Whether an item allocation of `size` bytes (no ready block of that size: takeReady missed)
+   * should (re)fill the ready blocks with that size: when it repeats the previous item size — a
+   * stream of one size — and the ready blocks held, if any, have missed READY_MISSES times in a row
+   * (they are freed first). Items of ever-changing sizes so never pay for splits they do not use.
+   */
+  private wantsReady(size: number): boolean {
+    const repeat = size === this.lastItemSize
+    this.lastItemSize = size
+    if (this.nReady > 0) {
+      if (++this.readyMisses < READY_MISSES || !repeat) return false
+      this.releaseReadyLocked()
+    }
+    this.readyMisses = 0
+    return repeat
+  }
+
+  /**
+   * An item write's block of `size` bytes without the allocator lock: one of this thread's ready
+   * blocks if it has one of that size (charged already), else 0. Scope (or directory) lock held.
+   */
+  takeReady(n: number, tag: number): number {
+    if (this.nReady === 0 || blockBytes(n) !== this.readySize) return 0
+    const ref = this.ready[--this.nReady]
+    this.i32[ref * 2 + B_TAG] = tag | this.ownerBits | this.nextSerial()
+    Atomics.sub(this.i32, this.readyW, this.readySize >> 3)
+    return ref
+  }
+
+  /**
+   * Splits one free block into the block a charged request of `size` bytes gets (returned; 0 when
+   * the heap or the budget has no room for more than it) and up to READY_MAX ready blocks of that
+   * size behind it, all charged at once. Each piece is a used block with a whole header at every
+   * step, so the heap stays a walkable row of blocks. Allocator lock held, no ready blocks left.
+   */
+  private refillLocked(size: number, tag: number): number {
+    const { i32 } = this
+    const room = (this.maxCharged8 - i32[H_CHARGED_B8]) * 8 - 8 // the split may leave 8 bytes more
+    const k = Math.min(READY_MAX + 1, Math.floor(this.readyBytes / size), Math.floor(room / size))
+    if (k < 2) return 0
+    const b = takeFree(i32, k * size)
+    if (b < 0) return 0
+    fault('alloc:taking')
+    const w = b >> 2
+    // ours at once: if this thread dies mid-split, the reaper frees the block as a dead owner's
+    i32[w + B_TAG] = TAG_READY | this.ownerBits
+    const got = i32[w] & SIZE_MASK
+    const first = got - (k - 1) * size // the request's block: the 8 bytes of an unsplittable rest go to it
+    for (let j = k - 1; j >= 1; j--) {
+      // pushed last to first, so they are taken in address order
+      const bw = (b + first + (j - 1) * size) >> 2
+      i32[bw] = size
+      i32[bw + B_TAG] = TAG_READY | this.ownerBits
+      this.ready[this.nReady++] = bw >> 1
+      if (j === k - 1) fault('alloc:splitting')
+    }
+    // the inner headers first, the outer one shrunk last: a walk of the heap (the reaper's, if this
+    // thread dies in between) finds a whole chain of blocks at every step
+    i32[w] = first | (i32[w] & F_PREV_FREE)
+    this.readySize = size
+    i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
+    i32[H_CHARGED_B8] += got >> 3
+    Atomics.add(i32, this.readyW, ((k - 1) * size) >> 3)
+    return b >> 3
+  }
+
+  /** Frees this thread's ready blocks (allocator lock held). */
+  releaseReadyLocked(): void {
+    if (this.nReady === 0) return
+    Atomics.sub(this.i32, this.readyW, (this.nReady * this.readySize) >> 3)
+    while (this.nReady > 0) this.freeLocked(this.ready[--this.nReady])
+  }
+
+  /** Frees this thread's ready blocks. Takes the allocator lock (may time out: then they stay). */
+  releaseReady(): void {
+    if (this.nReady === 0) return
+    this.lock()
+    try {
+      this.releaseReadyLocked()
+    } finally {
+      this.unlock()
+    }
+  }
+
+  /** Bytes of this thread's ready blocks: charged, but holding nothing yet. */
+  get readyBytesHeld(): number {
+    return this.nReady * this.readySize
   }
 
   /**
@@ -170,13 +256,13 @@ export class Heap {
     if (size > MAX_BLOCK_BYTES) return ALLOC_NO_SPACE
     this.refusedBytes = size
     const old8 = this.sizeOf(old) >> 3
-    if (i32[H_CHARGED_B8] - old8 + (size >> 3) > this.maxCharged8) return ALLOC_OVER_BUDGET
-    const b = this.takeFree(size)
+    if (!this.fits((size >> 3) - old8)) return ALLOC_OVER_BUDGET
+    const b = takeFree(this.i32, size)
     if (b < 0) return ALLOC_NO_SPACE
     fault('alloc:taking')
     const w = b >> 2
     const got = (i32[w] & SIZE_MASK) >> 3 // may be 8 bytes more than asked: a remainder too small to split
-    if (i32[H_CHARGED_B8] - old8 + got > this.maxCharged8) return this.giveBack(b, tag, got)
+    if (!this.fits(got - old8)) return this.giveBack(b, tag, got)
     i32[w + B_TAG] = tag | this.ownerBits | this.nextSerial()
     i32[H_CHARGED_B8] += got - old8
     i32[H_PENDING_B8] += old8
@@ -255,39 +341,6 @@ export class Heap {
     }
   }
 
-  /** Frees many blocks under one lock hold, in bounded batches so other writers get a turn. */
-  freeAll(refs: ArrayLike<number>): void {
-    for (let i = 0; i < refs.length; ) {
-      this.lock()
-      try {
-        for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
-      } finally {
-        this.unlock()
-      }
-    }
-  }
-
-  /**
-   * Frees blocks like freeAll, but stops at the first batch whose lock wait runs out instead of
-   * throwing: returns how many of `refs` (from the start) were freed.
-   */
-  freeSome(refs: ArrayLike<number>): number {
-    let i = 0
-    try {
-      while (i < refs.length) {
-        this.lock()
-        try {
-          for (const end = Math.min(refs.length, i + 512); i < end; i++) this.freeLocked(refs[i])
-        } finally {
-          this.unlock()
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof ScopeCacheError && e.code === 'lock_timeout')) throw e
-    }
-    return i
-  }
-
   /**
    * Retires charged blocks a write is about to unpublish (scope lock held): this thread adopts
    * them and they move to PENDING, tags and counters together, so after the publish they can be
@@ -318,19 +371,19 @@ export class Heap {
     const next = b + size
     const nh = i32[next >> 2]
     if ((nh & F_FREE) !== 0 && size + (nh & SIZE_MASK) <= MAX_BLOCK_BYTES) {
-      this.unlink(next, nh & SIZE_MASK)
+      unlinkFree(i32, next, nh & SIZE_MASK)
       size += nh & SIZE_MASK
     }
     if (prevFree !== 0) {
       const psize = i32[(b >> 2) - 1] // the free neighbour's footer
       if (size + psize <= MAX_BLOCK_BYTES) {
         b -= psize
-        this.unlink(b, psize)
+        unlinkFree(i32, b, psize)
         size += psize
         prevFree = i32[b >> 2] & F_PREV_FREE
       }
     }
-    this.putFree(b, size, prevFree)
+    putFree(i32, b, size, prevFree)
     i32[(b + size) >> 2] |= F_PREV_FREE
   }
 
@@ -342,7 +395,7 @@ export class Heap {
   /** Charges (or with a negative n, refunds) bytes that live outside the heap (scope records). */
   chargeLocked(bytes: number): boolean {
     const d = bytes >> 3
-    if (d > 0 && this.i32[H_CHARGED_B8] + d > this.maxCharged8) return false
+    if (d > 0 && !this.fits(d)) return false
     this.i32[H_CHARGED_B8] += d
     return true
   }
@@ -355,7 +408,7 @@ export class Heap {
   commitLocked(newBytes: number, oldBytes: number, extra = 0): boolean {
     const { i32 } = this
     const delta = (newBytes - oldBytes + extra) >> 3
-    if (delta > 0 && i32[H_CHARGED_B8] + delta > this.maxCharged8) return false
+    if (delta > 0 && !this.fits(delta)) return false
     i32[H_CHARGED_B8] += delta
     i32[H_PENDING_B8] += (oldBytes - newBytes) >> 3
     return true
@@ -364,67 +417,5 @@ export class Heap {
   /** Size in bytes of an allocated block (header included). */
   sizeOf(ref: number): number {
     return this.i32[ref * 2] & SIZE_MASK
-  }
-
-  // ---- free lists ----------------------------------------------------------------------
-
-  private takeFree(size: number): number {
-    const { i32 } = this
-    let c = searchClassOf(size)
-    let fl = c >>> SL_BITS
-    if (fl >= FL_COUNT) return -1
-    let slMap = i32[H_SL_BITMAPS + fl] & (~0 << (c & (SL_COUNT - 1)))
-    if (slMap === 0) {
-      const flMap = fl + 1 >= 32 ? 0 : i32[H_FL_BITMAP] & (~0 << (fl + 1))
-      if (flMap === 0) return -1
-      fl = ctz(flMap)
-      slMap = i32[H_SL_BITMAPS + fl]
-    }
-    c = (fl << SL_BITS) | ctz(slMap)
-    const b = i32[H_FREE_HEADS + c] * 8
-    const w = b >> 2
-    const bsize = i32[w] & SIZE_MASK
-    const prevFree = i32[w] & F_PREV_FREE
-    this.unlink(b, bsize)
-    if (bsize - size >= MIN_BLOCK_BYTES) {
-      this.putFree(b + size, bsize - size, 0)
-      i32[w] = size | prevFree
-    } else {
-      i32[w] = bsize | prevFree
-      i32[(b + bsize) >> 2] &= ~F_PREV_FREE
-    }
-    return b
-  }
-
-  /** Puts a block on its free list (allocator lock held). */
-  putFree(b: number, size: number, prevFree: number): void {
-    const { i32 } = this
-    const w = b >> 2
-    i32[w + B_SIZE] = size | F_FREE | prevFree
-    i32[((b + size) >> 2) - 1] = size
-    const c = classOf(size)
-    const head = i32[H_FREE_HEADS + c]
-    i32[w + B_NEXT] = head
-    i32[w + B_PREV] = 0
-    if (head !== 0) i32[head * 2 + B_PREV] = b >> 3
-    i32[H_FREE_HEADS + c] = b >> 3
-    i32[H_SL_BITMAPS + (c >>> SL_BITS)] |= 1 << (c & (SL_COUNT - 1))
-    i32[H_FL_BITMAP] |= 1 << (c >>> SL_BITS)
-  }
-
-  private unlink(b: number, size: number): void {
-    const { i32 } = this
-    const w = b >> 2
-    const next = i32[w + B_NEXT]
-    const prev = i32[w + B_PREV]
-    const c = classOf(size)
-    if (prev !== 0) i32[prev * 2 + B_NEXT] = next
-    else i32[H_FREE_HEADS + c] = next
-    if (next !== 0) i32[next * 2 + B_PREV] = prev
-    if (i32[H_FREE_HEADS + c] === 0) {
-      const fl = c >>> SL_BITS
-      i32[H_SL_BITMAPS + fl] &= ~(1 << (c & (SL_COUNT - 1)))
-      if (i32[H_SL_BITMAPS + fl] === 0) i32[H_FL_BITMAP] &= ~(1 << fl)
-    }
   }
 }

@@ -5,7 +5,7 @@
  * an undo block first), and settle the blocks of either side if the swap is rolled back.
  */
 import { PENDING } from './alloc.js'
-import { carveGroup, prepareBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
+import { carveGroup, prepareBatch, releaseBatch, reseqGroup, tableGroup, throwFirstDuplicate, type Built, type BulkBatch, type BulkGroup } from './bulk.js'
 import { ScopeCacheError, storeFull, tooLarge } from './errors.js'
 import { evictAfter, EVICT_ROUNDS } from './evict.js'
 import { fault } from './fault.js'
@@ -30,7 +30,12 @@ export function prepareBulk(s: Store, items: readonly WarmItem[], op: 'warm' | '
     maxItemBytes: cfg.maxItemBytes, scopeMaxItems: cfg.scopeMaxItems, maxScopes: cfg.maxScopes, maxStoreBytes: cfg.maxStoreBytes,
     chargedBytes: () => heap.chargedBytes(),
   })
-  if (op === 'warm') applyScopeTtls(s, batch)
+  try {
+    if (op === 'warm') applyScopeTtls(s, batch)
+  } catch (e) {
+    releaseBatch(batch)
+    throw e
+  }
   return batch
 }
 
@@ -47,8 +52,8 @@ function applyScopeTtls(s: Store, b: BulkBatch): void {
     return Number.isSafeInteger(ttl) && ttl > 0 ? ttl : 0
   })
   if (!dflt.some((d) => d > 0)) return
-  const ttl = (b.ttl ??= new Float64Array(b.size.length))
-  for (let i = 0; i < b.size.length; i++) {
+  const ttl = (b.ttl ??= new Float64Array(b.n))
+  for (let i = 0; i < b.n; i++) {
     const g = b.grp[i]
     if (g < 0 || ttl[i] > 0 || dflt[g] === 0) continue
     ttl[i] = dflt[g]
@@ -86,10 +91,11 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
   const { i32, f64, heap, dir } = st
   const { groups } = batch
   const pending: number[] = [] // names, entries, id tables; the items are in `built`
-  const built: Built = { refs: new Int32Array(batch.order.length), n: 0 }
+  const built: Built = { refs: batch.refs, n: 0 }
   let committed = false
   let undoRef = 0
-  const old: number[] = []
+  let old: Int32Array = new Int32Array(0) // the replaced blocks (the first nOld), then spare names and the undo block
+  let nOld = 0
   let spareNames: number[] = []
   try {
     let ts = st.now()
@@ -97,7 +103,7 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
       for (const g of groups) buildGroup(t, batch, g, pending, built, replaceAll, ts)
     } catch (e) {
       // a duplicate id earlier in the batch than what stopped the build is the first problem
-      if (e instanceof ScopeCacheError) throwFirstDuplicate(batch, batch.ids.length)
+      if (e instanceof ScopeCacheError) throwFirstDuplicate(batch, batch.n)
       throw e
     }
     fault('bulk:built')
@@ -153,10 +159,11 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
         for (const b of pending) if (!spare.has(b)) heap.markPending(b, false)
         const { refs } = built
         for (let k = 0; k < built.n; k++) i32[refs[k] * 2 + B_TAG] &= ~TAG_PENDING
-        for (const s of touched) collectBlocks(st, dir.rec(s), old, replaceAll)
-        for (const b of old) {
-          heap.adopt(b)
-          heap.markPending(b, true)
+        old = collectOld(st, touched, replaceAll, spareNames.length + 1)
+        nOld = old.length - spareNames.length - 1
+        for (let k = 0; k < nOld; k++) {
+          heap.adopt(old[k])
+          heap.markPending(old[k], true)
         }
         // The items were numbered (and stamped) at build time after each scope's lastSeq as it was then;
         // a locked scope's lastSeq is stable: renumber a group whose scope moved on meanwhile, and
@@ -177,8 +184,8 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
           swapLocked(t, names, groups, existing, touched, created, replaceAll, ts)
         } catch (e) {
           // rolled back (or scopes emptied): settle every block of either side against the records
-          settleBlocks(t, pending.concat(Array.from(built.refs.subarray(0, built.n)), old), records)
-          old.length = 0
+          settleBlocks(t, pending.concat(Array.from(built.refs.subarray(0, built.n)), Array.from(old.subarray(0, nOld))), records)
+          nOld = 0
           spareNames = []
           throw e
         }
@@ -195,8 +202,32 @@ export function bulkCommit(t: Txn, batch: BulkBatch, replaceAll: boolean): void 
     if (undoRef > 0) t.freeRetired([undoRef])
     throw e
   }
-  if (undoRef > 0) old.push(undoRef)
-  t.freeRetired(old.concat(spareNames))
+  let n = nOld
+  for (const b of spareNames) old[n++] = b
+  if (undoRef > 0) old[n++] = undoRef
+  t.freeRetired(old.subarray(0, n), true) // a warm-built scope's items are heap neighbours: freed as runs
+}
+
+/**
+ * The touched scopes' blocks (items in order, entries, id table, and with `name` the name block),
+ * as collectBlocks lists them, followed by `extra` unused slots.
+ */
+function collectOld(st: Store, touched: number[], name: boolean, extra: number): Int32Array {
+  const { i32, dir, idx } = st
+  let total = extra
+  for (const s of touched) total += i32[dir.rec(s) + S_COUNT] + 3
+  const refs = new Int32Array(total)
+  let n = 0
+  for (const s of touched) {
+    const rec = dir.rec(s)
+    const count = i32[rec + S_COUNT]
+    const e = count > 0 ? idx.entW(rec) + i32[rec + S_ENT_START] : 0
+    for (let k = 0; k < count; k++) refs[n++] = i32[e + k]
+    if (i32[rec + S_ENT_REF] !== 0) refs[n++] = i32[rec + S_ENT_REF]
+    if (i32[rec + S_ID_REF] !== 0) refs[n++] = i32[rec + S_ID_REF]
+    if (name) refs[n++] = i32[rec + S_NAME_REF]
+  }
+  return refs.subarray(0, n + extra)
 }
 
 /**
@@ -345,7 +376,7 @@ function buildGroup(t: Txn, batch: BulkBatch, g: BulkGroup, pending: number[], b
   if (g.idCount > 0) {
     g.tabCap = tableGroup(i32, st.ids, batch, g, (id) => st.hashId(id))
     if (g.tabCap < 0) {
-      throwFirstDuplicate(batch, batch.ids.length)
+      throwFirstDuplicate(batch, batch.n)
       throw new Error('scopecache: duplicate id not found again (internal bug)')
     }
     g.tab = t.allocOrFull(g.tabCap * 4, TAG_IDTAB, PENDING)

@@ -12,7 +12,7 @@
  * nothing extra: when the build inserts the ids into the scope's id table (bulk-commit.ts), whose
  * errors in turn yield to an earlier duplicate (`throwFirstDuplicate`).
  */
-import type { Buffer } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { PENDING, type Heap } from './alloc.js'
 import { invalid, ScopeCacheError, scopeFull, tooLarge } from './errors.js'
 import { idCapFull, type IdTable } from './id-table.js'
@@ -23,7 +23,7 @@ import {
 import { ttlArg } from './expiry.js'
 import { setItemSeqTs, writeItemHeader } from './item-record.js'
 import { MESSAGES } from './limits.js'
-import { preparePayload } from './payload.js'
+import { preparePayload, rawJsonText, type Prepared } from './payload.js'
 import type { WarmItem } from './types.js'
 import { keyProblem, utf8Length } from './validate.js'
 
@@ -55,6 +55,8 @@ export interface BulkGroup {
 }
 
 export interface BulkBatch {
+  /** items.length; the arrays below may be longer (reused scratch) */
+  n: number
   groups: BulkGroup[]
   /** per item (input index): id, payload source (text or bytes), payload start in bytes, length | flags, block bytes, group */
   ids: (string | null)[]
@@ -67,6 +69,55 @@ export interface BulkBatch {
   grp: Int32Array
   /** input indexes grouped by scope (group order, input order within a group) */
   order: Int32Array
+  /** room for the build's item block refs (bulk-commit.ts), one per entry of `order` */
+  refs: Int32Array
+  /** whether the arrays are this thread's scratch (releaseBatch gives them back) */
+  scratch: boolean
+}
+
+/**
+ * This thread's arrays for a batch, kept for the next one: fresh large arrays cost a page fault per
+ * 4 KB on first touch (~15 µs each on this VM class: 60–100 ns per item for `new Array(n)`).
+ * A batch whose preparation re-enters warm (a payload's toJSON) gets fresh arrays instead.
+ */
+interface Scratch {
+  ids: (string | null)[]
+  pay: (string | Uint8Array | null)[]
+  plen: Int32Array
+  size: Int32Array
+  grp: Int32Array
+  order: Int32Array
+  refs: Int32Array
+}
+// Weakly held: back-to-back warms reuse it, a major GC may take it back (1 M items: ~36 MB).
+let kept: WeakRef<Scratch> | null = null
+let scratch: Scratch | null = null
+let scratchBusy = false
+
+function takeScratch(n: number): Scratch | null {
+  if (scratchBusy) return null
+  scratch = kept?.deref() ?? null
+  if (scratch === null || scratch.plen.length < n) {
+    const cap = Math.max(1024, n, scratch === null ? 0 : Math.min(2 * scratch.plen.length, 1 << 26))
+    scratch = {
+      ids: new Array<string | null>(cap).fill(null), pay: new Array<string | Uint8Array | null>(cap).fill(null),
+      plen: new Int32Array(cap), size: new Int32Array(cap), grp: new Int32Array(cap), order: new Int32Array(cap), refs: new Int32Array(cap),
+    }
+    kept = new WeakRef(scratch)
+  }
+  scratchBusy = true
+  return scratch
+}
+
+/** Gives a batch's scratch arrays back (dropping its references to the caller's strings). */
+export function releaseBatch(b: BulkBatch): void {
+  if (!b.scratch) return
+  b.scratch = false
+  const sc = scratch as Scratch
+  sc.ids.fill(null, 0, b.n)
+  sc.pay.fill(null, 0, b.n)
+  scratch = null // strong only while in use
+  scratchBusy = false
 }
 
 export interface BulkLimits {
@@ -83,11 +134,29 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
   if (!Array.isArray(items)) throw invalid(`${op} needs an array of items`)
   const n = items.length
   const groups: BulkGroup[] = []
-  const byScope = new Map<string, number>()
-  const b: BulkBatch = {
-    groups, ids: new Array<string | null>(n), pay: new Array<string | Uint8Array>(n), pStart: null,
-    plen: new Int32Array(n), size: new Int32Array(n), ttl: null, grp: new Int32Array(n).fill(-1), order: new Int32Array(0),
+  const sc = takeScratch(n)
+  const b: BulkBatch = sc === null
+    ? {
+      n, groups, ids: new Array<string | null>(n), pay: new Array<string | Uint8Array>(n), pStart: null, plen: new Int32Array(n),
+      size: new Int32Array(n), ttl: null, grp: new Int32Array(n), order: new Int32Array(n), refs: new Int32Array(n), scratch: false,
+    }
+    : {
+      n, groups, ids: sc.ids, pay: sc.pay as (string | Uint8Array)[], pStart: null, plen: sc.plen.subarray(0, n), size: sc.size.subarray(0, n),
+      ttl: null, grp: sc.grp.subarray(0, n), order: sc.order, refs: sc.refs, scratch: true,
+    }
+  try {
+    fillBatch(b, items, lim)
+  } catch (e) {
+    releaseBatch(b)
+    throw e
   }
+  return b
+}
+
+function fillBatch(b: BulkBatch, items: readonly WarmItem[], lim: BulkLimits): void {
+  const { n, groups } = b
+  const byScope = new Map<string, number>()
+  b.grp.fill(-1)
   let lastScope: unknown
   let gi = -1
   for (let i = 0; i < n; i++) {
@@ -117,12 +186,22 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
       const ip = typeof id !== 'string' ? "the 'id' field must be a string" : keyProblem(id, 'id')
       if (ip !== null) throw itemError(scope, k, ip)
     }
-    let p
+    let text: string | null
+    let p: Prepared | null = null
+    let plen: number
     try {
-      p = preparePayload(it.payload)
+      text = rawJsonText(it.payload) // no object per item for rawJson(text), the common bulk input
+      if (text === null) {
+        p = preparePayload(it.payload)
+        text = p.text
+      }
     } catch (e) {
       throw itemError(scope, k, (e as Error).message.replace(MESSAGES.invalidPrefix, ''))
     }
+    if (p === null) {
+      const len = Buffer.byteLength(text as string, 'utf8')
+      plen = len | (((len === (text as string).length ? IF_ASCII : 0) | ((text as string).charCodeAt(0) === 34 ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
+    } else plen = p.byteLength | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
     let ttl = 0
     if (it.ttlMs !== undefined) {
       try {
@@ -132,15 +211,15 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
       }
       ;(b.ttl ??= new Float64Array(n))[i] = ttl
     }
-    const size = itemBytes(id === null ? 0 : utf8Length(id as string), p.byteLength, ttl > 0)
+    const size = itemBytes(id === null ? 0 : utf8Length(id as string), plen & PLEN_MASK, ttl > 0)
     if (size > lim.maxItemBytes) throw itemError(scope, k, tooLarge(size, lim.maxItemBytes).message.replace(MESSAGES.invalidPrefix, ''), 'too_large')
     b.ids[i] = id as string | null
-    if (p.text !== null) b.pay[i] = p.text
+    if (text !== null) b.pay[i] = text
     else {
-      b.pay[i] = p.bytes as Uint8Array
-      ;(b.pStart ??= new Int32Array(n))[i] = p.start
+      b.pay[i] = (p as Prepared).bytes as Uint8Array
+      ;(b.pStart ??= new Int32Array(n))[i] = (p as Prepared).start
     }
-    b.plen[i] = p.byteLength | (((p.ascii ? IF_ASCII : 0) | (p.isString ? IF_STRING : 0)) << PLEN_FLAGS_SHIFT)
+    b.plen[i] = plen
     b.size[i] = size
     b.grp[i] = gi
     g.count++
@@ -162,7 +241,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
     g.first = at
     at += g.count
   }
-  const order = new Int32Array(at)
+  const order = b.order.subarray(0, at)
   const fill = new Int32Array(groups.length)
   const { grp } = b
   for (let k = 0; k < n; k++) {
@@ -170,7 +249,7 @@ export function prepareBatch(items: readonly WarmItem[], op: 'warm' | 'rebuild',
     if (g >= 0) order[groups[g].first + fill[g]++] = k
   }
   b.order = order
-  return b
+  b.refs = b.refs.subarray(0, at)
 }
 
 /** An item's problem in the reference's bulk wording (MESSAGES.bulkItem), k counted within the scope. */
@@ -284,7 +363,18 @@ export function carveGroup(v: BuildViews, b: BulkBatch, g: BulkGroup, ts: number
       built.refs[r++] = at
       at += s >> 3
     }
-    if (end - pos > 1) i32[chunk * 2] = (i32[chunk * 2] & F_PREV_FREE) | size[order[first + pos]] // the split
+    if (end - pos > 1) {
+      // The split, under the allocator lock: a neighbour's free or take sets or clears this
+      // header's F_PREV_FREE under that lock, and a read-modify-write beside it could undo either.
+      try {
+        heap.lock()
+      } catch (e) {
+        built.n++ // the chunk (its first item's ref), unsplit: freed with the build's other blocks
+        throw e
+      }
+      i32[chunk * 2] = (i32[chunk * 2] & F_PREV_FREE) | size[order[first + pos]]
+      heap.unlock()
+    }
     built.n = r
     total += got
     pos = end

@@ -12,6 +12,7 @@
 import type { Worker } from 'node:worker_threads'
 import { checkKey, checkOptions, checkRef, checkScope, checkTargets } from './args.js'
 import { Beyond } from './beyond.js'
+import { releaseBatch } from './bulk.js'
 import { bulkCommit, prepareBulk, warmCommit } from './bulk-commit.js'
 import { invalid, ScopeCacheError } from './errors.js'
 import { startSweepTimer, sweepMsOption } from './expiry.js'
@@ -22,7 +23,8 @@ import { startLiveness, type WebLockLiveness } from './liveness-weblocks.js'
 import { checkBufferSize, createBuffer, readConfig, resolveConfig, wrap, type Config, type Views } from './memory.js'
 import type { LeaseGrant } from './leases.js'
 import { headWindow, tailWindow } from './page-window.js'
-import { Reader, type Format } from './read.js'
+import type { Format } from './read-base.js'
+import { Reader } from './read.js'
 import { ReadTally } from './read-tally.js'
 import type { GetOrLoadOptions } from './read-through.js'
 import { listScopes, storeStats } from './scope-info.js'
@@ -315,8 +317,12 @@ export class ScopeCache {
   warm<P>(items: readonly WarmItem<P>[]): { scopes: number } {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'warm')
-    if (batch.groups.length === 0) return { scopes: 0 }
-    this.t.busy(() => warmCommit(this.t, batch))
+    try {
+      if (batch.groups.length === 0) return { scopes: 0 }
+      this.t.busy(() => warmCommit(this.t, batch))
+    } finally {
+      releaseBatch(batch)
+    }
     return { scopes: batch.groups.length }
   }
 
@@ -325,7 +331,11 @@ export class ScopeCache {
   rebuild<P>(items: readonly WarmItem<P>[]): { scopes: number; items: number } {
     this.open()
     const batch = prepareBulk(this.s, items as readonly WarmItem[], 'rebuild')
-    this.t.busy(() => bulkCommit(this.t, batch, true))
+    try {
+      this.t.busy(() => bulkCommit(this.t, batch, true))
+    } finally {
+      releaseBatch(batch)
+    }
     return { scopes: batch.groups.length, items: items.length }
   }
 
@@ -345,6 +355,7 @@ export class ScopeCache {
   /** The payload's JSON text, exactly as stored. */
   getRaw(scope: string, ref: ItemRef): string | undefined {
     const by = checkRef(ref)
+    if (typeof by === 'string') return this.reader.rawById(scope, by)
     return this.reader.point(scope, by, 'raw') ? this.reader.out.text : undefined
   }
 

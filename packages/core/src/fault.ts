@@ -17,6 +17,7 @@ export type FaultPoint =
   | 'bulk:built' // warm/rebuild blocks built beside the live data, no lock held
   | 'bulk:swapping' // warm/rebuild inside its directory change
   | 'alloc:taking' // allocator lock held, a free block half-taken
+  | 'alloc:splitting' // allocator lock held, a block taken for ready blocks half-split (alloc.ts refillLocked)
   | 'read:copying' // an optimistic reader between its two seqlock loads
   | 'lease:claiming' // lease table mutex held, a record's name written, token and state not yet
 

@@ -2,7 +2,8 @@
  * Walks of the heap's block chain, for recovery (reaper.ts) and the tests: the block headers are
  * the truth the allocator's lists and counters can always be rebuilt from (alloc.ts).
  */
-import { Heap, MAX_BLOCK_BYTES, NOBODY } from './alloc.js'
+import { MAX_BLOCK_BYTES } from './alloc.js'
+import { putFree } from './free-lists.js'
 import {
   B_TAG, F_FREE, F_PREV_FREE, FL_COUNT, H_FL_BITMAP, H_FREE_HEADS, H_HEAP_B8, H_HEAP_END_B8, H_SL_BITMAPS,
   MIN_BLOCK_BYTES, SIZE_MASK, SL_COUNT, TAG_PENDING,
@@ -19,7 +20,6 @@ export function rebuildFreeLists(i32: Int32Array): void {
   for (let c = 0; c < FL_COUNT * SL_COUNT; c++) i32[H_FREE_HEADS + c] = 0
   for (let fl = 0; fl < FL_COUNT; fl++) i32[H_SL_BITMAPS + fl] = 0
   i32[H_FL_BITMAP] = 0
-  const h = new Heap(i32, 0, NOBODY, 1, 1)
   const end = i32[H_HEAP_END_B8] * 8 - 8
   let prevFree = 0
   for (let b = i32[H_HEAP_B8] * 8; b < end; ) {
@@ -37,7 +37,7 @@ export function rebuildFreeLists(i32: Int32Array): void {
       if (b + size >= end || (n & F_FREE) === 0 || size + (n & SIZE_MASK) > MAX_BLOCK_BYTES) break
       size += n & SIZE_MASK
     }
-    h.putFree(b, size, prevFree)
+    putFree(i32, b, size, prevFree)
     prevFree = F_PREV_FREE
     b += size
   }

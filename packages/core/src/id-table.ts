@@ -21,7 +21,7 @@
  * Readers run this racing writers: every index read from shared memory is range-checked, every
  * loop is bounded (by MAX_PROBE), and garbage means "miss" or "retry" (read.ts), never a throw.
  */
-import type { SliceBuffer } from './read.js'
+import type { SliceBuffer } from './read-base.js'
 import { hashStoredKey, utf8Equals } from './keys.js'
 import { itemIdLen } from './item-record.js'
 import { ID_EMPTY, ID_TOMB, idRefMask, ITEM_HEADER_BYTES, S_ENT_START, S_ID_CAP, S_ID_REF } from './layout.js'

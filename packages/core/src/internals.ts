@@ -14,7 +14,7 @@
  *         finds exactly the items that have ids, slot by slot (checkIdTable); the directory finds every live scope and
  *         nothing else; counts match; no lock is held and no seqlock is odd
  */
-import { MAX_BLOCK_BYTES, tagOwner } from './alloc.js'
+import { MAX_BLOCK_BYTES } from './alloc.js'
 import type { ScopeCache } from './cache.js'
 import {
   F_FREE, F_PREV_FREE, FL_COUNT, H_CHARGED_B8, H_DIR_LOCK, H_DIR_VER, H_ALLOC_LOCK, H_FL_BITMAP, H_FREE_HEADS,
@@ -23,7 +23,7 @@ import {
   S_CLOCK, S_LIMIT, S_LIMIT_MODE, LIMIT_REJECT, LIMIT_DROP_OLDEST,
   S_NAME_REF, S_STATE, S_VER, SCOPE_LIVE, SCOPE_RECORD_BYTES, SIZE_MASK, SL_BITS, SL_COUNT, TAG_ENTRIES,
   TAG_IDTAB, TAG_ITEM, TAG_NAME, B_NEXT, B_TAG, SMALL_BLOCK, TAG_PENDING, TAG_TYPE_MASK, T_STATE, THREAD_DEAD,
-  THREAD_REAPING, T_DEFERRED_B8, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
+  THREAD_REAPING, T_DEFERRED_B8, T_READY_B8, TAG_READY, tagOwner, THREAD_ALIVE, blockBytes, IF_ASCII, itemBytes, I_EXPIRES, I_TS_HI, MAX_TTL_MS, S_EXP_ITEMS,
   S_EXP_MIN_F, S_TTL_F,
   H_LEASE_HELD, H_LEASE_LOCK, H_LEASE_PROBE, H_LEASE_TOKEN_F, L_HASH, L_NAME_B, L_NAME_LEN, L_STATE, L_TOKEN_F,
   LEASE_FREE, LEASE_HELD, LEASE_WORDS,
@@ -73,6 +73,7 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   const used = new Map<number, number>() // byte offset -> tag
   const free = new Set<number>()
   const deferred = new Map<number, number>() // owner slot -> bytes of PENDING blocks (its deferred frees)
+  const ready = new Map<number, number>() // owner slot -> bytes of its ready blocks (alloc.ts takeReady)
   let pendingBytes = 0
   const report: HeapReport = { usedBlocks: 0, usedBytes: 0, freeBlocks: 0, freeBytes: 0, largestFree: 0 }
   let prevFree = false
@@ -99,6 +100,11 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
         }
         deferred.set(owner, (deferred.get(owner) ?? 0) + size)
         pendingBytes += size
+      } else if ((tag & TAG_TYPE_MASK) === TAG_READY) {
+        // charged, reachable from nothing: a live thread's ready blocks
+        const owner = tagOwner(tag)
+        if (owner < 0 || owner >= cfg.maxThreads || i32[threads.at(owner) + T_STATE] !== THREAD_ALIVE) fail(`heap: ready block at ${b} of a thread that is not alive`)
+        ready.set(owner, (ready.get(owner) ?? 0) + size)
       } else used.set(b, tag & TAG_TYPE_MASK)
       report.usedBlocks++
       report.usedBytes += size
@@ -237,6 +243,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
     if (i32[threads.at(t) + T_STATE] === THREAD_ALIVE && listed !== held) {
       fail(`accounting: thread slot ${t} lists ${listed} bytes of deferred frees, but owns ${held} bytes of PENDING blocks`)
     }
+    const readyListed = Atomics.load(i32, threads.at(t) + T_READY_B8) * 8
+    if (readyListed !== (ready.get(t) ?? 0)) fail(`accounting: thread slot ${t} lists ${readyListed} bytes of ready blocks, but owns ${ready.get(t) ?? 0}`)
   }
   if (i32[H_PENDING_B8] * 8 !== pendingBytes) fail(`accounting: ${i32[H_PENDING_B8] * 8} pending bytes, but deferred frees hold ${pendingBytes}`)
   if (i32[H_CHARGED_B8] * 8 !== report.usedBytes - pendingBytes + recordBytes) {
@@ -244,7 +252,8 @@ export function checkInvariants(cache: ScopeCache): HeapReport {
   }
   if (i32[H_CHARGED_B8] * 8 > cfg.maxStoreBytes) fail('accounting: charged bytes exceed maxStoreBytes')
   if (i32[H_SCOPES] !== scopes) fail(`counters: ${i32[H_SCOPES]} scopes counted, ${scopes} live`)
-  if (i32[H_ITEMS] !== items) fail(`counters: ${i32[H_ITEMS]} items counted, ${items} live`)
+  const counted = i32[H_ITEMS] + threads.itemDeltas()
+  if (counted !== items) fail(`counters: ${counted} items counted (H_ITEMS ${i32[H_ITEMS]} + the thread slots'), ${items} live`)
   if (i32[H_DIR_LOCK] !== 0 || i32[H_ALLOC_LOCK] !== 0) fail('locks: directory or allocator lock still held')
   for (let t = 0; t < cfg.maxThreads; t++) {
     const st = i32[threads.at(t) + T_STATE]

@@ -11,7 +11,7 @@ import { parseJsonInteger } from './json.js'
 import { idCapRoomy, idTableFull } from './id-table.js'
 import { dropIfExpiredLocked, expiresAt, expiryOf, noteExpiryLocked } from './expiry.js'
 import {
-  EXPIRY_BYTES, H_DROPPED_LO, H_ITEMS, itemBytes, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_EXP_ITEMS, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP,
+  EXPIRY_BYTES, H_DROPPED_LO, itemBytes, S_COUNT, S_ENT_CAP, S_ENT_REF, S_ENT_START, S_EXP_ITEMS, S_FIRST_SEQ_F, S_HOLES, S_ID_CAP,
   S_ID_REF, S_ID_USED, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, T_DEFERRED_B8, TAG_ENTRIES, TAG_IDTAB, TAG_ITEM, UNDO_DELETE, UNDO_RESTORE,
 } from './layout.js'
 import { add64 } from './counter64.js'
@@ -108,7 +108,7 @@ export function deleteLocked(t: Txn, rec: number, by: string | number): 0 | 1 {
   t.undo(rec, UNDO_DELETE, pos, item)
   t.publish(rec, () => {
     removeAtLocked(s, rec, pos, item)
-    Atomics.sub(s.i32, H_ITEMS, 1)
+    s.addItems(-1)
   })
   fault('write:published')
   t.freeRetired([item])
@@ -151,14 +151,16 @@ export function insertLocked(
   const ts = s.now()
   const expires = expiresAt(s, rec, ts, ttl)
   const size = withExpiry(s, size0, expires)
-  // charged at once: a new item has no old one whose bytes it could reuse (one allocator round
-  // trip, which also frees this thread's spare block)
-  t.lockHeap()
-  let item: number
-  try {
-    item = heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
-  } finally {
-    heap.unlock()
+  // charged at once: a new item has no old one whose bytes it could reuse. One of this thread's
+  // ready blocks, or one allocator round trip (which also frees this thread's spare block)
+  let item = heap.takeReady(size - 8, TAG_ITEM)
+  if (item === 0) {
+    t.lockHeap()
+    try {
+      item = heap.allocLocked(size - 8, TAG_ITEM, CHARGED)
+    } finally {
+      heap.unlock()
+    }
   }
   if (item <= 0) throw storeFull(heap.chargedBytes(), heap.refusedBytes, s.cfg.maxStoreBytes)
   fillItem(s, item, id, p, seq, ts, expires)
@@ -259,11 +261,10 @@ export function insertLocked(
       if (bumpScopeWrite) f64[r2 + S_LAST_WRITE_TS_F] = ts
       if (expires > 0) noteExpiryLocked(s, rec, expires, 1)
       chargeScope(s, rec, added)
-      Atomics.add(i32, H_ITEMS, 1)
-      if (dropped !== null) {
+      if (dropped === null) s.addItems(1)
+      else {
         // the tables in the record are the new ones by now: the dropped ids go from them
         trimLocked(s, rec, dropped, dropHashes, dropBytes)
-        Atomics.sub(i32, H_ITEMS, 1)
         fault('ring:dropped')
       }
     } catch (e) {

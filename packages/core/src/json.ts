@@ -46,8 +46,29 @@ export function trimJson(text: string): [start: number, end: number] {
   return [a, b]
 }
 
+// A fast path for the common payload: a scalar, or an object/array nested at most two deep, with
+// no surrogate in its strings. One regex test runs as native code (~1 ns/char, ~2.5× the
+// charCodeAt scanner here); it accepts a subset of what the scanner accepts (the grammar below
+// is RFC 8259's, surrogates excluded), and anything it does not match goes to the scanner,
+// which gives the answer and the reason. `$` without the m flag matches only at the end.
+// Only for short texts: the regex's backtrack stack grows with the input (10 MB of string
+// throws a RangeError) and long arrays of numbers scan slower than with the scanner.
+const SIMPLE_MAX_CHARS = 1024
+const WS = '[ \\t\\n\\r]*'
+const STR = '"(?:[^"\\\\\\x00-\\x1f\\ud800-\\udfff]|\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+const NUM = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
+const SCALAR = `(?:${STR}|${NUM}|true|false|null)`
+const obj = (v: string): string => `\\{${WS}(?:${STR}${WS}:${WS}${v}${WS}(?:,${WS}${STR}${WS}:${WS}${v}${WS})*)?\\}`
+const arr = (v: string): string => `\\[${WS}(?:${v}${WS}(?:,${WS}${v}${WS})*)?\\]`
+const SHALLOW = `(?:${SCALAR}|${obj(SCALAR)}|${arr(SCALAR)})`
+const SIMPLE_JSON = new RegExp(`^${WS}(?:${obj(SHALLOW)}|${arr(SHALLOW)}|${SCALAR})${WS}$`)
+
+/** Whether the fast path alone accepts `text` (false: ask the scanner). Exported for the tests. */
+export const simpleJson = (text: string): boolean => text.length <= SIMPLE_MAX_CHARS && SIMPLE_JSON.test(text)
+
 /** null when `text` is exactly one JSON value (whitespace around it allowed), well-formed, depth ≤ 10 000; else the reason. */
 export function jsonTextProblem(text: string): string | null {
+  if (text.length <= SIMPLE_MAX_CHARS && SIMPLE_JSON.test(text)) return null
   const r = scanText(text)
   if (r === VALID) return null
   // The scanner stopped early; a lone surrogate further on still takes precedence.

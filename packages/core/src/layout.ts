@@ -87,7 +87,7 @@ export const H_FENCE_FLOOR_F = 28 // f64 slot 28 = words 56..57: ≥ the fence o
 export const H_DROPPED_LO = 58 // items dropped by drop-oldest scope limits (words 58..59)
 export const H_LOCK_WAITS_LO = 60 // tryLock/lock calls that found the lock held: waited or failed (words 60..61)
 export const H_LOADER_RUNS_LO = 62 // getOrLoad loaders run (words 62..63)
-// line 3: item count and last write (every writer)
+// line 3: item count (rare writers: bulk, drops, expiry, the reaper; plus each slot's T_ITEMS_F) and last write
 export const H_ITEMS = 48
 export const H_PROCESS_SHARED = 49 // 1: the store is a /dev/shm file shared by processes (shm-open.ts): waits use the futex, liveness checks pids
 export const H_LAST_WRITE_TS_F = 25 // f64 slot 25 = bytes 200..207: unused since per-thread T_LAST_WRITE_TS_F (stats() still takes it into the max)
@@ -121,6 +121,11 @@ export const T_PID = 66 // process.pid
 export const T_PSTART_LO = 67 // the process's start time (/proc/PID/stat field 22, clock ticks since boot), low 32 bits
 export const T_PSTART_HI = 68 // its high bits (0 outside shared memory: no addon, one process)
 // words 69..79: reserved for the thread's process
+// words 80..81: items this slot's threads added minus those they removed (append, delete, trim); only
+// the slot's thread stores it and it survives the slot's reuse, so the store's item count is
+// H_ITEMS + the sum over every slot (threads.ts itemDeltas) and an append bumps no shared word
+export const T_ITEMS_F = 40 // f64 slot 40 of the thread slot
+export const T_READY_B8 = 82 // bytes (/8) of the thread's ready blocks (alloc.ts): charged, but holding nothing yet
 export const THREAD_WORDS = 128 // 512 bytes
 export const UNDO_RESTORE = 1 // append/upsert/update/counter: put the snapshot and patches back
 export const UNDO_TRIM = 2 // roll forward: remove the first A entries
@@ -240,6 +245,10 @@ export const TAG_ENTRIES = 2
 export const TAG_IDTAB = 3
 export const TAG_NAME = 4
 export const TAG_UNDO = 5 // a bulk swap's undo record (PENDING, freed when the swap is done)
+export const TAG_READY = 6 // a thread's ready block: charged, reachable from nothing until an item write of its size takes it (alloc.ts)
+/** The owner thread slot named in a tag word (-1: none). */
+export const tagOwner = (tag: number): number => ((tag & TAG_OWNER_MASK) >>> TAG_OWNER_SHIFT) - 1
+export const tagType = (tag: number): number => tag & TAG_TYPE_MASK
 
 // ---- item block (24-byte header; words from the block start) --------------------------------
 //   word 0  block size | flags          word 1  tag word (above)

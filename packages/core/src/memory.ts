@@ -4,7 +4,7 @@
  * fixed-length (a length-tracking view on a growable SAB costs ~30× per access, measured on Node 20).
  */
 import { Buffer } from 'node:buffer'
-import { Heap } from './alloc.js'
+import { initFreeHeap } from './free-lists.js'
 import { ScopeCacheError } from './errors.js'
 import {
   DEFAULTS, H_DIR_CAP, H_DIR_W, H_HEAP_B8, H_HEAP_END_B8, H_MAGIC,
@@ -151,7 +151,7 @@ export function initBuffer(v: Views, cfg: Config, processShared: boolean): Views
   i32[H_LEASE_CAP] = cfg.leaseCap
   // The lease table starts zeroed too (free records).
   // The directory and scope table start zeroed (empty entries, free records): nothing to write.
-  Heap.init(i32)
+  initFreeHeap(i32)
   Atomics.store(i32, H_MAGIC, MAGIC)
   return v
 }

@@ -66,13 +66,30 @@ export function preparePayload(value: unknown): Prepared {
 }
 
 function fromText(raw: string): Prepared {
+  return textPrepared(checkedText(raw))
+}
+
+/**
+ * The payload's validated, trimmed JSON text when it is `rawJson(text)`, else null (use
+ * preparePayload). For bulk writes, which keep per-item fields in arrays: no object per item.
+ */
+export function rawJsonText(value: unknown): string | null {
+  if (!(value instanceof RawJson) || value instanceof ScannedJson || typeof value.json !== 'string') return null
+  return checkedText(value.json)
+}
+
+function checkedText(raw: string): string {
   if (typeof raw !== 'string') throw invalid(NOT_JSON)
   const problem = jsonTextProblem(raw)
   if (problem !== null) throw invalid(problem)
-  const [a, b] = trimJson(raw)
-  const text = a === 0 && b === raw.length ? raw : raw.slice(a, b)
+  const n = raw.length
+  let text = raw
+  if (isWs(raw.charCodeAt(0)) || isWs(raw.charCodeAt(n - 1))) {
+    const [a, b] = trimJson(raw)
+    text = raw.slice(a, b)
+  }
   if (text === 'null') throw invalid(REQUIRED)
-  return textPrepared(text)
+  return text
 }
 
 function textPrepared(text: string): Prepared {

@@ -5,7 +5,7 @@
  * the lock leaves only the lock, which the reaper takes back like any lock of a dead token. The
  * wait is the lock's own (lock.ts): one lease at most, recovering a lock left by a dead thread.
  */
-import { HIT, NO_SCOPE } from './read.js'
+import { HIT, NO_SCOPE } from './read-base.js'
 import type { ReadTally } from './read-tally.js'
 import { S_GEN, S_LOCK, S_STATE, SCOPE_LIVE } from './layout.js'
 import { acquire, release } from './lock.js'

@@ -25,6 +25,18 @@ export class ReadTally {
 
   /** One read of the scope in `slot` (generation `gen`). */
   count(slot: number, gen: number): void {
+    // the common case, small enough for the read paths to inline: a count in 1..255 goes up by one
+    if (!this.evict && slot < this.tally.length && this.tallyGen[slot] === gen) {
+      const c = this.tally[slot]
+      if (c > 0 && c < 256) {
+        this.tally[slot] = c + 1
+        return
+      }
+    }
+    this.countSlow(slot, gen)
+  }
+
+  private countSlow(slot: number, gen: number): void {
     if (this.evict) {
       const w = this.scopesW + slot * SCOPE_WORDS + S_CLOCK
       if (this.i32[w] === 0) Atomics.store(this.i32, w, 1)

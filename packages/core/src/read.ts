@@ -8,76 +8,43 @@
  * read retry but never throw or hang. Reads write nothing shared (read counts: read-tally.ts).
  *
  * The point read (`point`: one item by id or seq) is the hot path and is written out in one place:
- * no closure, no query object, the id probe and compare inline, the last scope remembered. Its
- * decoded payload strings are kept in a small per-thread cache keyed by the item's block: an item
- * block is written once and never changed while it is allocated, and the key includes the block's
- * tag word (owner thread + a per-thread allocation serial, alloc.ts), seq and ts, so a block freed
- * and allocated again is a different key — a stale string is never served.
+ * no closure, no query object, the id probe and compare inline, the last scope remembered. The
+ * payload texts and ids it decoded are kept in a small per-thread cache keyed by the item's block
+ * and header words (read-strings.ts: a block freed and allocated again is a different key, so a
+ * stale string is never served); an id probe that meets a cached block compares the id with the
+ * cached id string (`===`) instead of the id's bytes.
  */
 import { Buffer } from 'node:buffer'
 import type { Directory } from './directory.js'
 import { CLOSED } from './directory.js'
-import { fault } from './fault.js'
-import { MAX_PROBE } from './id-table.js'
-import { expiryIndex, flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } from './item-record.js'
-import { hashKey, idEquals } from './keys.js'
-import {
-  B_TAG, I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_EXP_ITEMS, S_GEN,
-  S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
-} from './layout.js'
-import { WEAK_ORDER, type Views } from './memory.js'
+import * as faults from './fault.js'
+import * as idTable from './id-table.js'
+import * as record from './item-record.js'
+import * as keys from './keys.js'
+import * as layout from './layout.js'
+import * as memory from './memory.js'
+import type { Views } from './memory.js'
+import * as base from './read-base.js'
+import { ItemOut, readBackoff, type Format, type SliceBuffer } from './read-base.js'
+import { SC_MAX_BYTES, StringCache } from './read-strings.js'
 import type { ReadTally } from './read-tally.js'
 import type { PageWindow } from './page-window.js'
 import type { ScopeIndex } from './scope-index.js'
 import type { Item, Page } from './types.js'
 
-// what a read visitor reports
-export const HIT = 1
-export const MISS = 0
-export const RETRY = -1
-export const NO_SCOPE = -2
-
-export const MAX_OPTIMISTIC = 64
-/** A word nobody notifies: Atomics.wait on it is a sleep of microseconds (see readBackoff). */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4))
-
-/**
- * The pause before optimistic read attempt `attempt + 1`: none at first (a publish window lasts
- * nanoseconds), then a short growing spin, then sleeps of 10 µs growing to ~160 µs — so a reader
- * outlasts a writer preempted inside its window (~2 ms in all) before it falls back to the lock.
- */
-export function readBackoff(attempt: number): void {
-  if (attempt < 16) return
-  if (attempt < 48) {
-    for (let i = 1 << Math.min(attempt - 16, 10); i > 0; i--) Atomics.load(PAUSE, 0)
-    return
-  }
-  Atomics.wait(PAUSE, 0, 0, 0.01 * (1 << Math.min(attempt - 48, 4)))
-}
-
-export type Format = 'parsed' | 'raw' | 'bytes'
-
-/** What one item read copies out (reused per thread: the hot path allocates nothing else). */
-export class ItemOut {
-  seq = 0
-  ts = 0
-  /** µs since the epoch; 0: none */
-  expires = 0
-  id: string | null = null
-  text = ''
-  bytes: Uint8Array | null = null
-}
-
-export interface SliceBuffer extends Buffer {
-  utf8Slice(start: number, end: number): string
-  latin1Slice(start: number, end: number): string
-}
-
-// The decoded-string cache: 2048 entries (~30 KB of keys; strings only for payloads ≤ 2 KiB, so
-// at most ~4 MiB of strings per thread).
-const SC_BITS = 11
-const SC_SIZE = 1 << SC_BITS
-const SC_MAX_BYTES = 2048
+// V8 reads an imported binding through its module's cell, with a hole check, on every use (it
+// cannot prove the exporting module ran first); a module's own const it folds to its value. So
+// what the hot paths use is copied into module consts here (−6 % of a hot getRaw's instructions).
+const { fault } = faults
+const { MAX_PROBE } = idTable
+const { expiryIndex, flagsOf, idLenOf, itemIdLen, join53, payloadLenOf } = record
+const { hashKey, idEquals } = keys
+const {
+  I_EXPIRES, I_SEQ_HI, I_SEQ_LO, I_TS_HI, I_TS_LO, ID_TOMB, idRefMask, IF_ASCII, ITEM_HEADER_BYTES, S_EXP_ITEMS, S_GEN,
+  S_ID_CAP, S_ID_REF, S_VER, SCOPE_WORDS,
+} = layout
+const { WEAK_ORDER } = memory
+const { HIT, MAX_OPTIMISTIC, MISS, NO_SCOPE, RETRY } = base
 
 export interface ReaderDeps {
   v: Views
@@ -106,19 +73,17 @@ export class Reader {
   private readonly hi8: number
   /** The item-ref bits of an id table slot (layout.ts idRefMask) */
   private readonly refMask: number
+  private readonly scopesW: number
+  private readonly idSeed: number
+  private readonly fenceWord: number
+  private readonly tally: ReadTally
   // the last scope a point read resolved (slot < 0: none)
   private memoName = ''
   private memoSlot = -1
   private memoGen = 0
-  // the decoded-string cache, and the entry a point read will fill once it validates
-  private readonly scRef = new Int32Array(SC_SIZE)
-  private readonly scTag = new Int32Array(SC_SIZE)
-  private readonly scSeq = new Float64Array(SC_SIZE)
-  private readonly scTs = new Float64Array(SC_SIZE)
-  private readonly scStr: string[] = new Array<string>(SC_SIZE).fill('')
-  private fillAt = -1
-  private fillRef = 0
-  private fillTag = 0
+  // the decoded-string cache, and the entry an id probe found there (-1: none)
+  private readonly sc = new StringCache()
+  private hitAt = -1
   // the locked fallback's query (rare path: a closure over these fields)
   private qBy: string | number = 0
   private qH = 0
@@ -132,6 +97,10 @@ export class Reader {
     this.lo8 = d.idx.lo8
     this.hi8 = d.idx.hi8
     this.refMask = idRefMask(d.idx.hi8)
+    this.scopesW = d.scopesW
+    this.idSeed = d.idSeed
+    this.fenceWord = d.fenceWord
+    this.tally = d.tally
   }
 
   /** Forgets the remembered scope (the handle closes). */
@@ -144,6 +113,50 @@ export class Reader {
   item(scope: string, format: Format): Item {
     const o = this.out
     return { scope, id: o.id, seq: o.seq, ts: o.ts, expiresTs: o.expires === 0 ? null : o.expires, payload: format === 'parsed' ? JSON.parse(o.text) : o.text }
+  }
+
+  /**
+   * getRaw by id: the payload's text, or undefined. One optimistic attempt on the remembered scope,
+   * written for the hot case — an id whose item is in the string cache, so nothing is decoded, no
+   * id byte is compared and `out` is not written; anything else in that attempt (no remembered
+   * scope, a writer inside its window, a retry) goes the general way (`point`).
+   */
+  rawById(scope: string, id: string): string | undefined {
+    const slot = scope === this.memoName ? this.memoSlot : -1
+    if (slot >= 0) {
+      const h = hashKey(id, this.idSeed)
+      const { i32, sc } = this
+      const rec = this.scopesW + slot * SCOPE_WORDS
+      const v = Atomics.load(i32, rec + S_VER)
+      if ((v & 1) === 0 && i32[rec + S_GEN] === this.memoGen) {
+        this.sc.staged = 0
+        let text: string | undefined
+        let r: number
+        try {
+          const item = this.idRef(rec, id, h)
+          const e = this.hitAt
+          if (item <= 0) r = item === 0 ? MISS : RETRY
+          else if (e >= 0 && (sc.word(e, I_TS_HI) & I_EXPIRES) === 0) {
+            text = sc.text[e]
+            r = HIT
+          } else {
+            r = e >= 0 ? this.copyHit(item, e, id) : this.copyOne(item, 'raw', id)
+            text = this.out.text
+          }
+        } catch {
+          r = RETRY
+        }
+        fault('read:copying')
+        if (WEAK_ORDER) Atomics.add(i32, this.fenceWord, 0)
+        if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
+          if (r === MISS) return undefined
+          this.tally.count(slot, this.memoGen)
+          if (this.sc.staged !== 0) this.sc.commit(text as string, id)
+          return text
+        }
+      }
+    }
+    return this.point(scope, id, 'raw') ? this.out.text : undefined
   }
 
   /** Reads one item, by id (a string) or seq (a number), into `out`; false on a miss. */
@@ -160,11 +173,11 @@ export class Reader {
       this.memoGen = gen
     }
     const byId = typeof by === 'string'
-    const h = byId ? hashKey(by, this.d.idSeed) : 0
+    const h = byId ? hashKey(by, this.idSeed) : 0
     const { i32 } = this
     for (let attempt = 0; attempt < MAX_OPTIMISTIC; attempt++) {
       if (attempt > 0) readBackoff(attempt)
-      const rec = this.d.scopesW + slot * SCOPE_WORDS
+      const rec = this.scopesW + slot * SCOPE_WORDS
       const v = Atomics.load(i32, rec + S_VER)
       if ((v & 1) !== 0) continue
       if (i32[rec + S_GEN] !== gen) {
@@ -176,34 +189,36 @@ export class Reader {
         gen = this.d.dir.gen
         continue
       }
-      this.fillAt = -1
+      this.sc.staged = 0
+      this.hitAt = -1
       let r: number
       try {
         const item = byId ? this.idRef(rec, by, h) : this.seqRef(rec, by)
-        r = item > 0 ? this.copyOne(item, format, byId ? by : undefined) : item === 0 ? MISS : RETRY
+        r = item <= 0 ? (item === 0 ? MISS : RETRY) : this.hitAt >= 0 && format !== 'bytes' ? this.copyHit(item, this.hitAt, by as string) : this.copyOne(item, format, byId ? by : undefined)
       } catch {
         r = RETRY // garbage from a racing writer
       }
       fault('read:copying')
-      if (WEAK_ORDER) Atomics.add(i32, this.d.fenceWord, 0)
+      if (WEAK_ORDER) Atomics.add(i32, this.fenceWord, 0)
       if (r !== RETRY && Atomics.load(i32, rec + S_VER) === v) {
         if (r === MISS) return false
-        this.d.tally.count(slot, gen)
-        if (this.fillAt >= 0) this.fill()
+        this.tally.count(slot, gen)
+        if (this.sc.staged !== 0) this.sc.commit(this.out.text, this.out.id)
         return true
       }
     }
     this.qBy = by
     this.qH = h
     this.qFormat = format
-    return this.locked(scope, this.visitOne) === HIT
+    return this.d.locked(scope, this.visitOne) === HIT
   }
 
   private readonly visitOne = (rec: number): number => {
     const by = this.qBy
     const item = typeof by === 'string' ? this.idRef(rec, by, this.qH) : this.seqRef(rec, by)
     if (item <= 0) return MISS
-    this.fillAt = -1 // nothing is cached from a locked read: it is rare
+    this.sc.staged = 0 // nothing is cached from a locked read: it is rare
+    if (this.hitAt >= 0 && this.qFormat !== 'bytes') return this.copyHit(item, this.hitAt, by as string)
     return this.copyOne(item, this.qFormat, typeof by === 'string' ? by : undefined)
   }
 
@@ -245,7 +260,7 @@ export class Reader {
         return r
       }
     }
-    return this.locked(scope, visit)
+    return this.d.locked(scope, visit)
   }
 
   /**
@@ -288,10 +303,13 @@ export class Reader {
 
   /**
    * Item ref of `id` in the scope's id table (id-table.ts: one word per slot, tag | ref): > 0
-   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item.
+   * found, 0 absent, -1 garbage (retry). Only a slot whose tag matches the hash's touches its item;
+   * when that item is in the string cache its cached id decides (and `hitAt` names the entry),
+   * else its id bytes are compared.
    */
   private idRef(rec: number, id: string, h: number): number {
-    const { i32, lo8, hi8, refMask } = this
+    const { i32, lo8, hi8, refMask, sc } = this
+    this.hitAt = -1
     const tref = i32[rec + S_ID_REF]
     if (tref === 0) return 0
     const cap = i32[rec + S_ID_CAP]
@@ -305,13 +323,25 @@ export class Reader {
       if (((s ^ h) & hi) === 0 && s !== ID_TOMB) {
         const r = s & refMask
         if (r < lo8 || r >= hi8) return -1
-        const idLen = itemIdLen(i32, r)
-        const off = r * 8 + ITEM_HEADER_BYTES
-        if (off + idLen > hi8 * 8) return -1
-        if (idEquals(this.u8, off, idLen, id)) return r
+        const e = sc.find(i32, r)
+        if (e >= 0) {
+          if (sc.id[e] !== id) continue
+          this.hitAt = e
+          return r
+        }
+        const same = this.idAt(r, id)
+        if (same !== 0) return same > 0 ? r : -1
       }
     }
     return 0
+  }
+
+  /** 1 when the item at `r` (in the heap) has the id `id`, 0 when not, -1 when its length is garbage. */
+  private idAt(r: number, id: string): number {
+    const idLen = itemIdLen(this.i32, r)
+    const off = r * 8 + ITEM_HEADER_BYTES
+    if (off + idLen > this.hi8 * 8) return -1
+    return idEquals(this.u8, off, idLen, id) ? 1 : 0
   }
 
   /** Item ref of `seq`: > 0 found, 0 absent, -1 garbage (retry). */
@@ -356,12 +386,13 @@ export class Reader {
     const a = item * 8 + ITEM_HEADER_BYTES + idLen
     const b = a + len
     if (len < 0 || b > this.hi8 * 8) return RETRY
-    const seq = join53(i32[w + I_SEQ_LO], seqHi)
-    const ts = join53(i32[w + I_TS_LO], tsHi)
-    const ascii = (flagsOf(seqHi) & IF_ASCII) !== 0
-    out.seq = seq
-    out.ts = ts
-    out.id = idLen === 0 ? null : knownId ?? buf.utf8Slice(a - idLen, a)
+    const seqLo = i32[w + I_SEQ_LO]
+    const tsLo = i32[w + I_TS_LO]
+    out.seq = join53(seqLo, seqHi)
+    out.ts = join53(tsLo, tsHi)
+    // an id read that gets here found no entry in its probe (idRef); other reads look one up
+    const e = knownId === undefined ? this.sc.find(i32, item) : -1
+    out.id = idLen === 0 ? null : knownId ?? (e >= 0 ? this.sc.id[e] : buf.utf8Slice(a - idLen, a))
     if (format === 'bytes') {
       // allocUnsafe + set: a quarter of `new Uint8Array(n)` (which zero-fills through the C++ allocator)
       const bytes = Buffer.allocUnsafe(len)
@@ -369,36 +400,35 @@ export class Reader {
       out.bytes = bytes
       return HIT
     }
-    if (len > SC_MAX_BYTES) {
-      out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    if (e >= 0) {
+      out.text = this.sc.text[e]
       return HIT
     }
-    const tag = i32[w + B_TAG]
-    const k = Math.imul(item, 0x9e3779b1) >>> (32 - SC_BITS)
-    if (this.scRef[k] === item && this.scTag[k] === tag && this.scSeq[k] === seq && this.scTs[k] === ts) {
-      out.text = this.scStr[k]
-      return HIT
-    }
-    out.text = ascii ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
-    this.fillAt = k
-    this.fillRef = item
-    this.fillTag = tag
+    out.text = (flagsOf(seqHi) & IF_ASCII) !== 0 ? buf.latin1Slice(a, b) : buf.utf8Slice(a, b)
+    if (len <= SC_MAX_BYTES) this.sc.stage(i32, item)
     return HIT
   }
 
-  /** Caches the string of the point read that just validated (its key fields are still in `out`). */
-  private fill(): void {
-    const k = this.fillAt
-    this.scRef[k] = 0 // no half-written entry can match while the fields change
-    this.scTag[k] = this.fillTag
-    this.scSeq[k] = this.out.seq
-    this.scTs[k] = this.out.ts
-    this.scStr[k] = this.out.text
-    this.scRef[k] = this.fillRef
-  }
-
-  private locked(scope: string, visit: (rec: number) => number): number {
-    return this.d.locked(scope, visit)
+  /**
+   * copyOne for an item whose string-cache entry `e` an id probe found (its header words equal the
+   * entry's key, so the entry's strings are this item's): only the expiry is read from the block.
+   */
+  private copyHit(item: number, e: number, id: string): number {
+    const { out, sc } = this
+    const tsHi = sc.word(e, I_TS_HI)
+    if ((tsHi & I_EXPIRES) !== 0) {
+      // the expiry is the one word an allocated item block may change (touch), so it is read each time
+      const at = expiryIndex(item, this.i32[item * 2])
+      if (at >= this.hi8) return RETRY
+      const expires = this.f64[at]
+      if (expires <= this.d.clock.now()) return MISS
+      out.expires = expires
+    } else out.expires = 0
+    out.seq = join53(sc.word(e, I_SEQ_LO), sc.word(e, I_SEQ_HI))
+    out.ts = join53(sc.word(e, I_TS_LO), tsHi)
+    out.id = id
+    out.text = sc.text[e]
+    return HIT
   }
 
   /** A read that found no scope: false, unless the handle is closed (only the miss path checks it). */

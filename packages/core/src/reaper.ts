@@ -33,7 +33,6 @@
  * Waits in (c) are bounded by the lease; if one runs out, the reap is undone (slot back to DEAD,
  * nothing changed but what was already consistent) and retried later.
  */
-import { tagOwner } from './alloc.js'
 import { countUsed, rebuildFreeLists } from './heap-walk.js'
 import { bumpFence } from './fences.js'
 import { recoverLeaseLock } from './leases.js'
@@ -43,7 +42,7 @@ import {
   H_SCOPES, H_SCOPES_LOST, MIN_BLOCK_BYTES, S_BYTES_B8, S_COUNT, S_ENT_REF, S_FIRST_SEQ_F, S_GEN, S_ID_REF,
   S_ID_USED, S_LAST_ACCESS_TS_F, S_LAST_SEQ_F, S_LAST_WRITE_TS_F, S_LOCK, S_NAME_REF, S_STATE, S_VER, SCOPE_FREE, SCOPE_LIVE,
   SCOPE_RECORD_BYTES, SCOPE_WORDS, SIZE_MASK, T_UNDO_A, T_UNDO_B, T_UNDO_OP, T_UNDO_PATCH, T_UNDO_REC, T_UNDO_SNAP,
-  TAG_PENDING, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
+  TAG_PENDING, TAG_READY, tagOwner, tagType, UNDO_BULK, UNDO_DELETE, UNDO_DROP, UNDO_TRIM,
 } from './layout.js'
 import { deleteForward, trimForward } from './scope-edit.js'
 import { ScopeIndex } from './scope-index.js'
@@ -162,7 +161,8 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
           const unit = (b - heapB) >> 3
           const tw = (b >> 2) + B_TAG
           if ((reach[unit >> 5] & (1 << (unit & 31))) !== 0) i32[tw] &= ~TAG_PENDING
-          else if (!((i32[tw] & TAG_PENDING) !== 0 && threads.slotAlive(tagOwner(i32[tw])))) garbage.push(b >> 3)
+          // a live thread's own unreachable blocks: PENDING ones it will free, ready ones it will fill
+          else if (!(((i32[tw] & TAG_PENDING) !== 0 || tagType(i32[tw]) === TAG_READY) && threads.slotAlive(tagOwner(i32[tw])))) garbage.push(b >> 3)
         }
         b += size
       }
@@ -181,7 +181,7 @@ function sweep(x: Internals, threadId: number, dead: (t: number) => boolean): Re
       i32[H_CHARGED_B8] = used.charged8 + (scopes * SCOPE_RECORD_BYTES) / 8
       i32[H_PENDING_B8] = used.pending8
       Atomics.store(i32, H_SCOPES, scopes)
-      Atomics.store(i32, H_ITEMS, items)
+      Atomics.store(i32, H_ITEMS, items - threads.itemDeltas()) // (every slot's count is still: all scope locks are held)
     } finally {
       heap.unlock()
     }

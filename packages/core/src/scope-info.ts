@@ -10,7 +10,7 @@ import {
 import { read64 } from './counter64.js'
 import { WEAK_ORDER } from './memory.js'
 import { limitInfo } from './scope-limit.js'
-import { MAX_OPTIMISTIC, readBackoff } from './read.js'
+import { MAX_OPTIMISTIC, readBackoff } from './read-base.js'
 import { nameOf } from './scope-edit.js'
 import type { Store } from './store.js'
 import { checkLimit } from './args.js'
@@ -36,8 +36,8 @@ export function listScopes(s: Store, opts: ScopeListOptions): { scopes: ScopeInf
 export function storeStats(s: Store, lastWriteTs: number): StoreStats {
   return {
     scopes: Atomics.load(s.i32, H_SCOPES),
-    items: Atomics.load(s.i32, H_ITEMS),
-    bytes: s.heap.chargedBytes(),
+    items: Atomics.load(s.i32, H_ITEMS) + s.threads.itemDeltas(),
+    bytes: s.usedBytes(),
     maxStoreBytes: s.cfg.maxStoreBytes,
     lastWriteTs,
     expiredItems: Atomics.load(s.i32, H_EXPIRED),

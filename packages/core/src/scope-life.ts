@@ -233,10 +233,10 @@ export function dropPrefixBusy(t: Txn, prefix: string): { scopes: number; items:
 
 /** flush's body (busy): every scope goes. */
 export function flushBusy(t: Txn): { scopes: number; items: number; bytes: number } {
-  const { dir, heap } = t.s
+  const { dir } = t.s
   dir.lock()
   let dropped: Dropped
-  const bytes = heap.chargedBytes()
+  const bytes = t.s.usedBytes()
   try {
     dropped = dropSlotsLocked(t, dir.liveSlots())
   } finally {

@@ -10,10 +10,10 @@ import { nowMicros } from './clock.js'
 import { Directory } from './directory.js'
 import { IdTable } from './id-table.js'
 import { hashKey } from './keys.js'
-import { H_PROCESS_SHARED, T_BUSY, T_FENCE } from './layout.js'
+import { H_PROCESS_SHARED, T_BUSY, T_FENCE, T_ITEMS_F, T_READY_B8 } from './layout.js'
 import { Budget, useFutex } from './lock.js'
 import type { Config, Views } from './memory.js'
-import type { SliceBuffer } from './read.js'
+import type { SliceBuffer } from './read-base.js'
 import { ScopeIndex } from './scope-index.js'
 import { loadShm, processStart, type ShmBinding } from './shm-binding.js'
 import { ThreadSlots, tokenSlot } from './threads.js'
@@ -68,10 +68,24 @@ export class Store {
     this.slotW = this.threads.at(tokenSlot(this.token))
     this.busyW = this.slotW + T_BUSY
     this.budget = new Budget(cfg.lockLeaseMs)
-    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget)
+    // A store that evicts keeps no ready blocks (alloc.ts): budget they held would evict scopes for nothing.
+    this.heap = new Heap(v.i32, cfg.maxStoreBytes, this.threads, this.token, cfg.lockLeaseMs, this.budget, cfg.evict ? -1 : this.slotW + T_READY_B8)
     this.dir = new Directory(v, cfg, this.threads, this.token, this.slotW + T_FENCE, this.budget)
     this.idx = new ScopeIndex(v.i32, v.f64, v.u8, cfg.heapB8, cfg.heapEndB8)
     this.ids = new IdTable(v.i32, v.u8, this.buf, this.idx, this.idSeed)
+  }
+
+  /**
+   * Bytes the store's scopes and items hold: the charged bytes less every thread's ready blocks
+   * (alloc.ts), which count against the budget but hold nothing yet. What stats() and flush report.
+   */
+  usedBytes(): number {
+    return this.heap.chargedBytes() - this.threads.readyBytes()
+  }
+
+  /** Counts `n` items added (or removed, n < 0) by this thread, in its slot's T_ITEMS_F. */
+  addItems(n: number): void {
+    this.f64[(this.slotW >> 1) + T_ITEMS_F] += n
   }
 
   hashId(id: string): number {

@@ -15,7 +15,7 @@
  */
 import { ScopeCacheError } from './errors.js'
 import {
-  T_BUSY, T_DEFERRED_B8, T_EPOCH, T_PID, T_PSTART_HI, T_PSTART_LO, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING,
+  T_BUSY, T_DEFERRED_B8, T_EPOCH, T_ITEMS_F, T_READY_B8, T_PID, T_PSTART_HI, T_PSTART_LO, T_REAPER, T_STATE, T_THREAD_ID, T_UNDO_REC, THREAD_ALIVE, THREAD_CLAIMING,
   THREAD_DEAD, THREAD_FREE, THREAD_REAPING, THREAD_WORDS,
 } from './layout.js'
 import type { Liveness } from './lock.js'
@@ -82,6 +82,7 @@ export class ThreadSlots implements Liveness {
         Atomics.store(i32, w + T_BUSY, 0)
         Atomics.store(i32, w + T_UNDO_REC, 0)
         Atomics.store(i32, w + T_DEFERRED_B8, 0)
+        Atomics.store(i32, w + T_READY_B8, 0)
         const epoch = (Atomics.add(i32, w + T_EPOCH, 1) + 1) & EPOCH_MASK
         Atomics.store(i32, w + T_STATE, THREAD_ALIVE)
         return (epoch << SLOT_BITS) | (s + 1)
@@ -156,12 +157,30 @@ export class ThreadSlots implements Liveness {
     Atomics.store(this.i32, this.at(slot) + T_BUSY, 0)
     Atomics.store(this.i32, this.at(slot) + T_UNDO_REC, 0)
     Atomics.store(this.i32, this.at(slot) + T_DEFERRED_B8, 0) // the sweep freed them
+    Atomics.store(this.i32, this.at(slot) + T_READY_B8, 0) // and these
     Atomics.compareExchange(this.i32, this.at(slot) + T_STATE, THREAD_REAPING, THREAD_FREE)
   }
 
   /** The current token of a slot (whatever its state). */
   tokenOf(slot: number): number {
     return ((Atomics.load(this.i32, this.at(slot) + T_EPOCH) & EPOCH_MASK) << SLOT_BITS) | (slot + 1)
+  }
+
+  private f64: Float64Array | null = null
+
+  /** Bytes of every slot's ready blocks (alloc.ts): charged, but holding nothing yet. */
+  readyBytes(): number {
+    let b8 = 0
+    for (let s = 0; s < this.count; s++) b8 += Atomics.load(this.i32, this.at(s) + T_READY_B8)
+    return b8 * 8
+  }
+
+  /** The sum of every slot's T_ITEMS_F: the store's item count less H_ITEMS. */
+  itemDeltas(): number {
+    const f64 = (this.f64 ??= new Float64Array(this.i32.buffer, this.i32.byteOffset, this.i32.length >> 1))
+    let sum = 0
+    for (let s = 0; s < this.count; s++) sum += f64[(this.at(s) >> 1) + T_ITEMS_F]
+    return sum
   }
 
   isBusy(slot: number): boolean {

@@ -3,7 +3,7 @@
  * what trim, a drop-oldest limit and the expiry reclaim share (item-write.ts, expiry.ts).
  */
 import { fault } from './fault.js'
-import { H_ITEMS, UNDO_TRIM } from './layout.js'
+import { UNDO_TRIM } from './layout.js'
 import { idHashes, sumSizes, trimLocked } from './scope-edit.js'
 import type { Txn } from './txn.js'
 
@@ -21,7 +21,7 @@ export function trimOldestLocked(t: Txn, rec: number, n: number, fence: boolean)
   t.undo(rec, UNDO_TRIM, n, bytes >> 3)
   t.publish(rec, () => {
     trimLocked(s, rec, freed, hashes, bytes)
-    Atomics.sub(s.i32, H_ITEMS, n)
+    s.addItems(-n)
   }, fence)
   fault('write:published')
   t.freeRetired(freed)

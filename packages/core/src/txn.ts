@@ -11,6 +11,7 @@
 import type { Mode } from './alloc.js'
 import { ScopeCacheError, storeFull } from './errors.js'
 import { fault } from './fault.js'
+import { freeSome } from './heap-frees.js'
 import { bumpFence } from './fences.js'
 import {
   H_DIR_VER, H_SCOPES, H_SCOPES_LOST, S_LOCK, S_VER, SCOPE_WORDS, T_DEFERRED_B8, T_LAST_WRITE_TS_F, T_UNDO_A,
@@ -85,7 +86,7 @@ export class Txn {
     if (--this.depth !== 0) return
     this.s.budget.deadline = 0
     // deferred blocks are unreachable blocks of ours: the flag stays up so a death gets them swept
-    if (!this.dirty && this.deferred.length === 0 && this.spare === 0) this.s.i32[this.s.busyW] = 0
+    if (!this.dirty && this.deferred.length === 0 && this.spare === 0 && this.s.heap.readyBytesHeld === 0) this.s.i32[this.s.busyW] = 0
   }
 
   /**
@@ -102,14 +103,18 @@ export class Txn {
   /** At close(): hands the spare to the deferred frees and frees them, waiting up to a lease. */
   settle(): void {
     this.releaseSpare()
-    if (this.deferred.length > 0) {
+    const { heap } = this.s
+    if (this.deferred.length > 0 || heap.readyBytesHeld > 0) {
       this.s.budget.deadline = Date.now() + this.s.cfg.lockLeaseMs
       try {
         this.freeDeferred()
+        heap.releaseReady()
+      } catch (e) {
+        if (!(e instanceof ScopeCacheError)) throw e
       } finally {
         this.s.budget.deadline = 0
       }
-      if (this.deferred.length > 0) this.dirty = true
+      if (this.deferred.length > 0 || heap.readyBytesHeld > 0) this.dirty = true
     }
   }
 
@@ -133,9 +138,9 @@ export class Txn {
    * for a write that failed). A published write must not report failure, so what the allocator
    * lock does not allow within the call's deadline is deferred, not thrown.
    */
-  freeRetired(refs: number[]): void {
+  freeRetired(refs: ArrayLike<number>, runs = false): void {
     const { heap } = this.s
-    const n = heap.freeSome(refs)
+    const n = freeSome(heap, refs, runs)
     if (n === refs.length) return
     let b8 = 0
     for (let k = n; k < refs.length; k++) {
@@ -150,7 +155,7 @@ export class Txn {
     const { heap } = this.s
     const refs = this.deferred
     const sizes = refs.map((r) => heap.sizeOf(r) >> 3)
-    const n = heap.freeSome(refs)
+    const n = freeSome(heap, refs)
     if (n === 0) return
     this.deferred = refs.slice(n)
     let b8 = 0
@@ -175,7 +180,7 @@ export class Txn {
    * garbage: this thread stays marked busy (dirty), and any reap's sweep frees them.
    */
   dropUnpublished(refs: number[]): void {
-    if (this.s.heap.freeSome(refs) < refs.length) this.dirty = true
+    if (freeSome(this.s.heap, refs) < refs.length) this.dirty = true
   }
 
   /** Takes the allocator lock; frees this thread's spare block in the same hold. */

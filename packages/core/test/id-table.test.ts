@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { ScopeCache } from '../src/cache.js'
 import { MAX_PROBE } from '../src/id-table.js'
 import { checkInvariants, INTERNALS } from '../src/internals.js'
-import { hashKey } from '../src/keys.js'
+import { hashKey, hashStoredKey } from '../src/keys.js'
 import { S_ID_CAP, S_ID_USED } from '../src/layout.js'
 import { ID_SEED } from '../src/store.js'
 
@@ -73,5 +73,16 @@ describe('id table', () => {
     expect(cache.getRaw('s', { id: 'a19899' })).toBeUndefined()
     checkInvariants(cache)
     cache.close()
+  })
+
+  it('hashes an id stored as bytes (what a rehash reads) exactly as the id string: ASCII, non-ASCII, empty', () => {
+    const buf = Buffer.alloc(64)
+    const ids = ['', 'a', 'ab', 'abc', 'item:12345', 'item:123456', 'a\u0000', '\u0000', 'é', 'aé', 'xyz\u8061', '😀', 'k😀z', '\u007f\u0080']
+    for (const seed of [0, 1, 0x5bd1e995, -1]) {
+      for (const id of ids) {
+        const n = buf.write(id, 3, 'utf8')
+        expect(hashStoredKey(buf, buf as unknown as { utf8Slice(a: number, b: number): string }, 3, n, seed), JSON.stringify(id)).toBe(hashKey(id, seed))
+      }
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { jsonBytesProblem, jsonDepthExceeds, jsonTextProblem, MAX_JSON_DEPTH, parseJsonInteger, trimJson } from '../src/json.js'
+import { jsonBytesProblem, jsonDepthExceeds, jsonTextProblem, MAX_JSON_DEPTH, parseJsonInteger, simpleJson, trimJson } from '../src/json.js'
 
 const RUNS = 2000
 
@@ -186,6 +186,30 @@ describe('jsonTextProblem / jsonBytesProblem', () => {
     )
     expect(accepted).toBeGreaterThan(RUNS / 10) // both sides of the property were exercised
     expect(accepted).toBeLessThan(RUNS - RUNS / 10)
+  })
+
+  it('takes the fast path only for valid JSON, and for shallow JSON.stringify output', () => {
+    let fast = 0
+    const shallow = fc.tuple(fc.constantFrom('', ' ', '\r\n\t'), fc.json({ maxDepth: 2 }), fc.constantFrom('', ' \n')).map(([a, s, b]) => a + s + b)
+    fc.assert(
+      fc.property(fc.oneof(jsonish, shallow), (s) => {
+        if (!simpleJson(s)) return
+        fast++
+        expect(parses(s), JSON.stringify(s)).toBe(true)
+      }),
+      { numRuns: RUNS },
+    )
+    expect(fast).toBeGreaterThan(RUNS / 4)
+    for (const s of VALID) if (!/[\ud800-\udfff]/.test(s) && s !== '[[],[[]],{}]') expect(simpleJson(s), s).toBe(true)
+    for (const s of INVALID) expect(simpleJson(s), JSON.stringify(s)).toBe(false)
+    // a surrogate pair, escaped or not, and deeper nesting go to the scanner
+    for (const s of ['"😀"', '[[[1]]]', '{"a":[1,{"b":2}]}']) expect(simpleJson(s), s).toBe(false)
+    // long texts go to the scanner (the regex's backtrack stack would overflow on megabytes)
+    const long = `{"a":"${'x'.repeat(10_000_000)}","b":[${'1,'.repeat(100_000)}1]}`
+    expect(simpleJson(long)).toBe(false)
+    expect(jsonTextProblem(long)).toBeNull()
+    expect(jsonTextProblem(long.slice(0, -1))).toBe(NOT_JSON)
+    for (const s of ['{"a":[1,2],"b":{"c":"d"}}', '[{"a":"\\u00e9\\n"},[true,null,-1.5e-3]]', '{"user":"u1","text":"é中"}']) expect(simpleJson(s), s).toBe(true)
   })
 
   it('says UTF-8 for any text with a lone surrogate, else agrees with JSON.parse', () => {

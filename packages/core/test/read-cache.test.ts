@@ -3,10 +3,13 @@
  * been replaced, deleted or re-used. The hard case is a block freed and allocated again for the
  * same id with the same seq (upsert keeps the seq) in the same microsecond: only the allocation
  * serial in the block's tag word tells the two apart. A frozen clock makes that case certain.
+ * The cache also keeps each item's id string, which an id probe compares instead of the id's
+ * bytes and a read by seq returns: it must never name another item's id. (A block is cached on
+ * its second miss, so each case reads twice before it changes anything.)
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { ScopeCache } from '../src/cache.js'
-import { checkInvariants } from '../src/internals.js'
+import { checkInvariants, INTERNALS } from '../src/internals.js'
 import { rawJson } from '../src/payload.js'
 
 const realNow = performance.now.bind(performance)
@@ -70,6 +73,64 @@ describe('decoded-string cache', () => {
         expect(cache.getRaw('s', { seq: i + 1 })).toBe(raw)
       }
     }
+    cache.close()
+  })
+
+  it('a frozen clock: a block re-used by another id at the same seq and ts never reads back the old id', () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const t = realNow()
+    performance.now = () => t
+    for (let i = 0; i < 2000; i++) {
+      // the scope is new each time, so the item is seq 1 with the same ts, and its block is the last one freed
+      const id = i % 2 === 0 ? 'a' : 'b'
+      const other = i % 2 === 0 ? 'b' : 'a'
+      cache.append('s', i, { id })
+      for (let r = 0; r < 2; r++) {
+        expect(cache.get('s', { seq: 1 })).toMatchObject({ id, payload: i })
+        expect(cache.get('s', { id })).toMatchObject({ id, seq: 1, payload: i })
+        expect(cache.getRaw('s', { id: other })).toBeUndefined()
+      }
+      cache.dropScope('s')
+    }
+    checkInvariants(cache)
+    cache.close()
+  })
+
+  it('ids that share a bucket and a tag: the cached id of one never answers for the other', () => {
+    const cache = ScopeCache.create({ maxStoreBytes: 1 << 20 })
+    const x = cache[INTERNALS]()
+    // two ids whose hashes agree in the low 8 bits (the bucket, tables ≤ 256 slots) and in the tag
+    // bits: each one's probe meets the other's slot and must look past it
+    const same = x.ids.hiMask | 0xff
+    const seen = new Map<number, string>()
+    let pair: [string, string] | null = null
+    for (let i = 0; pair === null; i++) {
+      const id = `c${i}`
+      const k = x.hashId(id) & same
+      const prev = seen.get(k)
+      if (prev !== undefined) pair = [prev, id]
+      else seen.set(k, id)
+    }
+    const [p, q] = pair
+    const t = realNow()
+    performance.now = () => t
+    for (let i = 0; i < 500; i++) {
+      const [first, second] = i % 2 === 0 ? [p, q] : [q, p]
+      cache.append('s', `${first}${i}`, { id: first })
+      cache.append('s', `${second}${i}`, { id: second })
+      for (let r = 0; r < 3; r++) {
+        expect(cache.getRaw('s', { id: first })).toBe(JSON.stringify(`${first}${i}`))
+        expect(cache.get('s', { id: second })).toMatchObject({ id: second, payload: `${second}${i}` })
+      }
+      // the one probed first goes: its slot is a tombstone, the other's cached entry is met alone
+      cache.delete('s', { id: first })
+      for (let r = 0; r < 3; r++) {
+        expect(cache.getRaw('s', { id: first })).toBeUndefined()
+        expect(cache.getRaw('s', { id: second })).toBe(JSON.stringify(`${second}${i}`))
+      }
+      cache.delete('s', { id: second })
+    }
+    checkInvariants(cache)
     cache.close()
   })
 })
