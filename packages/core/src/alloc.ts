@@ -37,7 +37,7 @@ export const ALLOC_NO_SPACE = -1
 export const READY_MAX = 64
 export const READY_BLOCK_MAX = 1 << 10
 export const READY_BYTES = 8 << 10
-const READY_MISSES = 8 // item allocations of other sizes in a row after which they are given back
+const READY_MISSES = 8 // item allocations of other sizes, since a refill, after which they are given back
 
 export const NOBODY: Liveness = { isAlive: () => true, threadIdOf: () => -1 }
 
@@ -65,7 +65,8 @@ export class Heap {
   private readyMisses = 0
   /** The block size of this thread's last item allocation round (wantsReady). */
   private lastItemSize = 0
-  private readonly readyBytes: number
+  /** The most bytes of ready blocks one refill makes. */
+  private readonly readyCap: number
 
   /** The next allocation serial, in tag position: every new life of a block gets one (read.ts keys its cache on it). */
   private nextSerial(): number {
@@ -86,7 +87,7 @@ export class Heap {
     this.i32 = i32
     this.maxCharged8 = Math.floor(maxStoreBytes / 8)
     this.ownerBits = (tokenSlot(token) + 1) << TAG_OWNER_SHIFT
-    this.readyBytes = Math.min(READY_BYTES, maxStoreBytes >> 7)
+    this.readyCap = Math.min(READY_BYTES, maxStoreBytes >> 7)
   }
 
   lock(): void {
@@ -144,8 +145,8 @@ export class Heap {
   /**
    * Whether an item allocation of `size` bytes (no ready block of that size: takeReady missed)
    * should (re)fill the ready blocks with that size: when it repeats the previous item size — a
-   * stream of one size — and the ready blocks held, if any, have missed READY_MISSES times in a row
-   * (they are freed first). Items of ever-changing sizes so never pay for splits they do not use.
+   * stream of one size — and the ready blocks held, if any, have missed READY_MISSES times since
+   * they were filled (they are freed first). Items of ever-changing sizes so never pay for splits they do not use.
    */
   private wantsReady(size: number): boolean {
     const repeat = size === this.lastItemSize
@@ -179,7 +180,7 @@ export class Heap {
   private refillLocked(size: number, tag: number): number {
     const { i32 } = this
     const room = (this.maxCharged8 - i32[H_CHARGED_B8]) * 8 - 8 // the split may leave 8 bytes more
-    const k = Math.min(READY_MAX + 1, Math.floor(this.readyBytes / size), Math.floor(room / size))
+    const k = Math.min(READY_MAX + 1, Math.floor(this.readyCap / size), Math.floor(room / size))
     if (k < 2) return 0
     const b = takeFree(i32, k * size)
     if (b < 0) return 0
